@@ -1,0 +1,64 @@
+"""The browser's swap form; the images themselves are checked by swaps.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from swaps.services import OUTPUT_FORMATS, SwapOptions
+
+ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,.jpg,.jpeg,.png,.webp"
+MAX_FACE_INDEX = 1000  # the API's bound too
+IMAGE_FIELDS = ("source_image", "target_image")
+FORMAT_LABELS = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP"}
+
+
+def max_image_mb() -> str:
+    """The per-image limit for people: '15', '7.5'."""
+    return f"{settings.MAX_IMAGE_BYTES / (1024 * 1024):.1f}".removesuffix(".0")
+
+
+def _image_field(label: str, hint: str) -> forms.FileField:
+    # A plain FileField: format, size and pixel checks live in one place (the service),
+    # so the browser and the API refuse the same files with the same words.
+    return forms.FileField(
+        label=label, help_text=f"{hint} JPEG, PNG or WebP, up to {max_image_mb()} MB.",
+        widget=forms.FileInput(attrs={"accept": ACCEPTED_TYPES}),
+    )
+
+
+def _face_field(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label, required=False, initial=0, min_value=0, max_value=MAX_FACE_INDEX,
+        help_text="0 is the largest face, 1 the next largest, and so on.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+
+class NewSwapForm(forms.Form):
+    source_image = _image_field("Source photo", "The face to use.")
+    target_image = _image_field("Target photo", "The photo to change.")
+    source_face = _face_field("Face in the source photo")
+    target_face = _face_field("Face in the target photo")
+    output_format = forms.ChoiceField(
+        label="Output format", required=False, initial="",
+        choices=[("", "Same as the target photo")]
+        + [(f, FORMAT_LABELS.get(f, f.upper())) for f in OUTPUT_FORMATS],
+    )
+
+    def to_options(self) -> SwapOptions:
+        data = self.cleaned_data
+        return SwapOptions(
+            source_face=data.get("source_face") or 0,
+            target_face=data.get("target_face") or 0,
+            output_format=data.get("output_format") or None,
+        )
+
+    def add_input_error(self, error: Any) -> None:
+        """Show a typed input error (imaging, fetch) on the image it is about."""
+        details = getattr(error, "details", None) or {}
+        field = details.get("image")
+        message = getattr(error, "message", None) or str(error)
+        self.add_error(field if field in IMAGE_FIELDS else None, message)
