@@ -16,7 +16,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -155,9 +154,6 @@ def result_download(request: HttpRequest, token: str) -> FileResponse:
     if job is None:
         raise Http404("This link is invalid or has expired.")
     try:
-        response = result_file_response(job)
+        return result_file_response(job, as_attachment=request.GET.get("download") == "1")
     except OSError:  # purged after the token check
         raise Http404("This result is no longer available.") from None
-    if request.GET.get("download") == "1":
-        response["Content-Disposition"] = content_disposition_header(True, response.filename)
-    return response

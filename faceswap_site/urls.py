@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+from accounts.forms import EmailLoginForm
+from swaps import views as swap_views
+
+swap_pages = (
+    [
+        path("", swap_views.job_list, name="list"),
+        path("new/", swap_views.new_swap, name="new"),
+        path("<uuid:job_id>/", swap_views.job_detail, name="detail"),
+        path("<uuid:job_id>/status/", swap_views.job_status, name="status"),
+        path("<uuid:job_id>/delete/", swap_views.delete_job, name="delete"),
+        path("<uuid:job_id>/preview/<str:role>/", swap_views.input_preview, name="preview"),
+        path("result/<str:token>", swap_views.result_download, name="result-download"),
+    ],
+    "swaps",
+)
+
+urlpatterns = [
+    path("", swap_views.home, name="home"),
+    path("signup/", account_views.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=EmailLoginForm),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("swaps/", include(swap_pages)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("swaps.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

@@ -1,0 +1,87 @@
+"""The swap-job API: create (202), list, status, delete, result bytes."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from faceswap_site.errors import ApiError
+from swaps import services
+from swaps.api.serializers import ErrorEnvelopeSerializer, SwapCreateSerializer, SwapJobSerializer
+from swaps.models import JobStatus, SwapJob
+
+UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+                 "gif": "image/gif"}
+
+
+def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer) for code in statuses}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your swap jobs, newest first", responses={
+        200: SwapJobSerializer(many=True), **_errors(401)}),
+    retrieve=extend_schema(summary="Status of a swap job", responses={
+        200: SwapJobSerializer, **_errors(401, 404)}),
+    destroy=extend_schema(summary="Erase a job's images and result", responses={
+        204: None, **_errors(401, 404)}),
+)
+class SwapJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    serializer_class = SwapJobSerializer
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self) -> QuerySet[SwapJob]:
+        return SwapJob.objects.owned_by(self.request.auth.account).prefetch_related("inputs")
+
+    @extend_schema(
+        summary="Create a swap job",
+        request={"multipart/form-data": SwapCreateSerializer,
+                 "application/json": SwapCreateSerializer},
+        responses={202: SwapJobSerializer, **_errors(400, 401, 402, 413, 429)},
+    )
+    def create(self, request: Request) -> Response:
+        form = SwapCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        job = services.create_swap_job(
+            account=request.auth.account, api_key=request.auth,
+            target_image=form.validated_data["target_image"],
+            source_image=form.validated_data["source_image"],
+            options=form.to_options(),
+        )
+        body = self.get_serializer(job).data
+        location = reverse("api:swap-detail", args=[job.pk])
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    def perform_destroy(self, instance: SwapJob) -> None:
+        services.delete_swap_job(job=instance)
+
+    @extend_schema(summary="The result image bytes", responses={
+        (200, "image/*"): OpenApiResponse(description="The swapped image"),
+        **_errors(401, 404)})
+    @action(detail=True, methods=["get"])
+    def result(self, request: Request, pk: str | None = None) -> FileResponse:
+        job = self.get_object()
+        if job.status != JobStatus.COMPLETED or not job.result:
+            raise ApiError("not_found", f"This job has no result (status: {job.status}).",
+                           {"status": job.status})
+        return result_file_response(job)
+
+
+def result_file_response(job: SwapJob, *, as_attachment: bool = False) -> FileResponse:
+    filename = f"faceswap-{job.pk}.{job.output_format}"
+    content_type = CONTENT_TYPES.get(job.output_format, "application/octet-stream")
+    response = FileResponse(job.result.open("rb"), content_type=content_type,
+                            filename=filename)
+    disposition = "attachment" if as_attachment else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

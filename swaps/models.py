@@ -1,0 +1,121 @@
+"""Swap jobs and their input images."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account, ApiKey
+
+
+def _input_path(instance: SwapInput, filename: str) -> str:
+    # Server-made names only: the client's filename never reaches the disk.
+    return f"inputs/{uuid.uuid4().hex}.{instance.format or 'bin'}"
+
+
+def _preview_path(instance: SwapInput, filename: str) -> str:
+    return f"previews/{uuid.uuid4().hex}.jpeg"
+
+
+def _result_path(instance: SwapJob, filename: str) -> str:
+    return f"results/{uuid.uuid4().hex}.{instance.output_format}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+FINAL_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class SwapJobQuerySet(models.QuerySet["SwapJob"]):
+    def visible(self) -> SwapJobQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def owned_by(self, account: Account) -> SwapJobQuerySet:
+        return self.visible().filter(account=account)
+
+
+class SwapJob(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="swap_jobs")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="swap_jobs")
+    status = models.CharField(max_length=16, choices=JobStatus.choices,
+                              default=JobStatus.PENDING, db_index=True)
+    options = models.JSONField(default=dict, blank=True)
+    output_format = models.CharField(max_length=8, default="jpeg")
+    return_base64 = models.BooleanField(default=False)
+    client_reference = models.CharField(max_length=1024, blank=True)
+    cost = models.PositiveIntegerField(default=1)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processing_ms = models.PositiveIntegerField(null=True, blank=True)
+    timings = models.JSONField(null=True, blank=True)
+    faces = models.JSONField(null=True, blank=True)
+
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    error_details = models.JSONField(default=dict, blank=True)
+
+    result = models.FileField(upload_to=_result_path, blank=True)
+    inputs_deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SwapJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"swap {self.id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def result_expires_at(self) -> datetime | None:
+        if self.status != JobStatus.COMPLETED or not self.result or not self.completed_at:
+            return None
+        return self.completed_at + timedelta(seconds=settings.RESULT_URL_TTL_S)
+
+
+class InputRole(models.TextChoices):
+    SOURCE = "source"
+    TARGET = "target"
+
+
+class SwapInput(models.Model):
+    """One uploaded or fetched image of a job; erased once the job is final."""
+
+    job = models.ForeignKey(SwapJob, on_delete=models.CASCADE, related_name="inputs")
+    role = models.CharField(max_length=16, choices=InputRole.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    file = models.FileField(upload_to=_input_path)
+    # Small copy for the browser's result page; erased with the result, not with the input.
+    preview = models.FileField(upload_to=_preview_path, blank=True)
+
+    class Meta:
+        ordering = ["role", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "role", "position"], name="unique_input_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.position} of {self.job_id}"

@@ -1,0 +1,127 @@
+"""Job lifecycle: claims, crashes, expiry, clean-up; the key command; docs; admin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from swaps import services
+from swaps.models import JobStatus, SwapJob
+from swaps.tasks import on_swap_task_finished
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pending_job(api_client: APIClient, upload: Any) -> SwapJob:
+    """A job accepted by the API whose task has not run (on_commit never fires here)."""
+    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
+                                                 "target_image": upload("astronaut.jpg")})
+    return SwapJob.objects.get(pk=response.json()["id"])
+
+
+def test_only_one_claim_wins(pending_job):
+    assert services.claim_swap_job(job_id=pending_job.pk) is not None
+    assert services.claim_swap_job(job_id=pending_job.pk) is None
+
+
+def test_a_crashed_worker_leaves_no_job_processing_forever(pending_job, settings, media_files):
+    services.claim_swap_job(job_id=pending_job.pk)  # the worker claims it, then dies
+
+    assert services.fail_stale_swap_jobs() == 0  # still within its time
+    later = timezone.now() + timedelta(seconds=settings.JOB_STALE_AFTER_S + 1)
+    assert services.fail_stale_swap_jobs(now=later) == 1
+
+    job = SwapJob.objects.get(pk=pending_job.pk)
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "processing_failed")
+    assert media_files() == []  # inputs erased once final
+
+
+def test_a_task_killed_by_the_cluster_fails_its_job(pending_job):
+    services.claim_swap_job(job_id=pending_job.pk)
+
+    on_swap_task_finished(SimpleNamespace(success=False, args=(str(pending_job.pk),)))
+
+    job = SwapJob.objects.get(pk=pending_job.pk)
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "processing_failed")
+
+
+def test_worker_timeout_is_below_the_broker_retry(settings):
+    assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
+    assert settings.Q_CLUSTER["timeout"] < settings.JOB_STALE_AFTER_S
+
+
+def test_a_deleted_pending_job_is_never_processed(pending_job):
+    services.delete_swap_job(job=pending_job)
+    services.run_swap_job(job_id=pending_job.pk)
+    assert SwapJob.objects.get(pk=pending_job.pk).status == JobStatus.PENDING
+
+
+def test_result_urls_expire(submit, upload, api_client, client, settings):
+    job_id = submit({"source_image": upload("grace_hopper.jpg"),
+                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    job = api_client.get(f"/api/v1/swaps/{job_id}").json()
+    assert client.get(job["result_url"]).status_code == 200
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.RESULT_URL_TTL_S + 5)):
+        assert client.get(job["result_url"]).status_code == 404
+
+
+def test_a_tampered_result_url_is_refused(submit, upload, api_client, client):
+    job_id = submit({"source_image": upload("grace_hopper.jpg"),
+                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    url = api_client.get(f"/api/v1/swaps/{job_id}").json()["result_url"]
+    assert client.get(url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb")).status_code == 404
+
+
+def test_expired_results_are_purged(submit, upload, settings, media_files):
+    submit({"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")})
+    assert media_files()
+    later = timezone.now() + timedelta(seconds=settings.RESULT_URL_TTL_S + 1)
+    assert services.purge_expired_results(now=later) == 1
+    assert media_files() == []
+
+
+def test_createapikey_prints_a_working_key_on_its_last_line(db):
+    out = StringIO()
+    call_command("createapikey", "--email", "Carol@Example.com", "--name", "ci", stdout=out,
+                 stderr=StringIO())
+    key = out.getvalue().strip().splitlines()[-1]
+
+    assert APIClient().get("/api/v1/swaps", HTTP_X_API_KEY=key).status_code == 200
+    again = StringIO()
+    call_command("createapikey", "--email", "carol@example.com", stdout=again, stderr=StringIO())
+    second = again.getvalue().strip().splitlines()[-1]
+    assert second != key
+    assert APIClient().get("/api/v1/swaps", HTTP_X_API_KEY=second).status_code == 200
+
+
+def test_the_schema_describes_routes_errors_and_auth(client):
+    schema = client.get("/api/schema/?format=json").json()
+    assert {"/api/v1/swaps", "/api/v1/swaps/{id}", "/api/v1/swaps/{id}/result"} <= set(
+        schema["paths"])
+    assert {"ApiKeyHeader", "BearerKey"} <= set(schema["components"]["securitySchemes"])
+    assert "ErrorEnvelope" in schema["components"]["schemas"]
+    responses = schema["paths"]["/api/v1/swaps"]["post"]["responses"]
+    assert {"202", "400", "401", "413"} <= set(responses)
+
+
+def test_swagger_ui_is_served_from_local_files(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower() and "unpkg" not in page.lower()
+
+
+def test_admin_lists_jobs_users_and_keys(admin_client, pending_job):
+    for url in ["/admin/swaps/swapjob/", "/admin/swaps/swapjob/?status__exact=pending",
+                "/admin/accounts/apikey/", "/admin/accounts/account/", "/admin/auth/user/",
+                f"/admin/swaps/swapjob/{pending_job.pk}/change/"]:
+        assert admin_client.get(url).status_code == 200, url
