@@ -46,7 +46,8 @@ def verify_api_key(raw: str) -> ApiKey | None:
     prefix, _, secret = raw.strip().partition(".")
     if not prefix or not secret or len(raw) > 200:
         return None
-    key = ApiKey.objects.active().select_related("account__user").filter(prefix=prefix).first()
+    key = (ApiKey.objects.active().select_related("account__user", "account__plan")
+           .filter(prefix=prefix).first())
     expected = key.hashed_secret if key else hash_secret("")
     matches = hmac.compare_digest(hash_secret(secret), expected)
     if key is None or not matches:

@@ -27,6 +27,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "insufficient_credits": 402,
     "permission_denied": 403,
     "not_found": 404,
+    "idempotency_conflict": 409,
     "method_not_allowed": 405,
     "unsupported_media_type": 415,
     "image_too_large": 413,

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "django_ratelimit",
     "accounts",
     "swaps",
 ]
@@ -180,6 +181,27 @@ Q_CLUSTER = {
 }
 # A job still 'processing' this long after its claim is treated as crashed.
 JOB_STALE_AFTER_S = JOB_TIMEOUT_S + 60
+
+# --- Quotas, credits, idempotency ---------------------------------------------------------
+# With REDIS_URL, rate windows and django-ratelimit's counters live in Redis (atomic INCR);
+# without it, in the database, counted with conditional UPDATEs.
+REDIS_URL = env_str("REDIS_URL", "")
+IDEMPOTENCY_TTL_S = env_int("IDEMPOTENCY_TTL_S", 24 * 3600, minimum=24 * 3600)
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    # Django's database cache is not atomic (incr = read, then write), so concurrent
+    # logins could pass a limit; this backend increments with one UPDATE ... RETURNING.
+    CACHES = {"default": {"BACKEND": "accounts.counter_cache.AtomicDatabaseCounterCache"}}
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "accounts.views.ratelimited"
+LOGIN_RATE = env_str("LOGIN_RATE", "10/m")
+SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
+UPLOAD_RATE = env_str("UPLOAD_RATE", "30/m")
+# django-ratelimit lists only memcached and django-redis as known-good; Django's own
+# RedisCache and our counter backend are atomic too (see above).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts import quotas
 from swaps.models import SwapInput, SwapJob
 
 
@@ -22,6 +25,16 @@ class SwapJobAdmin(admin.ModelAdmin):
     raw_id_fields = ["account", "api_key"]
     readonly_fields = [f.name for f in SwapJob._meta.fields]
     inlines = [SwapInputInline]
+    actions = ["refund_jobs"]
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001
         return False  # jobs come from the API or the upload form, which check inputs
+
+    @admin.action(description="Refund selected jobs (once per job)")
+    def refund_jobs(self, request: HttpRequest, queryset: QuerySet[SwapJob]) -> None:
+        refunded = sum(quotas.refund_job(job=job, reason="refunded by an operator",
+                                         by=request.user)
+                       for job in queryset.select_related("account"))
+        skipped = queryset.count() - refunded
+        self.message_user(request, f"Refunded {refunded} job(s); {skipped} already refunded "
+                          "or never charged.", messages.SUCCESS)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from accounts import quotas
 from accounts.models import Account, ApiKey
 from swaps import engine
 from swaps.imaging import ImageInputError, decode_image, encode_image
@@ -26,6 +27,7 @@ from swaps.previews import make_preview
 logger = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = ("jpeg", "png", "webp")
+STILL_IMAGE_COST = 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ class _Outcome:
 def create_swap_job(*, account: Account, api_key: ApiKey | None,
                     target_image: UploadedFile | str, source_image: UploadedFile | str,
                     options: SwapOptions, keep_previews: bool = False) -> SwapJob:
-    """Read and check both images, store the job and enqueue it once committed.
+    """Read and check both images, charge, store the job and enqueue it once committed.
+
+    Input errors come before the charge, so bad input never costs credits.
 
     keep_previews: also keep small copies of the inputs for the browser's result page.
     """
@@ -65,8 +69,9 @@ def create_swap_job(*, account: Account, api_key: ApiKey | None,
             job = SwapJob.objects.create(
                 account=account, api_key=api_key, options=options.as_json(),
                 output_format=output_format, return_base64=options.return_base64,
-                client_reference=options.client_reference,
+                client_reference=options.client_reference, cost=STILL_IMAGE_COST,
             )
+            quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
             for role, image in ((InputRole.TARGET, target), (InputRole.SOURCE, source)):
                 stored.append(_store_input(job, role, 0, image, keep_preview=keep_previews))
             transaction.on_commit(lambda: enqueue_swap_job(job_id=job.pk))
@@ -171,12 +176,16 @@ def _complete_swap_job(job: SwapJob, outcome: _Outcome, *, processing_ms: int) -
 
 
 def fail_swap_job(*, job: SwapJob, code: str, message: str,
-                  details: dict[str, Any] | None = None) -> bool:
-    """End a processing job as failed; False if it had already ended."""
-    updated = SwapJob.objects.filter(pk=job.pk, status=JobStatus.PROCESSING).update(
-        status=JobStatus.FAILED, completed_at=timezone.now(), error_code=code,
-        error_message=message[:500], error_details=details or {},
-    )
+                  details: dict[str, Any] | None = None,
+                  from_status: str = JobStatus.PROCESSING) -> bool:
+    """End a job as failed and refund it; False if it had already ended."""
+    with transaction.atomic():
+        updated = SwapJob.objects.filter(pk=job.pk, status=from_status).update(
+            status=JobStatus.FAILED, completed_at=timezone.now(), error_code=code,
+            error_message=message[:500], error_details=details or {},
+        )
+        if updated == 1:
+            quotas.refund_job(job=job, reason=f"job failed: {code}")
     erase_inputs(job=job)
     return updated == 1
 
@@ -213,7 +222,12 @@ def _erase_previews(job: SwapJob) -> None:
 
 
 def delete_swap_job(*, job: SwapJob) -> None:
-    """Erase a job's images and result; the row stays (hidden) for accounting."""
+    """Erase a job's images and result; the row stays (hidden) for accounting.
+
+    A job deleted before any worker started it is cancelled and refunded.
+    """
+    fail_swap_job(job=job, code="cancelled", message="Deleted before processing started.",
+                  from_status=JobStatus.PENDING)
     SwapJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now(), result="")
     erase_inputs(job=job)
     _erase_previews(job)

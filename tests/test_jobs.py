@@ -59,10 +59,14 @@ def test_worker_timeout_is_below_the_broker_retry(settings):
     assert settings.Q_CLUSTER["timeout"] < settings.JOB_STALE_AFTER_S
 
 
-def test_a_deleted_pending_job_is_never_processed(pending_job):
+def test_a_deleted_pending_job_is_never_processed_and_refunded(pending_job, account):
     services.delete_swap_job(job=pending_job)
     services.run_swap_job(job_id=pending_job.pk)
-    assert SwapJob.objects.get(pk=pending_job.pk).status == JobStatus.PENDING
+
+    job = SwapJob.objects.get(pk=pending_job.pk)
+    assert (job.status, job.error_code, job.result.name) == (JobStatus.FAILED, "cancelled", "")
+    account.refresh_from_db()
+    assert account.credits == account.plan.monthly_credits
 
 
 def test_result_urls_expire(submit, upload, api_client, client, settings):

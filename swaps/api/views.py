@@ -5,12 +5,19 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import RateLimitedMixin
+from accounts.idempotency import idempotent
 from faceswap_site.errors import ApiError
 from swaps import services
 from swaps.api.serializers import ErrorEnvelopeSerializer, SwapCreateSerializer, SwapJobSerializer
@@ -33,7 +40,7 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
     destroy=extend_schema(summary="Erase a job's images and result", responses={
         204: None, **_errors(401, 404)}),
 )
-class SwapJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
     serializer_class = SwapJobSerializer
     lookup_value_regex = UUID_PATTERN
@@ -45,9 +52,17 @@ class SwapJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         summary="Create a swap job",
         request={"multipart/form-data": SwapCreateSerializer,
                  "application/json": SwapCreateSerializer},
-        responses={202: SwapJobSerializer, **_errors(400, 401, 402, 413, 429)},
+        parameters=[OpenApiParameter(
+            "Idempotency-Key", str, OpenApiParameter.HEADER,
+            description="Repeat the request safely: the same key and body replay the first "
+                        "answer (kept 24 h); another body is 422, a request still running 409.")],
+        responses={202: SwapJobSerializer, **_errors(400, 401, 402, 409, 413, 422, 429)},
     )
     def create(self, request: Request) -> Response:
+        return idempotent(request, account=request.auth.account,
+                          handler=lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
         form = SwapCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         job = services.create_swap_job(

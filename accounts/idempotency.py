@@ -1,0 +1,131 @@
+"""Idempotency-Key on POSTs that create work: the same key and body replay the first answer.
+
+The record is claimed (inserted) before any work starts, in its own transaction, so a
+concurrent duplicate finds it and gets 409 instead of creating a second job. Only
+successful answers are kept: after an error the client may retry with the same key
+(as Stripe does). Records live at least IDEMPOTENCY_TTL_S (24 h by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Account, IdempotencyRecord
+from faceswap_site.errors import ApiError
+
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADERS = ("Location",)
+# A create request finishes in seconds; a claim this old belongs to a request that died.
+ABANDONED_AFTER_S = 600
+
+
+def request_fingerprint(request: Request) -> str:
+    """A hash of what the request asks for, independent of multipart boundaries."""
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    data = request.data
+    items = ([(key, data.getlist(key)) for key in sorted(data.keys())]
+             if hasattr(data, "getlist") else [("json", [json.dumps(data, sort_keys=True)])])
+    for key, values in items:
+        for value in values:
+            digest.update(f"{key}=".encode())
+            digest.update(_value_digest(value))
+    return digest.hexdigest()
+
+
+def _value_digest(value: Any) -> bytes:
+    if isinstance(value, UploadedFile):
+        file_hash = hashlib.sha256()
+        for chunk in value.chunks():
+            file_hash.update(chunk)
+        value.seek(0)
+        return b"file:" + file_hash.digest()
+    return b"text:" + hashlib.sha256(str(value).encode()).digest()
+
+
+def idempotent(request: Request, *, account: Account,
+               handler: Callable[[], Response]) -> Response:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return handler()
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApiError("invalid_parameter",
+                       f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters.")
+    fingerprint = request_fingerprint(request)
+    record = _claim(account, key, fingerprint)
+    if record is not None:
+        return _replay(record, fingerprint)
+    try:
+        response = handler()
+    except BaseException:
+        _release(account, key)
+        raise
+    _finish(account, key, response)
+    return response
+
+
+def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """None if we now own the key; otherwise the existing (live) record."""
+    _expire(account, key)
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(account=account, key=key, request_hash=fingerprint)
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(account=account, key=key)
+    return None
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.request_hash != fingerprint:
+        raise ApiError("idempotency_conflict",
+                       "This Idempotency-Key was used with a different request.", status=422)
+    if not record.completed:
+        raise ApiError("idempotency_conflict",
+                       "A request with this Idempotency-Key is still being processed.",
+                       status=409)
+    response = Response(record.response_body, status=record.response_status)
+    for name, value in record.response_headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _finish(account: Account, key: str, response: Response) -> None:
+    if response.status_code >= 300:
+        _release(account, key)
+        return
+    headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
+    IdempotencyRecord.objects.filter(account=account, key=key).update(
+        completed=True, response_status=response.status_code, response_body=response.data,
+        response_headers=headers)
+
+
+def _release(account: Account, key: str) -> None:
+    IdempotencyRecord.objects.filter(account=account, key=key, completed=False).delete()
+
+
+def _cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(seconds=settings.IDEMPOTENCY_TTL_S)
+
+
+def _expire(account: Account, key: str) -> None:
+    """Forget an expired record, or a claim whose request died before it finished."""
+    abandoned = timezone.now() - timedelta(seconds=ABANDONED_AFTER_S)
+    IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=_cutoff()).delete()
+    IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
+                                     created_at__lt=abandoned).delete()
+
+
+def purge_expired_records(*, now: datetime | None = None) -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=_cutoff(now)).delete()
+    return deleted
