@@ -57,6 +57,8 @@ class AccountSerializer(serializers.Serializer):
 
 
 class AccountView(RateLimitedMixin, APIView):
+    """The caller's account."""
+
     @extend_schema(summary="Your plan, credits and rate-limit windows",
                    responses={200: AccountSerializer, 401: OpenApiResponse(description="No key")})
     def get(self, request: Request) -> Response:

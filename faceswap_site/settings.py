@@ -221,7 +221,18 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceSwap API",
-    "DESCRIPTION": "Swap faces between photos. See /api/docs/ and the README.",
+    "DESCRIPTION": (
+        "Swap faces between photos.\n\n"
+        "**Authentication**: `X-Api-Key: KEY` or `Authorization: Bearer KEY`.\n\n"
+        "**Errors**: every error is `{\"success\": false, \"error\": {\"code\", "
+        "\"message\", \"details\"}, \"request_id\"}` with a stable code.\n\n"
+        "**Rate limits**: every authenticated response carries `X-RateLimit-Limit`, "
+        "`X-RateLimit-Remaining` and `X-RateLimit-Reset` (UTC epoch seconds) for the hourly "
+        "window of requests that create work; a 429 adds `Retry-After`.\n\n"
+        "**Credits**: a job costs `cost` credits when accepted, refunded once if it fails; "
+        "402 when the balance is too low.\n\n"
+        "**Idempotency**: send `Idempotency-Key` on POSTs to repeat them safely (24 h)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

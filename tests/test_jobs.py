@@ -112,7 +112,11 @@ def test_the_schema_describes_routes_errors_and_auth(client):
     schema = client.get("/api/schema/?format=json").json()
     assert {"/api/v1/swaps", "/api/v1/swaps/{id}", "/api/v1/swaps/{id}/result"} <= set(
         schema["paths"])
+    assert "/api/v1/account" in schema["paths"]
     assert {"ApiKeyHeader", "BearerKey"} <= set(schema["components"]["securitySchemes"])
+    # Either header is enough: two alternative requirements, not one combined.
+    assert schema["paths"]["/api/v1/swaps"]["post"]["security"] == [
+        {"ApiKeyHeader": []}, {"BearerKey": []}]
     assert "ErrorEnvelope" in schema["components"]["schemas"]
     responses = schema["paths"]["/api/v1/swaps"]["post"]["responses"]
     assert {"202", "400", "401", "413"} <= set(responses)

@@ -40,6 +40,8 @@ class ImageValueField(serializers.Field):
         return None
 
 
+@extend_schema_field({"type": "string", "example": "0",
+                      "description": "Face index, 0 = the largest face."})
 class FaceIndexField(serializers.Field):
     default_error_messages = {
         "invalid": "A face index is a non-negative integer (0 is the largest face).",

@@ -42,6 +42,8 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
 )
 class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Swap jobs: created at once (202), processed by a worker, polled by id."""
+
     serializer_class = SwapJobSerializer
     lookup_value_regex = UUID_PATTERN
 
