@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -63,6 +64,15 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.email or self.user.username} ({self.plan})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The balance moves only by ledger updates (accounts.quotas); a save of a stale
+        # instance (admin form, plan change) must never write an old balance back.
+        if self.pk is not None and kwargs.get("update_fields") is None and not kwargs.get(
+                "force_insert"):
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "credits"]
+        super().save(*args, **kwargs)
 
 
 class LedgerKind(models.TextChoices):

@@ -23,6 +23,7 @@ from swaps.imaging import ImageInputError, decode_image, encode_image
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
 from swaps.previews import make_preview
+from swaps.watermark import add_watermark
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,12 @@ class SwapOptions:
     output_format: str | None = None  # None: the target's format
     return_base64: bool = False
     client_reference: str = ""
+    watermark: bool | None = None  # None: the plan's default
 
-    def as_json(self) -> dict[str, Any]:
-        return {"source_face": self.source_face, "target_face": self.target_face}
+    def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
+        watermark = plan_watermarks if self.watermark is None else self.watermark
+        return {"source_face": self.source_face, "target_face": self.target_face,
+                "watermark": watermark}
 
 
 @dataclass
@@ -67,7 +71,8 @@ def create_swap_job(*, account: Account, api_key: ApiKey | None,
     try:
         with transaction.atomic():
             job = SwapJob.objects.create(
-                account=account, api_key=api_key, options=options.as_json(),
+                account=account, api_key=api_key,
+                options=options.as_json(plan_watermarks=account.plan.watermark_by_default),
                 output_format=output_format, return_base64=options.return_base64,
                 client_reference=options.client_reference, cost=STILL_IMAGE_COST,
             )
@@ -144,7 +149,8 @@ def _swap(job: SwapJob) -> _Outcome:
                          target_face=job.options.get("target_face", 0))
     timings.update(result.timings_ms)
     t1 = time.perf_counter()
-    data = encode_image(result.image, job.output_format, note=settings.OUTPUT_NOTE)
+    image = add_watermark(result.image) if job.options.get("watermark") else result.image
+    data = encode_image(image, job.output_format, note=settings.OUTPUT_NOTE)
     timings["encode"] = _ms_since(t1)
     return _Outcome(image=data, faces=result.faces, timings=timings)
 

@@ -185,3 +185,29 @@ def test_a_pending_job_has_no_result_yet(api_client, upload):
     result = api_client.get(f"/api/v1/swaps/{job_id}/result")
     assert result.status_code == 404
     assert _error(result)["details"]["status"] == "pending"
+
+
+def _result_pixels(api_client: Any, job_id: str) -> np.ndarray:
+    data = b"".join(api_client.get(f"/api/v1/swaps/{job_id}/result").streaming_content)
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+def test_free_plan_outputs_carry_a_visible_mark_unless_turned_off(submit, upload, api_client):
+    marked, plain = (submit({"source_image": upload("grace_hopper.jpg"),
+                             "target_image": upload("astronaut.jpg"), "output_format": "png",
+                             **extra}).json()["id"] for extra in ({}, {"watermark": "false"}))
+
+    changed = np.argwhere(np.abs(_result_pixels(api_client, marked)
+                                 - _result_pixels(api_client, plain)).max(axis=2) > 0)
+    assert len(changed) > 200  # the mark is there ...
+    assert changed.min(axis=0).tolist() >= [400, 300]  # ... small, in the bottom-right corner
+
+
+def test_paid_plans_are_unmarked_by_default(submit, upload, account):
+    from accounts.models import Plan
+
+    account.plan = Plan.objects.get(slug="pro")
+    account.save()
+    job_id = submit({"source_image": upload("grace_hopper.jpg"),
+                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    assert SwapJob.objects.get(pk=job_id).options["watermark"] is False

@@ -296,3 +296,11 @@ def test_operators_refund_a_job_only_once(admin_client, submit, upload, account)
         admin_client.post("/admin/swaps/swapjob/", {"action": "refund_jobs",
                                                     "_selected_action": [job_id]})
     assert _balance(account) == 100
+
+
+def test_saving_a_stale_account_never_writes_an_old_balance(account):
+    stale = Account.objects.get(pk=account.pk)
+    quotas.adjust_credits(account=account, amount=-40, reason="spent elsewhere")
+    stale.plan = Plan.objects.get(slug="basic")
+    stale.save()
+    assert _balance(account) == 60

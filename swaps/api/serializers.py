@@ -68,7 +68,9 @@ class SwapCreateSerializer(serializers.Serializer):
     output_format = serializers.ChoiceField(choices=OUTPUT_FORMATS, required=False)
     return_base64 = serializers.BooleanField(required=False, default=False)
     enhance = serializers.BooleanField(required=False, default=False)
-    watermark = serializers.BooleanField(required=False, default=False)
+    watermark = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).")
     client_reference = serializers.CharField(required=False, default="", allow_blank=True,
                                              max_length=1024, trim_whitespace=False)
 
@@ -79,7 +81,7 @@ class SwapCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"source_image": ImageValueField.
                                                default_error_messages["many"]})
         unsupported = [name for name in NOT_YET_SUPPORTED if name in data]
-        unsupported += [name for name in ("enhance", "watermark") if attrs.get(name)]
+        unsupported += [name for name in ("enhance",) if attrs.get(name)]
         if unsupported:
             raise serializers.ValidationError(
                 {name: "Not supported by this version yet." for name in unsupported})
@@ -90,7 +92,7 @@ class SwapCreateSerializer(serializers.Serializer):
         return SwapOptions(
             source_face=data["source_faces_index"], target_face=data["target_faces_index"],
             output_format=data.get("output_format"), return_base64=data["return_base64"],
-            client_reference=data["client_reference"],
+            client_reference=data["client_reference"], watermark=data["watermark"],
         )
 
 
