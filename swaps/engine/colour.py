@@ -1,0 +1,43 @@
+"""Colour correction of the warped source towards the target's skin tone and light.
+
+The correction is a smooth per-channel gain field: the ratio of the target's to
+the warped source's local mean colour inside the face (a masked Gaussian low
+pass). Low frequencies (skin tone, white balance, light falloff) come from the
+target; everything finer (eyes, brows, lips, texture: the identity) stays the
+source's. The field is smooth, so it is computed at the analysis resolution
+and applied full size by one multiply.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Stops a dark source region (a shadow, a beard) from being boosted into noise.
+GAIN_RANGE = (1 / 3, 3.0)
+
+
+def masked_lowpass(image: np.ndarray, mask: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian low pass of ``image`` using only pixels where ``mask`` > 0.
+
+    Normalised convolution: blur(image * mask) / blur(mask), so background
+    pixels next to the face do not bleed into the average.
+    """
+    weights = cv2.GaussianBlur(mask, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
+    weighted = image.astype(np.float32) * mask[..., None]
+    blurred = cv2.GaussianBlur(weighted, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
+    return blurred / np.maximum(weights, 1e-3)[..., None]
+
+
+def colour_gain(
+    warped: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma_px: float
+) -> np.ndarray:
+    """(h, w, 3) float32 gain that makes ``warped``'s local colour match ``target``'s.
+
+    All three images share the analysis grid; ``mask`` is the face hull.
+    """
+    src_mean = masked_lowpass(warped, mask, sigma_px)
+    dst_mean = masked_lowpass(target, mask, sigma_px)
+    # +1 keeps near-black pixels (pupils, nostrils) from producing huge ratios.
+    gain = (dst_mean + 1.0) / (src_mean + 1.0)
+    return np.clip(gain, *GAIN_RANGE).astype(np.float32)

@@ -1,0 +1,48 @@
+"""Typed engine errors with stable machine-readable codes.
+
+The web layer maps ``code`` to API responses, so codes are part of the public
+contract: add new ones, never rename existing ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+    code: str = "engine_error"
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidImageFormat(EngineError):
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__("invalid_image_format", message, details)
+
+
+class NoFaceDetected(EngineError):
+    def __init__(self, image: str) -> None:
+        super().__init__(
+            "no_face_detected", f"no face found in the {image} image", {"image": image}
+        )
+
+
+class FaceIndexOutOfRange(EngineError):
+    def __init__(self, image: str, index: int, faces: int) -> None:
+        super().__init__(
+            "face_index_out_of_range",
+            f"face index {index} is out of range for the {image} image ({faces} faces found)",
+            {"image": image, "index": index, "faces": faces},
+        )

@@ -1,0 +1,162 @@
+"""The swap pipeline: detect, pick faces, warp, mask, colour-correct, blend."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import blend, colour, mask, shape, warp
+from .detect import WORK_PIXELS, Face, Timer, detect_faces
+from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
+from .images import as_bgr, shrink
+
+
+@dataclass(frozen=True)
+class SwapOptions:
+    """Tuning knobs; lengths are fractions of the face size (~ the face width)."""
+
+    forehead: float = 0.18  # how far above the brows the swapped region reaches
+    erode: float = 0.04  # how far inside the face outline the seam sits
+    feather: float = 0.016  # Gaussian sigma of the seam's soft edge
+    colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
+    analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
+    prefilter_below: float = 0.8  # shrink the source first if it must shrink more
+    detect_pixels: int = WORK_PIXELS
+
+
+@dataclass
+class SwapResult:
+    image: np.ndarray
+    faces: dict[str, Any]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Crop:
+    """Axis-aligned region of an image: origin and size in pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @classmethod
+    def around(cls, points: np.ndarray, margin: float, shape_hw: tuple[int, ...]) -> _Crop:
+        x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
+        x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int) + 1
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(shape_hw[1], x1), min(shape_hw[0], y1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            raise EngineError("face_outside_image", "the face lies outside the image")
+        return cls(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+    @property
+    def origin(self) -> np.ndarray:
+        return np.array([self.x, self.y], dtype=np.float64)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.w, self.h
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
+
+
+def _pick(faces: list[Face], index: int, image: str) -> Face:
+    if not faces:
+        raise NoFaceDetected(image)
+    if isinstance(index, bool) or not isinstance(index, int | np.integer):
+        raise EngineError(
+            "invalid_option", f"the {image} face index must be an integer", {"image": image}
+        )
+    if not 0 <= index < len(faces):
+        raise FaceIndexOutOfRange(image, int(index), len(faces))
+    return faces[index]
+
+
+def _source_for_warp(
+    source: np.ndarray, points: np.ndarray, src_size: float, dst_size: float, opts: SwapOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The source image to sample from, prefiltered if it must shrink a lot."""
+    scale = dst_size / src_size
+    if scale >= opts.prefilter_below:
+        return source, points
+    region = _Crop.around(points[shape.OUTLINE], 0.15 * src_size, source.shape)
+    return warp.prefilter_source(source, points, (region.x, region.y, region.w, region.h), scale)
+
+
+def swap_face(
+    source: np.ndarray,
+    src_landmarks: np.ndarray,
+    target: np.ndarray,
+    dst_landmarks: np.ndarray,
+    opts: SwapOptions | None = None,
+    timer: Timer | None = None,
+) -> np.ndarray:
+    """Put the source face (68 landmarks) onto the target face; returns a new image.
+
+    Only a crop around the target face is processed; outside the face mask the
+    target's pixels are copied unchanged.
+    """
+    opts = opts or SwapOptions()
+    timer = timer or Timer()
+    start = time.perf_counter()
+    src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
+    dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
+    crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
+    dst_local = dst_points - crop.origin
+    scale = min(1.0, opts.analysis_face_px / dst_size)
+    grid = (max(2, math.ceil(crop.w * scale)), max(2, math.ceil(crop.h * scale)))
+    sampled, src_local = _source_for_warp(source, src_points, src_size, dst_size, opts)
+    warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
+    start = timer.add("warp", start)
+
+    face_px = dst_size * scale  # face size on the analysis grid
+    step = (crop.w / grid[0], crop.h / grid[1])
+    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid, step)
+    soft = mask.feather(hard, opts.erode * face_px, opts.feather * face_px)
+    target_crop = target[crop.slices()]
+    gain = colour.colour_gain(
+        shrink(warped, grid), shrink(target_crop, grid), hard, opts.colour_sigma * face_px
+    )
+    corrected = blend.apply_gain(warped, gain)
+    blended = blend.blend(target_crop, corrected, mask.upsample(soft, crop.size))
+    out = target.copy()
+    out[crop.slices()] = blended
+    timer.add("blend", start)
+    return out
+
+
+def swap(
+    source_bgr: np.ndarray,
+    target_bgr: np.ndarray,
+    source_face: int = 0,
+    target_face: int = 0,
+    options: SwapOptions | None = None,
+) -> SwapResult:
+    """Swap face ``source_face`` of the source image onto ``target_face`` of the target.
+
+    Faces are indexed largest first (as ``detect_faces`` returns them). The
+    result has the target's size; only pixels inside the face change.
+    """
+    begin = time.perf_counter()
+    opts = options or SwapOptions()
+    timer = Timer({"detect": 0.0, "landmarks": 0.0, "warp": 0.0, "blend": 0.0})
+    source = as_bgr(source_bgr, "source")
+    target = as_bgr(target_bgr, "target")
+    src_faces = detect_faces(source, opts.detect_pixels, timer)
+    src = _pick(src_faces, source_face, "source")
+    dst_faces = detect_faces(target, opts.detect_pixels, timer)
+    dst = _pick(dst_faces, target_face, "target")
+    image = swap_face(source, src.landmarks, target, dst.landmarks, opts, timer)
+    timer.add("total", begin)
+    faces = {
+        "source": len(src_faces),
+        "target": len(dst_faces),
+        "swapped": [[int(source_face), int(target_face)]],
+    }
+    return SwapResult(image=image, faces=faces, timings_ms=timer.ms)

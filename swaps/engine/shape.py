@@ -1,0 +1,133 @@
+"""The 68-point face model: mean shape, extra points, and a fixed triangulation.
+
+Why a fixed triangulation: computing Delaunay per image (on the target points)
+gives triangles that can fold over in the source when the two poses differ, can
+change topology between near-identical photos, and needs point deduplication.
+Triangulating the *mean* shape once gives the same, well-shaped triangles for
+every face, so triangle i always covers the same part of the face in both
+images, and it costs nothing per call.
+
+Coordinates of the mean shape are in units of dlib's detection box (the box is
+the unit square), so one unit is roughly the face width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+N_LANDMARKS = 68
+JAW = slice(0, 17)
+BROWS = slice(17, 27)
+
+# dlib's shape_predictor_68_face_landmarks.dat starts every regression from this
+# shape (its serialised "initial_shape"): the mean of the iBUG 300-W training
+# faces, normalised to the detection box.
+MEAN_SHAPE_68 = np.array([
+    (0.0294, 0.3219), (0.0326, 0.4464), (0.0459, 0.5704), (0.0718, 0.6920),
+    (0.1203, 0.8050), (0.1947, 0.9029), (0.2858, 0.9846), (0.3863, 1.0502),
+    (0.5000, 1.0697), (0.6137, 1.0502), (0.7142, 0.9846), (0.8053, 0.9029),
+    (0.8797, 0.8050), (0.9282, 0.6920), (0.9541, 0.5704), (0.9674, 0.4464),
+    (0.9706, 0.3219), (0.1192, 0.2309), (0.1775, 0.1784), (0.2598, 0.1627),
+    (0.3451, 0.1749), (0.4249, 0.2081), (0.5751, 0.2081), (0.6550, 0.1749),
+    (0.7402, 0.1627), (0.8225, 0.1784), (0.8809, 0.2309), (0.5000, 0.3055),
+    (0.5000, 0.3857), (0.5000, 0.4652), (0.5000, 0.5470), (0.4045, 0.6023),
+    (0.4504, 0.6192), (0.5000, 0.6337), (0.5497, 0.6192), (0.5955, 0.6023),
+    (0.2139, 0.3156), (0.2647, 0.2863), (0.3259, 0.2872), (0.3794, 0.3276),
+    (0.3221, 0.3378), (0.2612, 0.3370), (0.6207, 0.3276), (0.6742, 0.2872),
+    (0.7353, 0.2863), (0.7862, 0.3156), (0.7388, 0.3370), (0.6780, 0.3378),
+    (0.3171, 0.7511), (0.3844, 0.7242), (0.4525, 0.7103), (0.5000, 0.7220),
+    (0.5475, 0.7103), (0.6156, 0.7242), (0.6829, 0.7511), (0.6178, 0.8169),
+    (0.5516, 0.8460), (0.5000, 0.8515), (0.4484, 0.8460), (0.3823, 0.8169),
+    (0.3452, 0.7547), (0.4519, 0.7499), (0.5000, 0.7550), (0.5481, 0.7499),
+    (0.6548, 0.7547), (0.5490, 0.7857), (0.5000, 0.7916), (0.4510, 0.7857),
+], dtype=np.float64)  # fmt: skip
+
+# The 68 points stop at the top of the eyebrows. A band of forehead above them
+# lets the mask seam run over skin instead of cutting through the brows.
+FOREHEAD_LIFT = 0.12
+# A loose frame around the head makes the piecewise-affine warp defined on the
+# whole working crop, not just inside the landmarks' hull.
+FRAME_BOX = (-0.45, -0.35, 1.45, 1.50)  # x0, y0, x1, y1
+
+
+def _frame_points(box: tuple[float, float, float, float]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    return np.array(
+        [(x0, y0), (xm, y0), (x1, y0), (x1, ym), (x1, y1), (xm, y1), (x0, y1), (x0, ym)]
+    )
+
+
+FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
+EXTRA_MEAN = np.vstack([MEAN_SHAPE_68[BROWS] - (0.0, FOREHEAD_LIFT), _frame_points(FRAME_BOX)])
+MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN])
+# Outline of the swappable region: jaw line, then the forehead band right to left.
+OUTLINE = np.r_[np.arange(17), np.arange(FOREHEAD.stop - 1, FOREHEAD.start - 1, -1)]
+
+
+def _delaunay(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles of ``points`` as an (n, 3) array of point indices."""
+    lo = points.min(axis=0) - 1.0
+    hi = points.max(axis=0) + 1.0
+    scale = 1000.0  # Subdiv2D works in float32 pixels; scale up to keep precision
+    subdiv = cv2.Subdiv2D(
+        (0, 0, int((hi - lo).max() * scale) + 1, int((hi - lo).max() * scale) + 1)
+    )
+    scaled = (points - lo) * scale
+    for x, y in scaled:
+        subdiv.insert((float(x), float(y)))
+    triangles = []
+    for t in subdiv.getTriangleList().reshape(-1, 3, 2):
+        idx = [int(np.argmin(np.sum((scaled - p) ** 2, axis=1))) for p in t]
+        # Triangles touching Subdiv2D's virtual outer vertices do not map to ours.
+        if all(np.allclose(scaled[i], p, atol=1e-2) for i, p in zip(idx, t, strict=True)):
+            triangles.append(sorted(idx))
+    return np.array(sorted(triangles), dtype=np.int32)
+
+
+TRIANGLES = _delaunay(MEAN_SHAPE)
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """x' = a * x + b on complex numbers: rotation, uniform scale, translation."""
+
+    a: complex
+    b: complex
+
+    @property
+    def scale(self) -> float:
+        return abs(self.a)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        z = self.a * (points[:, 0] + 1j * points[:, 1]) + self.b
+        return np.column_stack([z.real, z.imag])
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
+    """Least-squares similarity mapping ``src`` points onto ``dst`` points."""
+    zs = src[:, 0] + 1j * src[:, 1]
+    zd = dst[:, 0] + 1j * dst[:, 1]
+    ms, md = zs.mean(), zd.mean()
+    a = np.sum((zd - md) * np.conj(zs - ms)) / np.sum(np.abs(zs - ms) ** 2)
+    return Similarity(complex(a), complex(md - a * ms))
+
+
+def extend_landmarks(
+    landmarks: np.ndarray, forehead: float = FOREHEAD_LIFT
+) -> tuple[np.ndarray, float]:
+    """Append the forehead and frame points to 68 landmarks (pixels).
+
+    ``forehead`` is how far above the brows the forehead band reaches, in face
+    units. Returns the extended (N, 2) points and the face size in pixels (the
+    scale of the mean shape fitted to the landmarks, about the face width).
+    """
+    fit = fit_similarity(MEAN_SHAPE_68, landmarks)
+    extra = fit.apply(EXTRA_MEAN)
+    # Anchor the forehead band on the real brows, lifted along the face's "up".
+    up = fit.apply(np.array([[0.0, -forehead]])) - fit.apply(np.zeros((1, 2)))
+    extra[: FOREHEAD.stop - N_LANDMARKS] = landmarks[BROWS] + up
+    return np.vstack([landmarks, extra]), fit.scale

@@ -1,0 +1,435 @@
+"""Behaviour of the face-swap engine (swaps.engine) on real faces.
+
+No Django and no timing assertions here: speed is measured by
+benchmarks/engine_speed.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from swaps.engine import (
+    EngineError,
+    Face,
+    FaceIndexOutOfRange,
+    NoFaceDetected,
+    SwapResult,
+    colour,
+    detect_faces,
+    models,
+    shape,
+    swap,
+    warm_up,
+    warp,
+)
+from swaps.engine import mask as engine_mask
+from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
+from tests.images import (
+    ASTRONAUT,
+    FOUR_FACES,
+    GRACE_HOPPER,
+    TWO_FACES,
+    fixture_path,
+    load_fixture,
+    tile_of,
+    tiled_faces,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+TIMING_KEYS = {"detect", "landmarks", "warp", "blend", "total"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _models_loaded() -> None:
+    warm_up()  # once per session: loading costs ~2 s
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    return load_fixture(ASTRONAUT)
+
+
+@pytest.fixture(scope="session")
+def grace() -> np.ndarray:
+    return load_fixture(GRACE_HOPPER)
+
+
+@pytest.fixture(scope="session", params=["astronaut_to_grace", "grace_to_astronaut"])
+def swapped(request, astronaut, grace) -> dict:
+    """One swap per direction, with both inputs kept pristine for comparison."""
+    src, dst = (astronaut, grace) if request.param == "astronaut_to_grace" else (grace, astronaut)
+    src_before, dst_before = src.copy(), dst.copy()
+    result = swap(src, dst)
+    return {
+        "source": src,
+        "target": dst,
+        "result": result,
+        "source_unchanged": np.array_equal(src, src_before),
+        "target_unchanged": np.array_equal(dst, dst_before),
+        "source_face": detect_faces(src)[0],
+        "target_face": detect_faces(dst)[0],
+    }
+
+
+def centre(face: Face) -> tuple[float, float]:
+    x, y, w, h = face.box
+    return x + w / 2, y + h / 2
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / float(aw * ah + bw * bh - inter)
+
+
+def face_region(face: Face, shape: tuple[int, ...], grow: float = 0.3) -> np.ndarray:
+    """Boolean mask: the face box grown by ``grow`` of its size on every side."""
+    x, y, w, h = face.box
+    region = np.zeros(shape[:2], dtype=bool)
+    dx, dy = int(w * grow), int(h * grow)
+    region[max(0, y - dy) : y + h + dy, max(0, x - dx) : x + w + dx] = True
+    return region
+
+
+def inner_face(face: Face, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the central part of the face (hull of landmarks, shrunk)."""
+    pts = face.landmarks
+    c = pts.mean(axis=0)
+    hull = cv2.convexHull(((pts - c) * 0.7 + c).astype(np.int32))
+    out = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(out, hull, 1)
+    return out.astype(bool)
+
+
+def blank(h: int = 300, w: int = 400, value: int = 200) -> np.ndarray:
+    return np.full((h, w, 3), value, np.uint8)
+
+
+def noise(h: int = 300, w: int = 400) -> np.ndarray:
+    return np.random.default_rng(7).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+# --- detection -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_detects_one_face_with_landmarks_at_full_resolution(name):
+    image = load_fixture(name)
+    faces = detect_faces(image)
+    assert len(faces) == 1
+    face = faces[0]
+    x, y, w, h = face.box
+    assert all(isinstance(v, int) for v in face.box)
+    assert x >= 0 and y >= 0 and x + w <= image.shape[1] and y + h <= image.shape[0]
+    assert isinstance(face.score, float)
+    assert face.landmarks.shape == (68, 2)
+    # Landmarks lie on the face: inside the box, give or take the forehead/chin.
+    lo, hi = face.landmarks.min(axis=0), face.landmarks.max(axis=0)
+    assert x - 0.15 * w <= lo[0] and hi[0] <= x + 1.15 * w
+    assert y - 0.15 * h <= lo[1] and hi[1] <= y + 1.25 * h
+
+
+def test_detection_finds_the_same_face_at_any_resolution(grace):
+    """A large photo is detected on a small working copy; boxes come back full size."""
+    big = cv2.resize(grace, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    small_face, big_face = detect_faces(grace)[0], detect_faces(big)[0]
+    assert iou(tuple(4 * v for v in small_face.box), big_face.box) > 0.6
+    err = np.abs(big_face.landmarks / 4 - small_face.landmarks).mean()
+    assert err < 0.03 * small_face.box[2]
+
+
+def test_small_images_are_upsampled_so_small_faces_are_found(astronaut):
+    """A ~45 px face in a small photo is still found."""
+    small = cv2.resize(astronaut, None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA)
+    faces = detect_faces(small)
+    assert len(faces) == 1
+    assert 30 <= faces[0].box[2] <= 60
+
+
+@pytest.mark.parametrize("tiles", [TWO_FACES, FOUR_FACES], ids=["two", "four"])
+def test_faces_come_largest_first(tiles):
+    mosaic, boxes = tiled_faces(tiles)
+    faces = detect_faces(mosaic)
+    assert len(faces) == len(tiles)
+    areas = [f.area for f in faces]
+    assert areas == sorted(areas, reverse=True)
+    # The tiles are built with decreasing face sizes, so order = tile order.
+    assert [tile_of(centre(f), boxes) for f in faces] == list(range(len(tiles)))
+
+
+@pytest.mark.parametrize("image", [blank(), noise()], ids=["blank", "noise"])
+def test_no_faces_in_blank_or_noise(image):
+    assert detect_faces(image) == []
+
+
+def test_grayscale_and_bgra_are_accepted(grace):
+    gray = cv2.cvtColor(grace, cv2.COLOR_BGR2GRAY)
+    bgra = cv2.cvtColor(grace, cv2.COLOR_BGR2BGRA)
+    assert len(detect_faces(gray)) == 1
+    assert len(detect_faces(gray[..., None])) == 1
+    assert len(detect_faces(bgra)) == 1
+
+
+# --- swap: result and facts ------------------------------------------------
+
+
+def test_result_is_a_new_image_of_the_target_shape(swapped):
+    result = swapped["result"]
+    assert isinstance(result, SwapResult)
+    assert result.image.shape == swapped["target"].shape
+    assert result.image.dtype == np.uint8
+    assert not np.shares_memory(result.image, swapped["target"])
+    assert swapped["source_unchanged"] and swapped["target_unchanged"]
+
+
+def test_result_reports_faces_and_timings(swapped):
+    result = swapped["result"]
+    assert result.faces == {"source": 1, "target": 1, "swapped": [[0, 0]]}
+    assert set(result.timings_ms) >= TIMING_KEYS
+    assert all(isinstance(v, float) and v >= 0 for v in result.timings_ms.values())
+    parts = sum(result.timings_ms[k] for k in ("detect", "landmarks", "warp", "blend"))
+    assert parts <= result.timings_ms["total"] + 1e-6
+
+
+def test_swapped_face_sits_where_the_target_face_was(swapped):
+    target_face = swapped["target_face"]
+    faces = detect_faces(swapped["result"].image)
+    assert faces, "no face detected in the output"
+    best = max(faces, key=lambda f: iou(f.box, target_face.box))
+    assert iou(best.box, target_face.box) > 0.6
+    # Head pose kept: the output's landmarks are the target's, within a few %.
+    err = np.linalg.norm(best.landmarks - target_face.landmarks, axis=1).mean()
+    assert err < 0.05 * target_face.box[2]
+
+
+def test_pixels_away_from_the_face_are_untouched(swapped):
+    target, out = swapped["target"], swapped["result"].image
+    outside = ~face_region(swapped["target_face"], target.shape)
+    assert np.array_equal(out[outside], target[outside])
+
+
+def test_the_face_itself_changed(swapped):
+    target, out = swapped["target"], swapped["result"].image
+    inner = inner_face(swapped["target_face"], target.shape)
+    diff = np.abs(out.astype(int) - target.astype(int))[inner]
+    assert diff.mean() > 10
+    assert (diff.max(axis=1) > 20).mean() > 0.5
+
+
+def test_identity_moves_to_the_source(swapped):
+    src_desc = face_descriptor(swapped["source"], swapped["source_face"])
+    dst_desc = face_descriptor(swapped["target"], swapped["target_face"])
+    out = swapped["result"].image
+    out_face = max(detect_faces(out), key=lambda f: iou(f.box, swapped["target_face"].box))
+    out_desc = face_descriptor(out, out_face)
+    to_source = identity_distance(out_desc, src_desc)
+    assert to_source < identity_distance(dst_desc, src_desc)
+    assert to_source < identity_distance(out_desc, dst_desc)
+    assert to_source < SAME_PERSON
+
+
+def test_tone_stays_close_to_the_target(swapped):
+    """Colour correction: the new face has the target's skin tone, not the source's."""
+    target, out = swapped["target"], swapped["result"].image
+    inner = inner_face(swapped["target_face"], target.shape)
+    lab_t = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)[inner].mean(axis=0)
+    lab_o = cv2.cvtColor(out, cv2.COLOR_BGR2LAB)[inner].mean(axis=0)
+    assert np.linalg.norm(lab_o - lab_t) < 12
+
+
+def test_swap_accepts_grayscale_and_bgra(astronaut, grace):
+    gray_src = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    bgra_dst = cv2.cvtColor(grace, cv2.COLOR_BGR2BGRA)
+    result = swap(gray_src, bgra_dst)
+    assert result.image.shape == grace.shape
+    assert result.faces["swapped"] == [[0, 0]]
+
+
+# --- swap: errors -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("faceless", [blank(), noise()], ids=["blank", "noise"])
+def test_no_face_in_source(faceless, grace):
+    with pytest.raises(NoFaceDetected) as info:
+        swap(faceless, grace)
+    err = info.value
+    assert isinstance(err, EngineError)
+    assert err.code == "no_face_detected"
+    assert err.details == {"image": "source"}
+    assert "source" in err.message
+
+
+def test_no_face_in_target(grace):
+    with pytest.raises(NoFaceDetected) as info:
+        swap(grace, noise())
+    assert info.value.details == {"image": "target"}
+    assert "target" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "details"),
+    [
+        ({"target_face": 1}, {"image": "target", "index": 1, "faces": 1}),
+        ({"source_face": 3}, {"image": "source", "index": 3, "faces": 1}),
+        ({"source_face": -1}, {"image": "source", "index": -1, "faces": 1}),
+    ],
+)
+def test_face_index_out_of_range(astronaut, grace, kwargs, details):
+    with pytest.raises(FaceIndexOutOfRange) as info:
+        swap(astronaut, grace, **kwargs)
+    assert info.value.code == "face_index_out_of_range"
+    assert info.value.details == details
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((0,), np.uint8),
+        np.zeros((10, 10, 2), np.uint8),
+        np.zeros((64, 64, 3), np.float32),
+        "not an image",
+    ],
+    ids=["empty", "1d", "two-channel", "float", "str"],
+)
+def test_nonsense_input_is_rejected(bad, grace):
+    with pytest.raises(EngineError) as info:
+        swap(bad, grace)
+    assert info.value.code == "invalid_image_format"
+    assert info.value.details["image"] == "source"
+    with pytest.raises(EngineError) as info:
+        detect_faces(bad)
+    assert info.value.code == "invalid_image_format"
+
+
+def test_engine_error_carries_code_message_details():
+    err = FaceIndexOutOfRange("target", 2, 1)
+    assert (err.code, err.details) == (
+        "face_index_out_of_range",
+        {"image": "target", "index": 2, "faces": 1},
+    )
+    assert str(err).startswith("face_index_out_of_range: ")
+    assert err.to_dict()["message"] == err.message
+
+
+# --- swap: face selection on a multi-face image ------------------------------
+
+
+def test_target_face_index_selects_which_face_is_replaced(astronaut):
+    mosaic, boxes = tiled_faces(FOUR_FACES)
+    faces = detect_faces(mosaic)
+    result = swap(astronaut, mosaic, target_face=2)
+    assert result.faces == {"source": 1, "target": 4, "swapped": [[0, 2]]}
+    chosen = face_region(faces[2], mosaic.shape)
+    changed = np.any(result.image != mosaic, axis=2)
+    assert changed.any() and not changed[~chosen].any()
+    assert tile_of(centre(faces[2]), boxes) == 2
+
+
+def test_source_face_index_selects_which_face_is_used(grace):
+    mosaic, _ = tiled_faces(TWO_FACES)
+    by_index = [swap(mosaic, grace, source_face=i).image for i in (0, 1)]
+    assert not np.array_equal(by_index[0], by_index[1])
+    faces = detect_faces(mosaic)
+    src_desc = [face_descriptor(mosaic, f) for f in faces]
+    out0 = detect_faces(by_index[1])[0]
+    out_desc = face_descriptor(by_index[1], out0)
+    # Swapping face 1 (the astronaut) makes the result look like face 1, not face 0.
+    assert identity_distance(out_desc, src_desc[1]) < identity_distance(out_desc, src_desc[0])
+
+
+# --- building blocks ----------------------------------------------------------
+
+
+def test_identity_warp_reproduces_the_source(grace):
+    points, size = shape.extend_landmarks(detect_faces(grace)[0].landmarks)
+    h, w = grace.shape[:2]
+    grid = (w // 8, h // 8)
+    out = warp.warp_face(grace, points, points, shape.TRIANGLES, (w, h), grid)
+    assert np.abs(out.astype(int) - grace.astype(int)).max() <= 1
+
+
+def test_feathered_mask_is_zero_outside_the_face_and_one_inside():
+    points = np.array([[20, 20], [80, 20], [80, 80], [20, 80]], dtype=float)
+    hard = engine_mask.hull_mask(points, (100, 100), (1.0, 1.0))
+    soft = engine_mask.feather(hard, erode_px=6, sigma_px=2.5)
+    assert soft[hard == 0].max() == 0
+    assert soft[40:60, 40:60].min() > 0.99
+    assert 0 < soft[50, 27] < 1  # the seam is soft
+
+
+def test_colour_gain_is_neutral_for_identical_images(grace):
+    hard = np.zeros(grace.shape[:2], np.float32)
+    hard[100:400, 100:400] = 1
+    gain = colour.colour_gain(grace, grace, hard, sigma_px=20)
+    assert np.allclose(gain[150:350, 150:350], 1.0, atol=1e-3)
+
+
+def test_models_load_once(grace):
+    assert models.landmark_predictor() is models.landmark_predictor()
+    assert models.face_detector() is models.face_detector()
+
+
+# --- command line ---------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "swaps.engine", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_swaps_and_prints_json_facts(tmp_path, grace):
+    out = tmp_path / "out.png"
+    proc = run_cli(str(fixture_path(ASTRONAUT)), str(fixture_path(GRACE_HOPPER)), str(out))
+    assert proc.returncode == 0, proc.stderr
+    written = cv2.imread(str(out))
+    assert written is not None and written.shape == grace.shape
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert facts["faces"] == {"source": 1, "target": 1, "swapped": [[0, 0]]}
+    assert set(facts["timings_ms"]) == {
+        "decode", "detect", "landmarks", "warp", "blend", "encode", "total"
+    }  # fmt: skip
+    assert all(v >= 0 for v in facts["timings_ms"].values())
+
+
+def test_cli_selects_faces_by_index(tmp_path):
+    mosaic_path = tmp_path / "mosaic.png"
+    cv2.imwrite(str(mosaic_path), tiled_faces(TWO_FACES)[0])
+    out = tmp_path / "out.jpg"
+    proc = run_cli(str(fixture_path(ASTRONAUT)), str(mosaic_path), str(out), "--target-face", "1")
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert facts["faces"] == {"source": 1, "target": 2, "swapped": [[0, 1]]}
+
+
+def test_cli_reports_engine_errors_on_stderr(tmp_path):
+    faceless = tmp_path / "blank.png"
+    cv2.imwrite(str(faceless), blank())
+    out = tmp_path / "out.png"
+    proc = run_cli(str(faceless), str(fixture_path(GRACE_HOPPER)), str(out))
+    assert proc.returncode == 2
+    assert "no_face_detected" in proc.stderr and "source" in proc.stderr
+    assert not out.exists()
+
+
+def test_cli_rejects_undecodable_input(tmp_path):
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not a jpeg at all")
+    proc = run_cli(str(junk), str(fixture_path(GRACE_HOPPER)), str(tmp_path / "o.png"))
+    assert proc.returncode == 2
+    assert "invalid_image_format" in proc.stderr
