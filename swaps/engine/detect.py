@@ -59,7 +59,9 @@ def detection_scale(height: int, width: int, work_pixels: int = WORK_PIXELS) -> 
 def _working_copy(image: np.ndarray, scale: float) -> np.ndarray:
     h, w = image.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if scale >= 1.0:
+    if scale >= 0.5:
+        # Up to 2x down a linear resize still reads every pixel's neighbourhood,
+        # and costs 1 ms where INTER_AREA costs 10 ms on a 1 MP photo.
         small = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
     else:
         small = shrink(image, size)

@@ -7,6 +7,8 @@ blurring a 4 MP crop with a 60 px kernel is avoided.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -49,3 +51,23 @@ def upsample(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if mask.shape[1::-1] != size:
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
     return cv2.threshold(mask, 1.0 / 512, 0, cv2.THRESH_TOZERO)[1]
+
+
+def face_mask(
+    outline: np.ndarray,
+    size: tuple[int, int],
+    face_size: float,
+    erode: float,
+    feather_sigma: float,
+    grid_face_px: float = 160.0,
+) -> np.ndarray:
+    """Soft float32 mask of ``size`` (w, h) over the face ``outline`` (crop px).
+
+    ``erode`` and ``feather_sigma`` are fractions of ``face_size`` (pixels);
+    the work happens on a grid where the face is ``grid_face_px`` across.
+    """
+    scale = min(1.0, grid_face_px / face_size)
+    grid = (max(2, math.ceil(size[0] * scale)), max(2, math.ceil(size[1] * scale)))
+    hard = hull_mask(outline, grid, (size[0] / grid[0], size[1] / grid[1]))
+    face_px = face_size * grid[0] / size[0]
+    return upsample(feather(hard, erode * face_px, feather_sigma * face_px), size)

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from . import blend, colour, mask, shape, warp
-from .detect import WORK_PIXELS, Face, Timer, detect_faces
+from .detect import WORK_PIXELS, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
-from .images import as_bgr, shrink
+from .images import as_bgr
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,32 @@ class _Crop:
         return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
 
 
-def _pick(faces: list[Face], index: int, image: str) -> Face:
-    if not faces:
+def _check_index(count: int, index: int, image: str) -> None:
+    if count == 0:
         raise NoFaceDetected(image)
     if isinstance(index, bool) or not isinstance(index, int | np.integer):
         raise EngineError(
             "invalid_option", f"the {image} face index must be an integer", {"image": image}
         )
-    if not 0 <= index < len(faces):
-        raise FaceIndexOutOfRange(image, int(index), len(faces))
-    return faces[index]
+    if not 0 <= index < count:
+        raise FaceIndexOutOfRange(image, int(index), count)
+
+
+def _chosen_face(
+    image: np.ndarray, index: int, name: str, opts: SwapOptions, timer: Timer
+) -> tuple[np.ndarray, int]:
+    """Landmarks of face ``index`` (largest first) and the number of faces.
+
+    Only the chosen face gets landmarks: a group photo does not pay for the
+    other faces.
+    """
+    start = time.perf_counter()
+    boxes = find_face_boxes(image, opts.detect_pixels)
+    start = timer.add("detect", start)
+    _check_index(len(boxes), index, name)
+    landmarks = place_landmarks(image, boxes[index][0])
+    timer.add("landmarks", start)
+    return landmarks, len(boxes)
 
 
 def _source_for_warp(
@@ -114,20 +130,28 @@ def swap_face(
     sampled, src_local = _source_for_warp(source, src_points, src_size, dst_size, opts)
     warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
     start = timer.add("warp", start)
+    out = _composite(target, crop, warped, dst_local[shape.OUTLINE], dst_size, opts)
+    timer.add("blend", start)
+    return out
 
-    face_px = dst_size * scale  # face size on the analysis grid
-    step = (crop.w / grid[0], crop.h / grid[1])
-    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid, step)
-    soft = mask.feather(hard, opts.erode * face_px, opts.feather * face_px)
+
+def _composite(
+    target: np.ndarray,
+    crop: _Crop,
+    warped: np.ndarray,
+    outline: np.ndarray,
+    face_size: float,
+    opts: SwapOptions,
+) -> np.ndarray:
+    """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
     target_crop = target[crop.slices()]
-    gain = colour.colour_gain(
-        shrink(warped, grid), shrink(target_crop, grid), hard, opts.colour_sigma * face_px
+    soft = mask.face_mask(
+        outline, crop.size, face_size, opts.erode, opts.feather, opts.analysis_face_px
     )
-    corrected = blend.apply_gain(warped, gain)
-    blended = blend.blend(target_crop, corrected, mask.upsample(soft, crop.size))
+    gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
+    blended = blend.blend(target_crop, blend.apply_gain(warped, gain), soft)
     out = target.copy()
     out[crop.slices()] = blended
-    timer.add("blend", start)
     return out
 
 
@@ -148,15 +172,13 @@ def swap(
     timer = Timer({"detect": 0.0, "landmarks": 0.0, "warp": 0.0, "blend": 0.0})
     source = as_bgr(source_bgr, "source")
     target = as_bgr(target_bgr, "target")
-    src_faces = detect_faces(source, opts.detect_pixels, timer)
-    src = _pick(src_faces, source_face, "source")
-    dst_faces = detect_faces(target, opts.detect_pixels, timer)
-    dst = _pick(dst_faces, target_face, "target")
-    image = swap_face(source, src.landmarks, target, dst.landmarks, opts, timer)
+    src_landmarks, n_source = _chosen_face(source, source_face, "source", opts, timer)
+    dst_landmarks, n_target = _chosen_face(target, target_face, "target", opts, timer)
+    image = swap_face(source, src_landmarks, target, dst_landmarks, opts, timer)
     timer.add("total", begin)
     faces = {
-        "source": len(src_faces),
-        "target": len(dst_faces),
+        "source": n_source,
+        "target": n_target,
         "swapped": [[int(source_face), int(target_face)]],
     }
     return SwapResult(image=image, faces=faces, timings_ms=timer.ms)

@@ -25,24 +25,23 @@ def triangle_affines(dst: np.ndarray, src: np.ndarray, triangles: np.ndarray) ->
     """(n + 1, 2, 3) affines mapping each dst triangle onto its src triangle.
 
     Entry 0 is a least-squares affine over all points, used where no triangle
-    covers a pixel (outside the frame points).
+    covers a pixel (outside the frame points) and for degenerate triangles.
     """
-    affines = np.empty((len(triangles) + 1, 2, 3), dtype=np.float64)
     ones = np.ones((len(dst), 1))
-    affines[0] = np.linalg.lstsq(np.hstack([dst, ones]), src, rcond=None)[0].T
-    for k, tri in enumerate(triangles, start=1):
-        if _area(dst[tri]) < _MIN_AREA:
-            affines[k] = affines[0]  # never drawn (see triangle_labels); keep it finite
-            continue
-        affines[k] = cv2.getAffineTransform(
-            dst[tri].astype(np.float32), src[tri].astype(np.float32)
-        )
-    return affines
+    fallback = np.linalg.lstsq(np.hstack([dst, ones]), src, rcond=None)[0].T
+    # Solve A @ [x y 1]^T (3x3 per triangle) = src corners, for all triangles at once.
+    corners = np.concatenate([dst[triangles], np.ones((len(triangles), 3, 1))], axis=2)
+    ok = triangle_areas(dst, triangles) >= _MIN_AREA
+    corners[~ok] = np.eye(3)  # placeholder so the batch solve never sees a singular matrix
+    solved = np.linalg.solve(corners, src[triangles]).transpose(0, 2, 1)
+    solved[~ok] = fallback
+    return np.concatenate([fallback[None], solved])
 
 
-def _area(tri: np.ndarray) -> float:
-    (x0, y0), (x1, y1), (x2, y2) = tri
-    return abs((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)) / 2
+def triangle_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = (points[triangles[:, k]] for k in range(3))
+    cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    return np.abs(cross) / 2
 
 
 def triangle_labels(
@@ -54,10 +53,11 @@ def triangle_labels(
     # the pixel-centre convention cv2.resize uses when upsampling the grid.
     to_grid = (dst + 0.5) / np.asarray(step) - 0.5
     fixed = np.round(to_grid * (1 << _SHIFT)).astype(np.int32)
+    # A closed mouth collapses the inner-lip triangles to lines; they have no
+    # affine, and the lip triangles around them cover those pixels.
+    drawable = triangle_areas(dst, triangles) >= _MIN_AREA
     for k, tri in enumerate(triangles, start=1):
-        # A closed mouth collapses the inner-lip triangles to lines; they have
-        # no affine, and the lip triangles around them cover those pixels.
-        if _area(dst[tri]) >= _MIN_AREA:
+        if drawable[k - 1]:
             cv2.fillConvexPoly(labels, fixed[tri], k, lineType=cv2.LINE_8, shift=_SHIFT)
     return labels
 
