@@ -82,3 +82,11 @@ class EmailLoginForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return normalize_email(self.cleaned_data["username"])
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label="Key name", max_length=100,
+        help_text="Where the key is used, e.g. “production server”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -1,20 +1,97 @@
-"""Browser sign-up; log-in and log-out are Django's own views."""
+"""Browser pages of accounts: sign-up, log-in, the developer dashboard, the 429 page.
+
+Thin on purpose: workflows live in accounts.services, numbers in accounts.usage and
+accounts.quotas, and every lookup is scoped to the logged-in user's account.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.module_loading import import_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.core import get_usage
+from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
 
-from accounts.forms import SignupForm
+from accounts import quotas, services, usage
+from accounts.forms import ApiKeyForm, EmailLoginForm, SignupForm
+from accounts.keys import NewKey
+from accounts.models import Account
 
 # Named, so a later second backend (SSO, ...) cannot make login() ambiguous.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LEDGER_ROWS = 20
+FALLBACK_RETRY_AFTER_S = 60
+
+View = Callable[..., HttpResponse]
 
 
+# --- Rate limits on the browser forms ---------------------------------------------------
+
+class TooManyAttempts(Ratelimited):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many attempts.")
+        self.retry_after = retry_after
+
+
+def limit_posts_per_ip(*, group: str, rate_setting: str) -> Callable[[View], View]:
+    """django-ratelimit on POSTs per client IP, at the rate `settings.<rate_setting>` has now.
+
+    The rate is read per request rather than at import, so settings overrides apply.
+    The refusal is answered here through RATELIMIT_VIEW, because without
+    RatelimitMiddleware a blocked request would surface as a bare 403.
+    """
+    def rate(group: str, request: HttpRequest) -> str:
+        return getattr(settings, rate_setting)
+
+    def decorator(view: View) -> View:
+        limited = ratelimit(group=group, key="ip", rate=rate, method="POST", block=True)(view)
+
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return limited(request, *args, **kwargs)
+            except Ratelimited:
+                seconds = _seconds_left(request, group, rate)
+                return import_string(settings.RATELIMIT_VIEW)(request, TooManyAttempts(seconds))
+
+        return wrapped
+
+    return decorator
+
+
+def _seconds_left(request: HttpRequest, group: str, rate: Callable[..., str]) -> int:
+    state = get_usage(request, group=group, key="ip", rate=rate, method="POST")
+    # time_left is 0 in the window's last second; a client should still wait a little.
+    return max(1, state["time_left"]) if state else FALLBACK_RETRY_AFTER_S
+
+
+def ratelimited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """settings.RATELIMIT_VIEW: a readable 429 page that says when to try again."""
+    retry_after = getattr(exception, "retry_after", FALLBACK_RETRY_AFTER_S)
+    minutes = -(-retry_after // 60)
+    response = render(request, "429.html", {"retry_after": retry_after, "minutes": minutes},
+                      status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+# --- Sign-up and log-in -------------------------------------------------------------------
+
+@limit_posts_per_ip(group="accounts.signup", rate_setting="SIGNUP_RATE")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -30,3 +107,84 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("swaps:new")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+login_view = limit_posts_per_ip(group="accounts.login", rate_setting="LOGIN_RATE")(
+    LoginView.as_view(authentication_form=EmailLoginForm))
+
+
+# --- Developer dashboard ------------------------------------------------------------------
+
+def _account(request: HttpRequest) -> Account:
+    # get-or-create: staff made with createsuperuser have no account row yet.
+    return Account.objects.for_user(request.user)
+
+
+def _render_dashboard(request: HttpRequest, *, key_form: ApiKeyForm | None = None,
+                      new_key: NewKey | None = None, webhook_secret: str | None = None,
+                      status: int = 200) -> HttpResponse:
+    account = _account(request)
+    windows = quotas.window_statuses(account=account)
+    context = {
+        "account": account,
+        "plan": account.plan,
+        "windows": [windows["hour"], windows["day"]],
+        "chart": usage.build_chart(usage.daily_usage(account=account)),
+        "ledger": account.ledger.all()[:LEDGER_ROWS],
+        "api_keys": account.api_keys.all(),
+        "key_form": key_form or ApiKeyForm(),
+        "new_key": new_key,
+        "webhook_secret": webhook_secret,
+    }
+    return render(request, "accounts/dashboard.html", context, status=status)
+
+
+@login_required
+@require_safe
+@never_cache
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return _render_dashboard(request)
+
+
+@login_required
+@require_POST
+@never_cache
+def create_key(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _render_dashboard(request, key_form=form, status=400)
+    try:
+        new_key = services.create_key(account=_account(request), name=form.cleaned_data["name"])
+    except services.KeyLimitReached as error:
+        form.add_error(None, str(error))
+        return _render_dashboard(request, key_form=form, status=400)
+    # Shown in this very response (no redirect), so the raw key never sits in a
+    # session row or cache between two requests; no-store keeps it out of the cache.
+    return _render_dashboard(request, new_key=new_key)
+
+
+@login_required
+@require_POST
+def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = services.revoke_key(account=_account(request), key_id=key_id)
+    if key is None:
+        raise Http404("No such API key.")
+    messages.success(request, f"The key “{key.name or key.prefix}” is revoked.")
+    return redirect(reverse("dashboard:home") + "#api-keys")
+
+
+@login_required
+@require_POST
+@never_cache
+def reveal_secret(request: HttpRequest) -> HttpResponse:
+    # POST, not a toggle: the secret is in no page's HTML until someone asks for it.
+    return _render_dashboard(request, webhook_secret=_account(request).webhook_secret)
+
+
+@login_required
+@require_POST
+@never_cache
+def rotate_secret(request: HttpRequest) -> HttpResponse:
+    secret = services.rotate_webhook_secret(account=_account(request))
+    messages.success(request, "The webhook secret was rotated; the old one no longer works.")
+    return _render_dashboard(request, webhook_secret=secret)

@@ -4,7 +4,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from accounts.forms import EmailLoginForm
 from swaps import views as swap_views
 
 swap_pages = (
@@ -20,13 +19,24 @@ swap_pages = (
     "swaps",
 )
 
+dashboard_pages = (
+    [
+        path("", account_views.dashboard, name="home"),
+        path("keys/", account_views.create_key, name="create-key"),
+        path("keys/<int:key_id>/revoke/", account_views.revoke_key, name="revoke-key"),
+        path("webhook-secret/", account_views.reveal_secret, name="reveal-secret"),
+        path("webhook-secret/rotate/", account_views.rotate_secret, name="rotate-secret"),
+    ],
+    "dashboard",
+)
+
 urlpatterns = [
     path("", swap_views.home, name="home"),
     path("signup/", account_views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=EmailLoginForm),
-         name="login"),
+    path("login/", account_views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("swaps/", include(swap_pages)),
+    path("dashboard/", include(dashboard_pages)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("swaps.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Account
+from accounts.views import limit_posts_per_ip
 from swaps import services
 from swaps.api.views import result_file_response
 from swaps.fetch import UrlError
@@ -56,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@limit_posts_per_ip(group="swaps.upload", rate_setting="UPLOAD_RATE")
 @require_http_methods(["GET", "POST"])
 def new_swap(request: HttpRequest) -> HttpResponse:
     form = NewSwapForm(request.POST, request.FILES) if request.method == "POST" else NewSwapForm()
