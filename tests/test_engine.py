@@ -25,6 +25,7 @@ from swaps.engine import (
     detect_faces,
     models,
     shape,
+    skin,
     swap,
     warm_up,
     warp,
@@ -373,6 +374,31 @@ def test_colour_gain_is_neutral_for_identical_images(grace):
     hard[100:400, 100:400] = 1
     gain = colour.colour_gain(grace, grace, hard, sigma_px=20)
     assert np.allclose(gain[150:350, 150:350], 1.0, atol=1e-3)
+
+
+def test_skin_band_drops_hair_keeps_skin():
+    skin_bgr = (150, 170, 220)  # a light skin tone, BGR
+    face = np.zeros((60, 60, 3), np.uint8)
+    face[:] = skin_bgr
+    face[:, :, 0] += np.random.default_rng(1).integers(0, 6, (60, 60), dtype=np.uint8)
+    hairy = face.copy()
+    hairy[0:15, 10:30] = (30, 40, 60)  # a dark-brown lock across the forehead
+    landmarks = np.zeros((68, 2))
+    landmarks[skin.REFERENCE] = [(5, 30), (30, 25), (55, 30), (55, 50), (30, 45), (5, 50)]
+    band = np.zeros((60, 60), bool)
+    band[:20] = True
+    weight = skin.band_weight(hairy, face, landmarks, band, (1.0, 1.0))
+    assert weight[5:10, 15:25].max() < 0.05  # hair in the source: not pasted
+    assert weight[5:10, 40:55].min() > 0.95  # bare forehead: swapped
+    assert weight[30:, :].min() == 1.0  # outside the band: untouched
+
+
+def test_a_much_larger_source_is_shrunk_before_warping(astronaut, grace):
+    big_source = cv2.resize(grace, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    small = swap(grace, astronaut).image
+    big = swap(big_source, astronaut).image
+    # Same face, same place: the results differ only by resampling noise.
+    assert np.abs(small.astype(int) - big.astype(int)).mean() < 2.0
 
 
 def test_models_load_once(grace):

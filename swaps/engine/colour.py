@@ -49,8 +49,9 @@ def colour_gain(
 
 
 # Blurs run on a grid where the colour sigma is this many cells: the gain is
-# that smooth anyway, and a 24 px Gaussian on the 160 px grid cost ~15 ms.
-SIGMA_CELLS = 4.0
+# that smooth anyway (fewer cells blur the hull edge and shift the tone), and
+# a 24 px Gaussian on the 160 px grid cost ~15 ms.
+SIGMA_CELLS = 8.0
 
 
 def match_colour(

@@ -53,21 +53,11 @@ def upsample(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.threshold(mask, 1.0 / 512, 0, cv2.THRESH_TOZERO)[1]
 
 
-def face_mask(
-    outline: np.ndarray,
-    size: tuple[int, int],
-    face_size: float,
-    erode: float,
-    feather_sigma: float,
-    grid_face_px: float = 160.0,
-) -> np.ndarray:
-    """Soft float32 mask of ``size`` (w, h) over the face ``outline`` (crop px).
-
-    ``erode`` and ``feather_sigma`` are fractions of ``face_size`` (pixels);
-    the work happens on a grid where the face is ``grid_face_px`` across.
-    """
+def analysis_grid(
+    size: tuple[int, int], face_size: float, grid_face_px: float
+) -> tuple[tuple[int, int], tuple[float, float]]:
+    """Grid (cols, rows) over a crop of ``size`` with the face ~``grid_face_px`` across,
+    and its step in crop pixels."""
     scale = min(1.0, grid_face_px / face_size)
     grid = (max(2, math.ceil(size[0] * scale)), max(2, math.ceil(size[1] * scale)))
-    hard = hull_mask(outline, grid, (size[0] / grid[0], size[1] / grid[1]))
-    face_px = face_size * grid[0] / size[0]
-    return upsample(feather(hard, erode * face_px, feather_sigma * face_px), size)
+    return grid, (size[0] / grid[0], size[1] / grid[1])

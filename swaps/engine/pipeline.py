@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from . import blend, colour, mask, shape, warp
+from . import blend, colour, mask, shape, skin, warp
 from .detect import WORK_PIXELS, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
-from .images import as_bgr
+from .images import as_bgr, shrink
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class SwapOptions:
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more
+    skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     detect_pixels: int = WORK_PIXELS
 
 
@@ -130,7 +131,7 @@ def swap_face(
     sampled, src_local = _source_for_warp(source, src_points, src_size, dst_size, opts)
     warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
     start = timer.add("warp", start)
-    out = _composite(target, crop, warped, dst_local[shape.OUTLINE], dst_size, opts)
+    out = _composite(target, crop, warped, dst_local, dst_size, opts)
     timer.add("blend", start)
     return out
 
@@ -139,20 +140,41 @@ def _composite(
     target: np.ndarray,
     crop: _Crop,
     warped: np.ndarray,
-    outline: np.ndarray,
+    dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
 ) -> np.ndarray:
     """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
     target_crop = target[crop.slices()]
-    soft = mask.face_mask(
-        outline, crop.size, face_size, opts.erode, opts.feather, opts.analysis_face_px
-    )
+    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts)
+    outline = dst_local[shape.OUTLINE]
     gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
     blended = blend.blend(target_crop, blend.apply_gain(warped, gain), soft)
     out = target.copy()
     out[crop.slices()] = blended
     return out
+
+
+def _soft_mask(
+    warped: np.ndarray,
+    target_crop: np.ndarray,
+    dst_local: np.ndarray,
+    face_size: float,
+    opts: SwapOptions,
+) -> np.ndarray:
+    """Full-size blend weights: the face outline, hair removed from the forehead
+    band, eroded and feathered; computed on the analysis grid."""
+    size = (target_crop.shape[1], target_crop.shape[0])
+    grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
+    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid, step)
+    if opts.skin_forehead:
+        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
+        band = (hard > 0) & (inner < 0.5)
+        small_src, small_dst = shrink(warped, grid), shrink(target_crop, grid)
+        hard = hard * skin.band_weight(small_src, small_dst, dst_local, band, step)
+    face_px = face_size / step[0]
+    soft = mask.feather(hard, opts.erode * face_px, opts.feather * face_px)
+    return mask.upsample(soft, size)
 
 
 def swap(

@@ -62,6 +62,9 @@ def _frame_points(box: tuple[float, float, float, float]) -> np.ndarray:
 
 
 FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
+# Jaw below the cheekbones plus brows, eyes, nose and mouth. Outside it (but
+# inside the outline) are the forehead band and the temples, where hair hangs.
+INNER_FACE = np.r_[2:15, 17:N_LANDMARKS]
 EXTRA_MEAN = np.vstack([MEAN_SHAPE_68[BROWS] - (0.0, FOREHEAD_LIFT), _frame_points(FRAME_BOX)])
 MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN])
 # Outline of the swappable region: jaw line, then the forehead band right to left.

@@ -1,0 +1,74 @@
+"""Skin detection for the forehead band of the mask.
+
+Above the brows the swapped region has no landmarks to follow, and either face
+may have hair there (bangs, a stray strand). Pasting the source's hair onto the
+target, or source skin over the target's bangs, is the most visible failure of
+a landmark swap, so in that band the mask keeps only pixels that look like the
+face's own skin in *both* images. Skin is judged against each face's cheeks
+and nose (robust statistics in YCrCb), so it works for any skin tone and light.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Cheeks and nose, below the eyes and above the mouth: reliably bare skin.
+REFERENCE = np.array([1, 28, 15, 13, 33, 3])
+# Hue: robust-sigma floor (Cr, Cb) and the distances, in those sigmas, below
+# which a pixel is skin and above which it is not.
+CHROMA_FLOOR = 4.0
+LOW, HIGH = 2.5, 4.5
+# Brightness: shading spreads skin over a wide range, so instead of a sigma the
+# reference's 5th-95th percentile range, widened, is accepted; outside it the
+# distance counts in units of 5% of the median brightness (dark hair on light
+# skin lands far out, a forehead a bit more shaded than the cheeks does not).
+DARKER, BRIGHTER = 0.85, 1.10
+Y_UNIT = 0.05
+
+
+def skin_likelihood(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-pixel [0, 1] "looks like the skin in ``reference``" for a BGR image."""
+    ycc = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb).astype(np.float32)
+    ref = ycc[reference]
+    if len(ref) < 8:  # too small to judge: keep everything
+        return np.ones(image.shape[:2], np.float32)
+    med = np.median(ref, axis=0)
+    chroma_scale = np.maximum(
+        1.4826 * np.median(np.abs(ref[:, 1:] - med[1:]), axis=0), CHROMA_FLOOR
+    )
+    chroma = np.sqrt((((ycc[..., 1:] - med[1:]) / chroma_scale) ** 2).mean(axis=2))
+    lo, hi = np.percentile(ref[:, 0], [5, 95])
+    y = ycc[..., 0]
+    outside = np.maximum(np.maximum(lo * DARKER - y, y - hi * BRIGHTER), 0.0)
+    bright = outside / max(Y_UNIT * med[0], 2.0)
+    dist = np.maximum(chroma, bright)
+    return np.clip((HIGH - dist) / (HIGH - LOW), 0.0, 1.0).astype(np.float32)
+
+
+def reference_mask(landmarks: np.ndarray, grid: tuple[int, int], step: tuple[float, float]):
+    """Boolean grid mask of the cheek-and-nose reference region."""
+    pts = (landmarks[REFERENCE] + 0.5) / np.asarray(step) - 0.5
+    out = np.zeros((grid[1], grid[0]), np.uint8)
+    cv2.fillPoly(out, [np.round(pts).astype(np.int32)], 1)
+    return out.astype(bool)
+
+
+def band_weight(
+    source: np.ndarray,
+    target: np.ndarray,
+    landmarks: np.ndarray,
+    band: np.ndarray,
+    step: tuple[float, float],
+) -> np.ndarray:
+    """Mask multiplier: inside ``band`` (grid bool), skin in both images; 1 elsewhere.
+
+    ``source`` and ``target`` are the warped source and the target on the grid;
+    ``landmarks`` the target's 68 points in crop pixels.
+    """
+    grid = (target.shape[1], target.shape[0])
+    ref = reference_mask(landmarks, grid, step)
+    both = skin_likelihood(source, ref) * skin_likelihood(target, ref)
+    # A light blur: isolated speckles would otherwise punch pinholes in the mask.
+    both = cv2.GaussianBlur(both, (0, 0), 1.0)
+    return np.where(band, both, 1.0).astype(np.float32)
