@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate lint bench clean
+.PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
+	bench bench-quota clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,11 +33,35 @@ test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
+# Only the live-server tests (real gunicorn, concurrent requests); `make test` runs them too.
+test-concurrency: install-dev
+	$(VENV)/bin/pytest -m concurrency
+
+# The whole suite on PostgreSQL (about as long as on SQLite). `bash .ci/run` starts a
+# throwaway server for it; locally: DATABASE_URL=postgres://user:pass@host:port/db make ...
+test-postgres: install-dev
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+	  *) echo "test-postgres needs DATABASE_URL=postgres://user:pass@host:port/db" >&2; exit 2;; \
+	esac
+	$(VENV)/bin/pytest
+
+# The concurrency tests with rate windows in Redis. Only these: the rest of the suite
+# rolls its database back after each test, but not Redis, so counts would leak between tests.
+test-redis: install-dev
+	@case "$$REDIS_URL" in redis://*) ;; \
+	  *) echo "test-redis needs REDIS_URL=redis://host:port/db" >&2; exit 2;; \
+	esac
+	$(VENV)/bin/pytest -m concurrency
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
 bench: install-dev
 	$(PY) benchmarks/engine_speed.py
+
+# 1,000 concurrent creates against gunicorn; BENCH_ARGS="--database-url postgres://..."
+bench-quota: install-dev
+	$(PY) benchmarks/quota_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

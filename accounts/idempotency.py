@@ -28,6 +28,7 @@ MAX_KEY_LENGTH = 255
 REPLAYED_HEADERS = ("Location",)
 # A create request finishes in seconds; a claim this old belongs to a request that died.
 ABANDONED_AFTER_S = 600
+CLAIM_ATTEMPTS = 5
 
 
 def request_fingerprint(request: Request) -> str:
@@ -77,12 +78,21 @@ def idempotent(request: Request, *, account: Account,
 def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """None if we now own the key; otherwise the existing (live) record."""
     _expire(account, key)
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(account=account, key=key, request_hash=fingerprint)
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(account=account, key=key)
-    return None
+    # The owner of a claim we collide with may release it (an error answer) before we read
+    # it; then the key is free again and we try to claim it once more.
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(account=account, key=key,
+                                                 request_hash=fingerprint)
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(account=account, key=key).first()
+            if record is not None:
+                return record
+        else:
+            return None
+    raise ApiError("idempotency_conflict",
+                   "A request with this Idempotency-Key is still being processed.", status=409)
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:

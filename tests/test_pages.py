@@ -314,7 +314,7 @@ def test_form_options_reach_the_job(ann_client):
                                                     output_format="webp"))
 
     job = SwapJob.objects.get()
-    assert job.options == {"source_face": 2, "target_face": 1}
+    assert job.options == {"source_face": 2, "target_face": 1, "watermark": True}  # Free plan
     assert job.output_format == "webp"
 
 

@@ -25,6 +25,7 @@ class SwapOptions:
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more
+    source_shape: float = 0.0  # 0..1: how much of the source's feature layout to keep
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     detect_pixels: int = WORK_PIXELS
 
@@ -124,6 +125,7 @@ def swap_face(
     start = time.perf_counter()
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
     dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
+    dst_points = shape.morph_towards(dst_points, src_points, opts.source_shape)
     crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
     dst_local = dst_points - crop.origin
     scale = min(1.0, opts.analysis_face_px / dst_size)

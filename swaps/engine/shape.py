@@ -65,6 +65,9 @@ FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
 # Jaw below the cheekbones plus brows, eyes, nose and mouth. Outside it (but
 # inside the outline) are the forehead band and the temples, where hair hangs.
 INNER_FACE = np.r_[2:15, 17:N_LANDMARKS]
+# Brows, eyes, nose and mouth: the points a shape morph moves; the jaw line and
+# outer points stay, so the face still fits the target's head.
+FEATURES = np.r_[17:N_LANDMARKS]
 EXTRA_MEAN = np.vstack([MEAN_SHAPE_68[BROWS] - (0.0, FOREHEAD_LIFT), _frame_points(FRAME_BOX)])
 MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN])
 # Outline of the swappable region: jaw line, then the forehead band right to left.
@@ -134,3 +137,21 @@ def extend_landmarks(
     up = fit.apply(np.array([[0.0, -forehead]])) - fit.apply(np.zeros((1, 2)))
     extra[: FOREHEAD.stop - N_LANDMARKS] = landmarks[BROWS] + up
     return np.vstack([landmarks, extra]), fit.scale
+
+
+def morph_towards(
+    dst: np.ndarray, src: np.ndarray, amount: float, points: np.ndarray = FEATURES
+) -> np.ndarray:
+    """Move ``points`` of the extended ``dst`` shape ``amount`` of the way to the
+    source's shape (``src``, similarity-aligned onto ``dst`` first).
+
+    0 keeps the target's geometry exactly (head pose and expression); larger
+    values keep more of the source's proportions, which the eye reads as
+    identity, at the cost of moving the target's features.
+    """
+    if amount <= 0:
+        return dst
+    fit = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS])
+    out = dst.copy()
+    out[points] += amount * (fit.apply(src[points]) - dst[points])
+    return out
