@@ -18,7 +18,8 @@ class SwapInputInline(admin.TabularInline):
 class SwapJobAdmin(admin.ModelAdmin):
     list_display = ["id", "account", "status", "error_code", "cost", "processing_ms",
                     "created_at", "completed_at"]
-    list_filter = ["status", "error_code", "output_format", "created_at",
+    list_filter = ["status", "error_code", "account",
+                   "output_format", "created_at",
                    ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["id", "account__user__email", "client_reference"]
     date_hierarchy = "created_at"

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from swaps import services
 from swaps.models import JobStatus, SwapJob
 from swaps.tasks import on_swap_task_finished
+from tests.conftest import make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +131,16 @@ def test_swagger_ui_is_served_from_local_files(client):
 
 def test_admin_lists_jobs_users_and_keys(admin_client, pending_job):
     for url in ["/admin/swaps/swapjob/", "/admin/swaps/swapjob/?status__exact=pending",
+                f"/admin/swaps/swapjob/?account__id__exact={pending_job.account_id}",
                 "/admin/accounts/apikey/", "/admin/accounts/account/", "/admin/auth/user/",
                 f"/admin/swaps/swapjob/{pending_job.pk}/change/"]:
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_admin_filters_jobs_by_account(admin_client, pending_job):
+    other_account = make_account("bob@example.com")
+    mine = admin_client.get(f"/admin/swaps/swapjob/?account__id__exact={pending_job.account_id}")
+    theirs = admin_client.get(f"/admin/swaps/swapjob/?account__id__exact={other_account.pk}")
+
+    assert str(pending_job.pk) in mine.content.decode()
+    assert str(pending_job.pk) not in theirs.content.decode()
