@@ -1,0 +1,212 @@
+"""Every swap mode: several faces, several sources, saved faces, a photo's own
+faces traded, a reference face choosing the target.
+
+Each image is detected once; landmarks are placed only for the faces used (all
+target faces only when a reference must be matched), descriptors only for a
+reference. Each (source, target) pair then goes through ``pipeline.swap_face``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlib
+import numpy as np
+
+from .checks import check_swappable
+from .detect import Timer, find_face_boxes, place_landmarks
+from .errors import EngineError, FaceCountMismatch, NoFaceDetected
+from .identity import FaceIdentity, face_descriptor
+from .images import as_bgr
+from .pipeline import SwapOptions, SwapResult, swap_face
+from .select import Indices, Pairs, plan_pairs
+
+# Room around a face cut out as a swap source, in face widths: covers the
+# forehead band and the neighbourhood swap_face samples around the outline.
+SOURCE_MARGIN = 0.6
+
+
+@dataclass
+class _ImageFaces:
+    """One image's faces: detected once, landmarks placed on first use."""
+
+    image: np.ndarray
+    name: str  # as errors name it: "target", "source", "source_2", ...
+    rects: list[dlib.rectangle | None]
+    first: int = 0  # request number of its face 0 (sources are numbered together)
+    placed: dict[int, np.ndarray] = field(default_factory=dict)
+    saved: bool = False  # a saved identity: landmarks known and already checked
+    checked: set[int] = field(default_factory=set)
+
+    def landmarks(self, k: int, timer: Timer) -> np.ndarray:
+        if k not in self.placed:
+            start = time.perf_counter()
+            self.placed[k] = place_landmarks(self.image, self.rects[k])
+            timer.add("landmarks", start)
+        return self.placed[k]
+
+    def check(self, k: int, timer: Timer) -> None:
+        if not self.saved and k not in self.checked:
+            check_swappable(self.landmarks(k, timer), self.image.shape, self.name, self.first + k)
+            self.checked.add(k)
+
+
+def _detect(image: Any, name: str, first: int, opts: SwapOptions, timer: Timer) -> _ImageFaces:
+    pixels = as_bgr(image, name)
+    start = time.perf_counter()
+    rects = [rect for rect, _ in find_face_boxes(pixels, opts.detect_pixels)]
+    timer.add("detect", start)
+    if not rects:
+        raise NoFaceDetected(name)
+    return _ImageFaces(pixels, name, rects, first)
+
+
+def _source_pool(
+    sources: Sequence[Any], identities: Sequence[FaceIdentity], opts: SwapOptions, timer: Timer
+) -> list[_ImageFaces]:
+    """Source faces numbered together: photos in order (largest face first in
+    each), then saved identities, one face each."""
+    names = ["source"] if len(sources) == 1 else [f"source_{i}" for i in range(1, 1 + len(sources))]
+    pool: list[_ImageFaces] = []
+    first = 0
+    for image, name in zip(sources, names, strict=True):
+        pool.append(_detect(image, name, first, opts, timer))
+        first += len(pool[-1].rects)
+    for i, identity in enumerate(identities, start=1):
+        crop, landmarks = identity.crop, np.asarray(identity.landmarks, np.float64)
+        pool.append(_ImageFaces(crop, f"identity_{i}", [None], first, {0: landmarks}, True))
+        first += 1
+    return pool
+
+
+def _locate(pool: list[_ImageFaces], index: int) -> tuple[_ImageFaces, int]:
+    for faces in pool:
+        if index < faces.first + len(faces.rects):
+            return faces, index - faces.first
+    raise AssertionError(f"source index {index} was range-checked")
+
+
+def _check_request(self_swap: bool, reference: np.ndarray | None, target_indices: Indices) -> None:
+    """Contradictory requests fail before any detection is paid for."""
+    if reference is None:
+        return
+    if target_indices is not None:
+        raise EngineError(
+            "invalid_option", "give either target face indices or a reference image, not both"
+        )
+    if self_swap:
+        raise EngineError("invalid_option", "a reference image needs a source image or face")
+
+
+def _by_reference(
+    target: _ImageFaces, reference_bgr: Any, opts: SwapOptions, timer: Timer
+) -> tuple[int, float]:
+    """The target face nearest (by dlib descriptor) to the reference's largest face."""
+    reference = _detect(reference_bgr, "reference", 0, opts, timer)
+    points = [reference.landmarks(0, timer)]
+    points += [target.landmarks(k, timer) for k in range(len(target.rects))]
+    start = time.perf_counter()
+    wanted = face_descriptor(reference.image, points[0])
+    distances = [
+        float(np.linalg.norm(face_descriptor(target.image, p) - wanted)) for p in points[1:]
+    ]
+    timer.add("descriptor", start)
+    best = int(np.argmin(distances))
+    return best, distances[best]
+
+
+def _need_two_faces(target: _ImageFaces) -> None:
+    if len(target.rects) < 2:
+        raise FaceCountMismatch(
+            "the target image shows one face; trading faces within one photo needs two "
+            "(or give a source image)",
+            {"source": 1, "target": 1},
+        )
+
+
+def _cut_out(faces: _ImageFaces, k: int, timer: Timer) -> _ImageFaces:
+    """Face k as its own small image: in a self swap every source is cut from
+    the original before any face is written, whatever the order of the pairs."""
+    landmarks = faces.landmarks(k, timer)
+    margin = SOURCE_MARGIN * float(np.ptp(landmarks[:, 0]))
+    h, w = faces.image.shape[:2]
+    x0, y0 = np.maximum(0, np.floor(landmarks.min(axis=0) - margin)).astype(int)
+    x1 = min(w, int(np.ceil(landmarks[:, 0].max() + margin)) + 1)
+    y1 = min(h, int(np.ceil(landmarks[:, 1].max() + margin)) + 1)
+    crop = faces.image[y0:y1, x0:x1].copy()
+    return _ImageFaces(crop, faces.name, [None], faces.first + k, {0: landmarks - (x0, y0)}, True)
+
+
+def _swap_pairs(
+    pool: list[_ImageFaces],
+    target: _ImageFaces,
+    pairs: Pairs,
+    self_swap: bool,
+    opts: SwapOptions,
+    timer: Timer,
+) -> np.ndarray:
+    """Check every face used, then put each source face on its target face in turn."""
+    placed = [(*_locate(pool, s), t) for s, t in pairs]
+    for faces, k, t in placed:
+        faces.check(k, timer)
+        target.check(t, timer)
+    if self_swap:
+        cut = {k: _cut_out(target, k, timer) for k in {k for _, k, _ in placed}}
+        placed = [(cut[k], 0, t) for _, k, t in placed]
+    out = target.image
+    for faces, k, t in placed:
+        src = faces.landmarks(k, timer)
+        out = swap_face(faces.image, src, out, target.landmarks(t, timer), opts, timer)
+    return out
+
+
+def swap_faces(
+    target_bgr: np.ndarray,
+    *,
+    sources: Sequence[np.ndarray] = (),
+    identities: Sequence[FaceIdentity] = (),
+    source_indices: Indices = None,
+    target_indices: Indices = None,
+    reference_bgr: np.ndarray | None = None,
+    options: SwapOptions | None = None,
+) -> SwapResult:
+    """Swap faces into ``target_bgr``; see /work/shared/API.md for the modes.
+
+    Source faces (``sources`` photos, then ``identities``) are numbered
+    together, largest first per photo. Source face k goes into target face k;
+    one source face goes into every listed target face ("all": every face).
+    No sources: the target's own faces trade places (default 0,1 -> 1,0).
+    ``reference_bgr``: the target face most like its face is the one changed.
+    """
+    begin = time.perf_counter()
+    opts = options or SwapOptions()
+    timer = Timer({"detect": 0.0, "landmarks": 0.0, "warp": 0.0, "blend": 0.0})
+    self_swap = not sources and not identities
+    _check_request(self_swap, reference_bgr, target_indices)
+    target = _detect(target_bgr, "target", 0, opts, timer)
+    pool = [target] if self_swap else _source_pool(sources, identities, opts, timer)
+    n_source = sum(len(faces.rects) for faces in pool)
+    reference = None
+    if reference_bgr is not None:
+        index, distance = _by_reference(target, reference_bgr, opts, timer)
+        target_indices, reference = [index], {"index": index, "distance": round(distance, 4)}
+    if self_swap:
+        _need_two_faces(target)
+    pairs = plan_pairs(
+        source_indices,
+        target_indices,
+        n_source,
+        len(target.rects),
+        self_swap=self_swap,
+        source_image="target" if self_swap else "source",
+    )
+    image = _swap_pairs(pool, target, pairs, self_swap, opts, timer)
+    timer.add("total", begin)
+    faces: dict[str, Any] = {"source": n_source, "target": len(target.rects)}
+    faces["swapped"] = [[s, t] for s, t in pairs]
+    if reference is not None:
+        faces["reference"] = reference
+    return SwapResult(image=image, faces=faces, timings_ms=timer.ms)
