@@ -130,7 +130,7 @@ def face_identity(image_bgr: np.ndarray, *, detect_pixels: int = WORK_PIXELS) ->
         raise NoFaceDetected("image")
     if len(boxes) > 1:
         raise FaceCountMismatch(
-            f"the photo shows {len(boxes)} faces; a saved face needs a photo of exactly one",
+            f"the photo shows {len(boxes)} faces; a saved face needs a photo with one face only",
             {"image": "image", "faces": len(boxes)},
         )
     landmarks = place_landmarks(image, boxes[0][0])
