@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from .errors import FaceNotSwappable
-from .shape import MEAN_SHAPE_68, N_LANDMARKS, fit_similarity
+from .shape import MEAN_SHAPE_68, N_LANDMARKS, Similarity, fit_similarity
 
 # Brows, eyes, nose and mouth: dlib places these well even on a cut face.
 INNER = slice(17, N_LANDMARKS)
@@ -33,14 +33,22 @@ MAX_BALANCE = 1.0
 MIN_FACE_PX = 20.0
 
 
-def outside_fraction(landmarks: np.ndarray, shape_hw: tuple[int, ...]) -> float:
+def _inner_fit(landmarks: np.ndarray) -> Similarity:
+    """The mean face fitted to the inner features: where the whole face is,
+    even where the image or the predictor's jaw line does not show it."""
+    return fit_similarity(MEAN_SHAPE_68[INNER], landmarks[INNER])
+
+
+def outside_fraction(
+    landmarks: np.ndarray, shape_hw: tuple[int, ...], fit: Similarity | None = None
+) -> float:
     """Share of the face (its outline, jaw and brows) lying outside the image.
 
     The outline is the mean face fitted to the inner features, not dlib's own
     jaw points: on a cut face the predictor pulls those inside the image (a
     face cut 25% shows 3% outside by its jaw points, 21% by the fitted outline).
     """
-    fit = fit_similarity(MEAN_SHAPE_68[INNER], landmarks[INNER])
+    fit = fit or _inner_fit(landmarks)
     hull = cv2.convexHull(fit.apply(MEAN_SHAPE_68).astype(np.float32))
     area = cv2.contourArea(hull)
     if area <= 0:
@@ -80,9 +88,10 @@ def face_size(landmarks: np.ndarray) -> float:
 
 def unswappable_reason(landmarks: np.ndarray, shape_hw: tuple[int, ...]) -> str | None:
     """Why the face with these landmarks should not be swapped, or None."""
-    if face_size(landmarks) < MIN_FACE_PX:
+    fit = _inner_fit(landmarks)
+    if fit.scale < MIN_FACE_PX:
         return "too_small"
-    if outside_fraction(landmarks, shape_hw) > MAX_OUTSIDE:
+    if outside_fraction(landmarks, shape_hw, fit) > MAX_OUTSIDE:
         return "cut_off"
     offset, balance = turn_cues(landmarks)
     if abs(offset) > MAX_NOSE_OFFSET or abs(balance) > MAX_BALANCE:

@@ -103,8 +103,9 @@ def _check_request(self_swap: bool, reference: np.ndarray | None, target_indices
 
 def _by_reference(
     target: _ImageFaces, reference_bgr: Any, opts: SwapOptions, timer: Timer
-) -> tuple[int, float]:
-    """The target face nearest (by dlib descriptor) to the reference's largest face."""
+) -> dict[str, Any]:
+    """The target face nearest (by dlib descriptor) to the reference's largest
+    face: ``{"index": i, "distance": d}``."""
     reference = _detect(reference_bgr, "reference", 0, opts, timer)
     points = [reference.landmarks(0, timer)]
     points += [target.landmarks(k, timer) for k in range(len(target.rects))]
@@ -115,16 +116,23 @@ def _by_reference(
     ]
     timer.add("descriptor", start)
     best = int(np.argmin(distances))
-    return best, distances[best]
+    return {"index": best, "distance": round(distances[best], 4)}
 
 
-def _need_two_faces(target: _ImageFaces) -> None:
-    if len(target.rects) < 2:
+def _pairs(
+    target: _ImageFaces, n_source: int, self_swap: bool, source: Indices, target_indices: Indices
+) -> Pairs:
+    if self_swap and len(target.rects) < 2:
         raise FaceCountMismatch(
             "the target image shows one face; trading faces within one photo needs two "
             "(or give a source image)",
             {"source": 1, "target": 1},
         )
+    name = "target" if self_swap else "source"
+    n_target = len(target.rects)
+    return plan_pairs(
+        source, target_indices, n_source, n_target, self_swap=self_swap, source_image=name
+    )
 
 
 def _cut_out(faces: _ImageFaces, k: int, timer: Timer) -> _ImageFaces:
@@ -189,24 +197,12 @@ def swap_faces(
     target = _detect(target_bgr, "target", 0, opts, timer)
     pool = [target] if self_swap else _source_pool(sources, identities, opts, timer)
     n_source = sum(len(faces.rects) for faces in pool)
-    reference = None
+    faces: dict[str, Any] = {"source": n_source, "target": len(target.rects)}
     if reference_bgr is not None:
-        index, distance = _by_reference(target, reference_bgr, opts, timer)
-        target_indices, reference = [index], {"index": index, "distance": round(distance, 4)}
-    if self_swap:
-        _need_two_faces(target)
-    pairs = plan_pairs(
-        source_indices,
-        target_indices,
-        n_source,
-        len(target.rects),
-        self_swap=self_swap,
-        source_image="target" if self_swap else "source",
-    )
+        faces["reference"] = _by_reference(target, reference_bgr, opts, timer)
+        target_indices = [faces["reference"]["index"]]
+    pairs = _pairs(target, n_source, self_swap, source_indices, target_indices)
     image = _swap_pairs(pool, target, pairs, self_swap, opts, timer)
     timer.add("total", begin)
-    faces: dict[str, Any] = {"source": n_source, "target": len(target.rects)}
     faces["swapped"] = [[s, t] for s, t in pairs]
-    if reference is not None:
-        faces["reference"] = reference
     return SwapResult(image=image, faces=faces, timings_ms=timer.ms)
