@@ -36,6 +36,7 @@ from swaps.engine import (
 from swaps.engine import multi as engine_multi
 from swaps.engine.checks import MAX_OUTSIDE, outside_fraction
 from swaps.engine.identity import CROP_MAX_SIDE
+from swaps.engine.pipeline import swap_face
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
 from tests.images import (
     ASTRONAUT,
@@ -256,6 +257,17 @@ def test_reference_picks_the_target_face_most_like_it(two, grace, reference, exp
     assert result.faces["swapped"] == [[0, expected]]
     assert "descriptor" in result.timings_ms
     assert only_faces_changed(two, result.image, [expected])
+
+
+def test_each_pair_gives_the_pixels_swap_face_gives(astronaut, four):
+    """swap_faces hands swap_face only the region around each target face; the
+    result is bit-exact what swap_face gives on the whole photo."""
+    faces = detect_faces(four)
+    source = detect_faces(astronaut)[0].landmarks
+    whole = swap_face(astronaut, source, four, faces[1].landmarks)
+    whole = swap_face(astronaut, source, whole, faces[2].landmarks)
+    result = swap_faces(four, sources=[astronaut], target_indices=[1, 2])
+    assert np.array_equal(result.image, whole)
 
 
 def test_swap_is_the_one_face_form(astronaut, four):

@@ -16,6 +16,7 @@ from typing import Any
 import dlib
 import numpy as np
 
+from . import shape
 from .checks import check_swappable
 from .detect import Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceCountMismatch, NoFaceDetected
@@ -24,6 +25,8 @@ from .images import as_bgr
 from .pipeline import SwapOptions, SwapResult, swap_face
 from .select import Indices, Pairs, plan_pairs
 
+# Pixels around the face model's frame in the region handed to swap_face.
+REGION_PAD = 4
 # Room around a face cut out as a swap source, in face widths: covers the
 # forehead band and the neighbourhood swap_face samples around the outline.
 SOURCE_MARGIN = 0.6
@@ -164,11 +167,34 @@ def _swap_pairs(
     if self_swap:
         cut = {k: _cut_out(target, k, timer) for k in {k for _, k, _ in placed}}
         placed = [(cut[k], 0, t) for _, k, t in placed]
-    out = target.image
+    out = target.image.copy()
     for faces, k, t in placed:
         src = faces.landmarks(k, timer)
-        out = swap_face(faces.image, src, out, target.landmarks(t, timer), opts, timer)
+        _swap_into(out, faces.image, src, target.landmarks(t, timer), opts, timer)
     return out
+
+
+def _swap_into(
+    out: np.ndarray,
+    source: np.ndarray,
+    src_landmarks: np.ndarray,
+    dst_landmarks: np.ndarray,
+    opts: SwapOptions,
+    timer: Timer,
+) -> None:
+    """``swap_face`` on the region around the target face only, written back
+    into ``out``: an extra face costs its region, not a copy of the whole photo.
+
+    The region holds the face model's frame (the warp's outermost points), so
+    it contains everything swap_face may change.
+    """
+    points, _ = shape.extend_landmarks(dst_landmarks, opts.forehead)
+    h, w = out.shape[:2]
+    x0, y0 = np.maximum(0, np.floor(points.min(axis=0)) - REGION_PAD).astype(int)
+    x1, y1 = np.minimum((w, h), np.ceil(points.max(axis=0)) + REGION_PAD + 1).astype(int)
+    region = np.ascontiguousarray(out[y0:y1, x0:x1])
+    local = dst_landmarks - (x0, y0)
+    out[y0:y1, x0:x1] = swap_face(source, src_landmarks, region, local, opts, timer)
 
 
 def swap_faces(
