@@ -27,9 +27,6 @@ from .select import Indices, Pairs, plan_pairs
 
 # Pixels around the face model's frame in the region handed to swap_face.
 REGION_PAD = 4
-# Room around a face cut out as a swap source, in face widths: covers the
-# forehead band and the neighbourhood swap_face samples around the outline.
-SOURCE_MARGIN = 0.6
 
 
 @dataclass
@@ -138,35 +135,22 @@ def _pairs(
     )
 
 
-def _cut_out(faces: _ImageFaces, k: int, timer: Timer) -> _ImageFaces:
-    """Face k as its own small image: in a self swap every source is cut from
-    the original before any face is written, whatever the order of the pairs."""
-    landmarks = faces.landmarks(k, timer)
-    margin = SOURCE_MARGIN * float(np.ptp(landmarks[:, 0]))
-    h, w = faces.image.shape[:2]
-    x0, y0 = np.maximum(0, np.floor(landmarks.min(axis=0) - margin)).astype(int)
-    x1 = min(w, int(np.ceil(landmarks[:, 0].max() + margin)) + 1)
-    y1 = min(h, int(np.ceil(landmarks[:, 1].max() + margin)) + 1)
-    crop = faces.image[y0:y1, x0:x1].copy()
-    return _ImageFaces(crop, faces.name, [None], faces.first + k, {0: landmarks - (x0, y0)}, True)
-
-
 def _swap_pairs(
     pool: list[_ImageFaces],
     target: _ImageFaces,
     pairs: Pairs,
-    self_swap: bool,
     opts: SwapOptions,
     timer: Timer,
 ) -> np.ndarray:
-    """Check every face used, then put each source face on its target face in turn."""
+    """Check every face used, then put each source face on its target face in turn.
+
+    Swaps are written into a copy: sources always read the original images, so
+    in a self swap a face already replaced still gives its own look.
+    """
     placed = [(*_locate(pool, s), t) for s, t in pairs]
     for faces, k, t in placed:
         faces.check(k, timer)
         target.check(t, timer)
-    if self_swap:
-        cut = {k: _cut_out(target, k, timer) for k in {k for _, k, _ in placed}}
-        placed = [(cut[k], 0, t) for _, k, t in placed]
     out = target.image.copy()
     for faces, k, t in placed:
         src = faces.landmarks(k, timer)
@@ -228,7 +212,7 @@ def swap_faces(
         faces["reference"] = _by_reference(target, reference_bgr, opts, timer)
         target_indices = [faces["reference"]["index"]]
     pairs = _pairs(target, n_source, self_swap, source_indices, target_indices)
-    image = _swap_pairs(pool, target, pairs, self_swap, opts, timer)
+    image = _swap_pairs(pool, target, pairs, opts, timer)
     timer.add("total", begin)
     faces["swapped"] = [[s, t] for s, t in pairs]
     return SwapResult(image=image, faces=faces, timings_ms=timer.ms)
