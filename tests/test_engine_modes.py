@@ -28,6 +28,7 @@ from swaps.engine import (
     detect_faces,
     face_identity,
     parse_indices,
+    prepare_sources,
     swap,
     swap_faces,
     unswappable_reason,
@@ -270,6 +271,19 @@ def test_each_pair_gives_the_pixels_swap_face_gives(astronaut, four):
     assert np.array_equal(result.image, whole)
 
 
+def test_prepared_sources_serve_many_targets(two, four, grace, astronaut):
+    """Sources detected once (as for the frames of an animation) give the same
+    swaps as passing the photos each time."""
+    prepared = prepare_sources([grace, astronaut])
+    assert prepared.count == 2
+    for target in (two, four, cv2.flip(four, 1)):
+        pairs = {"source_indices": [1, 0], "target_indices": [0, 1]}
+        direct = swap_faces(target, sources=[grace, astronaut], **pairs)
+        again = swap_faces(target, prepared=prepared, **pairs)
+        assert again.faces == direct.faces
+        assert np.array_equal(again.image, direct.image)
+
+
 def test_swap_is_the_one_face_form(astronaut, four):
     one = swap(astronaut, four, target_face=2)
     many = swap_faces(four, sources=[astronaut], target_indices=[2])
@@ -423,12 +437,15 @@ def test_no_face_names_the_image(astronaut, grace, two):
         {"target_indices": [True]},
         {"source_indices": []},
         {"target_indices": "some"},
+        {"sources": "grace"},  # one image, not a list of images
+        {"prepared": "grace"},  # prepared sources and sources
     ],
 )
 def test_contradictory_or_malformed_requests(two, grace, kwargs):
     kwargs = {"sources": [grace], **kwargs}
-    if kwargs.get("reference_bgr") == "grace":
-        kwargs["reference_bgr"] = grace
+    for key, value in kwargs.items():
+        if isinstance(value, str) and value == "grace":
+            kwargs[key] = prepare_sources([grace]) if key == "prepared" else grace
     with pytest.raises(EngineError) as info:
         swap_faces(two, **kwargs)
     assert info.value.code == "invalid_option"

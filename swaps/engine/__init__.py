@@ -25,7 +25,7 @@ from .errors import (  # noqa: E402
 )
 from .identity import FaceIdentity, face_descriptor, face_identity  # noqa: E402
 from .models import warm_up  # noqa: E402
-from .multi import swap_faces  # noqa: E402
+from .multi import PreparedSources, prepare_sources, swap_faces  # noqa: E402
 from .pipeline import SwapOptions, SwapResult, swap  # noqa: E402
 from .select import parse_indices  # noqa: E402
 
@@ -38,12 +38,14 @@ __all__ = [
     "FaceNotSwappable",
     "InvalidImageFormat",
     "NoFaceDetected",
+    "PreparedSources",
     "SwapOptions",
     "SwapResult",
     "detect_faces",
     "face_descriptor",
     "face_identity",
     "parse_indices",
+    "prepare_sources",
     "swap",
     "swap_faces",
     "unswappable_reason",

@@ -82,6 +82,31 @@ def _source_pool(
     return pool
 
 
+@dataclass(frozen=True)
+class PreparedSources:
+    """Source faces detected once, for swapping into many targets (the frames
+    of an animation): pass as ``swap_faces(frame, prepared=...)``. Landmarks
+    are placed on first use and kept."""
+
+    pool: list[_ImageFaces]
+
+    @property
+    def count(self) -> int:
+        return sum(len(faces.rects) for faces in self.pool)
+
+
+def prepare_sources(
+    sources: Sequence[np.ndarray] = (),
+    identities: Sequence[FaceIdentity] = (),
+    options: SwapOptions | None = None,
+) -> PreparedSources:
+    """Detect the source photos' faces once (errors as ``swap_faces`` raises them)."""
+    sources, identities = _listed(sources, "sources"), _listed(identities, "identities")
+    if not sources and not identities:
+        raise EngineError("invalid_option", "no source image or saved face to prepare")
+    return PreparedSources(_source_pool(sources, identities, options or SwapOptions(), Timer()))
+
+
 def _locate(pool: list[_ImageFaces], index: int) -> tuple[_ImageFaces, int]:
     for faces in pool:
         if index < faces.first + len(faces.rects):
@@ -89,15 +114,25 @@ def _locate(pool: list[_ImageFaces], index: int) -> tuple[_ImageFaces, int]:
     raise AssertionError(f"source index {index} was range-checked")
 
 
-def _check_request(self_swap: bool, reference: np.ndarray | None, target_indices: Indices) -> None:
+def _listed(items: Sequence[Any], name: str) -> list[Any]:
+    if isinstance(items, np.ndarray | FaceIdentity):
+        raise EngineError("invalid_option", f"{name} must be a list, not a single item")
+    return list(items)
+
+
+def _check_request(
+    has_sources: bool, prepared: bool, reference: np.ndarray | None, target_indices: Indices
+) -> None:
     """Contradictory requests fail before any detection is paid for."""
+    if prepared and has_sources:
+        raise EngineError("invalid_option", "give either prepared sources or sources, not both")
     if reference is None:
         return
     if target_indices is not None:
         raise EngineError(
             "invalid_option", "give either target face indices or a reference image, not both"
         )
-    if self_swap:
+    if not has_sources and not prepared:
         raise EngineError("invalid_option", "a reference image needs a source image or face")
 
 
@@ -190,6 +225,7 @@ def swap_faces(
     target_indices: Indices = None,
     reference_bgr: np.ndarray | None = None,
     options: SwapOptions | None = None,
+    prepared: PreparedSources | None = None,
 ) -> SwapResult:
     """Swap faces into ``target_bgr``; see /work/shared/API.md for the modes.
 
@@ -198,14 +234,20 @@ def swap_faces(
     one source face goes into every listed target face ("all": every face).
     No sources: the target's own faces trade places (default 0,1 -> 1,0).
     ``reference_bgr``: the target face most like its face is the one changed.
+    ``prepared``: sources from ``prepare_sources``, instead of ``sources``.
     """
     begin = time.perf_counter()
     opts = options or SwapOptions()
     timer = Timer({"detect": 0.0, "landmarks": 0.0, "warp": 0.0, "blend": 0.0})
-    self_swap = not sources and not identities
-    _check_request(self_swap, reference_bgr, target_indices)
+    sources, identities = _listed(sources, "sources"), _listed(identities, "identities")
+    has_sources = bool(sources) or bool(identities)
+    _check_request(has_sources, prepared is not None, reference_bgr, target_indices)
+    self_swap = not has_sources and prepared is None
     target = _detect(target_bgr, "target", 0, opts, timer)
-    pool = [target] if self_swap else _source_pool(sources, identities, opts, timer)
+    if prepared is not None:
+        pool = prepared.pool
+    else:
+        pool = [target] if self_swap else _source_pool(sources, identities, opts, timer)
     n_source = sum(len(faces.rects) for faces in pool)
     faces: dict[str, Any] = {"source": n_source, "target": len(target.rects)}
     if reference_bgr is not None:
