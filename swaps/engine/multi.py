@@ -82,6 +82,12 @@ def _source_pool(
     return pool
 
 
+def _listed(items: Sequence[Any], name: str) -> list[Any]:
+    if isinstance(items, np.ndarray | FaceIdentity):
+        raise EngineError("invalid_option", f"{name} must be a list, not a single item")
+    return list(items)
+
+
 @dataclass(frozen=True)
 class PreparedSources:
     """Source faces detected once, for swapping into many targets (the frames
@@ -112,12 +118,6 @@ def _locate(pool: list[_ImageFaces], index: int) -> tuple[_ImageFaces, int]:
         if index < faces.first + len(faces.rects):
             return faces, index - faces.first
     raise AssertionError(f"source index {index} was range-checked")
-
-
-def _listed(items: Sequence[Any], name: str) -> list[Any]:
-    if isinstance(items, np.ndarray | FaceIdentity):
-        raise EngineError("invalid_option", f"{name} must be a list, not a single item")
-    return list(items)
 
 
 def _check_request(
