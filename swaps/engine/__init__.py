@@ -1,8 +1,10 @@
 """Face-swap engine: pure numpy/OpenCV/dlib, no Django.
 
-from swaps.engine import swap, detect_faces, warm_up
-result = swap(source_bgr, target_bgr, source_face=0, target_face=0)
+from swaps.engine import swap_faces, face_identity, FaceIdentity, detect_faces, warm_up
+result = swap_faces(target_bgr, sources=[source_bgr], target_indices="all")
 result.image, result.faces, result.timings_ms
+saved = face_identity(photo_bgr).to_bytes()  # later: identities=[FaceIdentity.from_bytes(saved)]
+swap(source_bgr, target_bgr, source_face=0, target_face=0)  # the one-face form
 """
 
 import os
@@ -11,25 +13,41 @@ import os
 # imported, which is why it precedes the imports below.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
 
+from .checks import unswappable_reason  # noqa: E402
 from .detect import Face, detect_faces  # noqa: E402
 from .errors import (  # noqa: E402
     EngineError,
+    FaceCountMismatch,
     FaceIndexOutOfRange,
+    FaceNotSwappable,
     InvalidImageFormat,
     NoFaceDetected,
 )
+from .identity import FaceIdentity, face_descriptor, face_identity  # noqa: E402
 from .models import warm_up  # noqa: E402
+from .multi import PreparedSources, prepare_sources, swap_faces  # noqa: E402
 from .pipeline import SwapOptions, SwapResult, swap  # noqa: E402
+from .select import parse_indices  # noqa: E402
 
 __all__ = [
     "EngineError",
     "Face",
+    "FaceCountMismatch",
+    "FaceIdentity",
     "FaceIndexOutOfRange",
+    "FaceNotSwappable",
     "InvalidImageFormat",
     "NoFaceDetected",
+    "PreparedSources",
     "SwapOptions",
     "SwapResult",
     "detect_faces",
+    "face_descriptor",
+    "face_identity",
+    "parse_indices",
+    "prepare_sources",
     "swap",
+    "swap_faces",
+    "unswappable_reason",
     "warm_up",
 ]

@@ -1,6 +1,12 @@
-"""Command line: ``python -m swaps.engine SRC TARGET OUT [--source-face N] [--target-face N]``.
+"""Command line for the engine's swap modes and saved faces.
 
-Prints the swap facts as one JSON object on the last stdout line. Exit codes:
+    python -m swaps.engine SRC TARGET OUT [--source-face 0,1] [--target-face all]
+    python -m swaps.engine TARGET OUT --source A.jpg --source B.jpg [--identity FACE.npz]
+    python -m swaps.engine TARGET OUT --self            # the target's faces trade places
+    python -m swaps.engine SRC TARGET OUT --reference WHO.jpg
+    python -m swaps.engine save-face IMAGE OUT.npz      # a saved face for --identity
+
+Prints the facts as one JSON object on the last stdout line. Exit codes:
 0 success, 2 engine error (``code: message`` on stderr), 1 I/O error.
 Model loading happens before the clock starts (as in a warmed-up worker), so
 ``timings_ms.total`` is the per-request cost: decode + swap + encode.
@@ -13,28 +19,73 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from . import models
 from .detect import Timer
 from .errors import EngineError
+from .identity import FaceIdentity, face_identity
 from .models import warm_up
-from .pipeline import swap
+from .multi import swap_faces
+from .select import parse_indices
 
 EXIT_IO = 1
 EXIT_ENGINE = 2
+SAVE_FACE = "save-face"
+# Pipeline order of the timings; "identity" is save-face's, "descriptor" a reference's.
+STAGES = ("decode", "identity", "detect", "landmarks", "descriptor", "warp", "blend", "encode")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m swaps.engine", description=__doc__.split("\n")[0])
-    p.add_argument("source", type=Path, help="image whose face is used")
-    p.add_argument("target", type=Path, help="image whose face is replaced")
-    p.add_argument("out", type=Path, help="output image; the format follows the extension")
-    p.add_argument("--source-face", type=int, default=0, help="source face index, largest first")
-    p.add_argument("--target-face", type=int, default=0, help="target face index, largest first")
+    p = argparse.ArgumentParser(
+        prog="python -m swaps.engine",
+        usage="%(prog)s [SRC] TARGET OUT [options]\n       %(prog)s save-face IMAGE OUT",
+        description="Swap faces; save-face writes a saved face for --identity.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="[SRC] TARGET OUT: the source (optional with --source, --identity or --self), "
+        "the target, the output (its extension sets the format)",
+    )
+    add = p.add_argument
+    add("--source", action="append", type=Path, default=[], help="a(nother) source photo")
+    add("--identity", action="append", type=Path, default=[], help="a saved face (save-face)")
+    add("--self", dest="self_swap", action="store_true", help="the target's faces trade places")
+    add("--source-face", default=None, help="source face indices: 0, 0,1 or all")
+    add("--target-face", default=None, help="target face indices: 0, 1,0 or all")
+    add("--reference", type=Path, default=None, help="change the target face most like this")
+    add("--threads", type=int, default=None, help="OpenCV threads (default: OpenCV's)")
+    return p
+
+
+def _save_face_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"python -m swaps.engine {SAVE_FACE}",
+        description="Save the one face of a photo for later swaps (--identity).",
+    )
+    p.add_argument("image", type=Path, help="a photo showing exactly one face")
+    p.add_argument("out", type=Path, help="where to write the saved face")
     p.add_argument("--threads", type=int, default=None, help="OpenCV threads (default: OpenCV's)")
     return p
+
+
+def _split_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """[SRC] TARGET OUT -> args.sources, args.target, args.out; checks the mode."""
+    if len(args.paths) not in (2, 3):
+        parser.error("expected [SRC] TARGET OUT")
+    *src, args.target, args.out = args.paths
+    args.sources = src + args.source
+    has_source = bool(args.sources or args.identity)
+    if args.self_swap and has_source:
+        parser.error("--self takes no source image or identity")
+    if not args.self_swap and not has_source:
+        parser.error("give a source (SRC, --source or --identity), or --self")
 
 
 def decode(data: bytes, name: str) -> np.ndarray:
@@ -54,38 +105,102 @@ def encode(image: np.ndarray, path: Path) -> bytes:
     return buf.tobytes()
 
 
-def run(args: argparse.Namespace) -> dict:
-    if not cv2.haveImageWriter(str(args.out)):
+def _check_writable(path: Path) -> None:
+    if not cv2.haveImageWriter(str(path)):
         raise EngineError(
             "unsupported_output_format",
-            f"cannot write images with the extension {args.out.suffix!r}",
-            {"path": str(args.out)},
+            f"cannot write images with the extension {path.suffix!r}",
+            {"path": str(path)},
         )
-    src_bytes, dst_bytes = args.source.read_bytes(), args.target.read_bytes()
+
+
+def _source_names(count: int) -> list[str]:
+    return ["source"] if count == 1 else [f"source_{i}" for i in range(1, count + 1)]
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """Every input read from disk (before the clock starts, as uploads would be)."""
+    return {
+        "target": args.target.read_bytes(),
+        "sources": [p.read_bytes() for p in args.sources],
+        "identities": [p.read_bytes() for p in args.identity],
+        "reference": args.reference.read_bytes() if args.reference else None,
+    }
+
+
+def _decoded(raw: dict[str, Any]) -> dict[str, Any]:
+    names = _source_names(len(raw["sources"]))
+    return {
+        "target_bgr": decode(raw["target"], "target"),
+        "sources": [decode(d, n) for d, n in zip(raw["sources"], names, strict=True)],
+        "identities": [FaceIdentity.from_bytes(d) for d in raw["identities"]],
+        "reference_bgr": decode(raw["reference"], "reference") if raw["reference"] else None,
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    _check_writable(args.out)
+    raw = _inputs(args)
+    if raw["reference"]:
+        models.face_encoder()  # loading costs ~0.3 s: a worker has it loaded already
     timer = Timer()
     begin = time.perf_counter()
-    source = decode(src_bytes, "source")
-    target = decode(dst_bytes, "target")
-    start = timer.add("decode", begin)
-    result = swap(source, target, source_face=args.source_face, target_face=args.target_face)
+    inputs = _decoded(raw)
+    timer.add("decode", begin)
+    result = swap_faces(
+        **inputs,
+        source_indices=parse_indices(args.source_face, "source"),
+        target_indices=parse_indices(args.target_face, "target"),
+    )
     start = time.perf_counter()
     args.out.write_bytes(encode(result.image, args.out))
     timer.add("encode", start)
-    for stage in ("detect", "landmarks", "warp", "blend"):
-        timer.ms[stage] = result.timings_ms.get(stage, 0.0)
+    timer.ms.update({k: v for k, v in result.timings_ms.items() if k != "total"})
     timer.add("total", begin)
-    order = ("decode", "detect", "landmarks", "warp", "blend", "encode", "total")
-    timings = {k: round(timer.ms[k], 2) for k in order}
-    return {"faces": result.faces, "timings_ms": timings}
+    return {"faces": result.faces, "timings_ms": _ordered(timer.ms)}
+
+
+def _ordered(ms: dict[str, float]) -> dict[str, float]:
+    """Stages in pipeline order (only those that ran), then any others."""
+    keys = [k for k in (*STAGES, "total") if k in ms]
+    keys += sorted(set(ms) - set(keys))
+    return {k: round(ms[k], 2) for k in keys}
+
+
+def save_face(args: argparse.Namespace) -> dict:
+    data = args.image.read_bytes()
+    models.face_encoder()  # loading costs ~0.3 s: a worker has it loaded already
+    timer = Timer()
+    begin = time.perf_counter()
+    image = decode(data, "image")
+    start = timer.add("decode", begin)
+    identity = face_identity(image)
+    start = timer.add("identity", start)
+    saved = identity.to_bytes()
+    timer.add("encode", start)
+    args.out.write_bytes(saved)
+    timer.add("total", begin)
+    crop_hw = identity.crop.shape[:2]
+    facts = {"bytes": len(saved), "crop": [crop_hw[1], crop_hw[0]]}
+    return {"identity": facts, "timings_ms": _ordered(timer.ms)}
+
+
+def _parse(argv: list[str]) -> tuple[argparse.Namespace, Any]:
+    if argv[:1] == [SAVE_FACE]:
+        return _save_face_parser().parse_args(argv[1:]), save_face
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _split_paths(parser, args)
+    return args, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, command = _parse(sys.argv[1:] if argv is None else argv)
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
     try:
         warm_up()
-        facts = run(args)
+        facts = command(args)
     except EngineError as exc:
         print(f"{exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_ENGINE

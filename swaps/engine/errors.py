@@ -46,3 +46,30 @@ class FaceIndexOutOfRange(EngineError):
             f"face index {index} is out of range for the {image} image ({faces} faces found)",
             {"image": image, "index": index, "faces": faces},
         )
+
+
+class FaceCountMismatch(EngineError):
+    """The faces asked for cannot be paired (e.g. 2 source faces into 3 target
+    faces), or a photo that must show one face shows several."""
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__("face_count_mismatch", message, details)
+
+
+# Why a face cannot be swapped well, as said to the user.
+NOT_SWAPPABLE_REASONS = {
+    "cut_off": "is cut off by the image border; use a photo showing the whole face",
+    "turned_away": "is turned too far away from the camera; use a more frontal photo",
+    "too_small": "is too small to swap; use a larger photo of the face",
+}
+
+
+class FaceNotSwappable(EngineError):
+    """A detected face that would give a broken picture if swapped."""
+
+    def __init__(self, image: str, index: int, reason: str) -> None:
+        super().__init__(
+            "face_not_swappable",
+            f"face {index} of the {image} image {NOT_SWAPPABLE_REASONS[reason]}",
+            {"image": image, "index": index, "reason": reason},
+        )

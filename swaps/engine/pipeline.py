@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from . import blend, colour, mask, shape, skin, warp
-from .detect import WORK_PIXELS, Timer, find_face_boxes, place_landmarks
-from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
-from .images import as_bgr, shrink
+from .detect import WORK_PIXELS, Timer
+from .errors import EngineError
+from .images import shrink
 
 
 @dataclass(frozen=True)
@@ -66,34 +66,6 @@ class _Crop:
 
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
-
-
-def _check_index(count: int, index: int, image: str) -> None:
-    if count == 0:
-        raise NoFaceDetected(image)
-    if isinstance(index, bool) or not isinstance(index, int | np.integer):
-        raise EngineError(
-            "invalid_option", f"the {image} face index must be an integer", {"image": image}
-        )
-    if not 0 <= index < count:
-        raise FaceIndexOutOfRange(image, int(index), count)
-
-
-def _chosen_face(
-    image: np.ndarray, index: int, name: str, opts: SwapOptions, timer: Timer
-) -> tuple[np.ndarray, int]:
-    """Landmarks of face ``index`` (largest first) and the number of faces.
-
-    Only the chosen face gets landmarks: a group photo does not pay for the
-    other faces.
-    """
-    start = time.perf_counter()
-    boxes = find_face_boxes(image, opts.detect_pixels)
-    start = timer.add("detect", start)
-    _check_index(len(boxes), index, name)
-    landmarks = place_landmarks(image, boxes[index][0])
-    timer.add("landmarks", start)
-    return landmarks, len(boxes)
 
 
 def _source_for_warp(
@@ -188,21 +160,16 @@ def swap(
 ) -> SwapResult:
     """Swap face ``source_face`` of the source image onto ``target_face`` of the target.
 
-    Faces are indexed largest first (as ``detect_faces`` returns them). The
-    result has the target's size; only pixels inside the face change.
+    The one-face form of ``multi.swap_faces`` (kept for its callers): faces are
+    indexed largest first, the result has the target's size, and only pixels
+    inside the face change.
     """
-    begin = time.perf_counter()
-    opts = options or SwapOptions()
-    timer = Timer({"detect": 0.0, "landmarks": 0.0, "warp": 0.0, "blend": 0.0})
-    source = as_bgr(source_bgr, "source")
-    target = as_bgr(target_bgr, "target")
-    src_landmarks, n_source = _chosen_face(source, source_face, "source", opts, timer)
-    dst_landmarks, n_target = _chosen_face(target, target_face, "target", opts, timer)
-    image = swap_face(source, src_landmarks, target, dst_landmarks, opts, timer)
-    timer.add("total", begin)
-    faces = {
-        "source": n_source,
-        "target": n_target,
-        "swapped": [[int(source_face), int(target_face)]],
-    }
-    return SwapResult(image=image, faces=faces, timings_ms=timer.ms)
+    from .multi import swap_faces  # multi builds on this module: import at call time
+
+    return swap_faces(
+        target_bgr,
+        sources=[source_bgr],
+        source_indices=[source_face],
+        target_indices=[target_face],
+        options=options,
+    )

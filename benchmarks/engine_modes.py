@@ -1,0 +1,126 @@
+"""Cost of the engine's multi-face modes: per extra face, and a saved face vs a photo.
+
+    taskset -c 0 .venv/bin/python -m benchmarks.engine_modes --runs 15
+
+"extra face": a ~1 MP photo with four faces (the fixture mosaic, upscaled);
+the swap into faces 0..k-1 for k = 1..4, each face's cost = the slope of the
+median totals. "saved face": one request (decode, swap, JPEG encode) on the
+~1 MP fixture pair, with the source as a fresh JPEG photo or as a saved face
+(FaceIdentity bytes). Medians over the runs, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # also runnable as a plain script
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from swaps.engine import FaceIdentity, face_identity, swap_faces, warm_up  # noqa: E402
+from tests.images import ASTRONAUT, FOUR_FACES, GRACE_HOPPER, load_fixture, tiled_faces  # noqa: E402
+
+
+def to_megapixels(image: np.ndarray, megapixels: float = 1.0) -> np.ndarray:
+    scale = (megapixels * 1e6 / (image.shape[0] * image.shape[1])) ** 0.5
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+
+
+def jpeg(image: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def medians(action: Callable[[], dict[str, float]], runs: int) -> dict[str, float]:
+    """Median of each timing ``action`` returns, and of its wall time ("wall")."""
+    action()  # warm caches and allocator; not counted
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        timings = dict(action())
+        timings["wall"] = (time.perf_counter() - start) * 1e3
+        samples.append(timings)
+    return {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+
+
+# Stages paid once per swapped face (detection is paid once per image).
+PER_FACE = ("landmarks", "warp", "blend")
+
+
+def per_extra_face(runs: int) -> list[str]:
+    target = to_megapixels(tiled_faces(FOUR_FACES)[0])
+    source = load_fixture(ASTRONAUT)
+    rows = []
+    for k in range(1, 5):
+        med = medians(
+            lambda k=k: swap_faces(target, sources=[source], target_indices=range(k)).timings_ms,
+            runs,
+        )
+        rows.append((med["wall"], sum(med[s] for s in PER_FACE)))
+    walls, faces = np.array(rows).T
+    ks = np.arange(1, 5)
+    slope, stage_slope = np.polyfit(ks, walls, 1)[0], np.polyfit(ks, faces, 1)[0]
+    cells = " | ".join(f"{w:.1f} ({f:.1f})" for w, f in rows)
+    return [
+        f"Swap into k of 4 faces, {target.shape[1]}x{target.shape[0]} target, swap_faces only;",
+        "total ms (landmarks + warp + blend in brackets):\n",
+        "| k=1 | k=2 | k=3 | k=4 | per extra face: total (stages) |",
+        "|---|---|---|---|---|",
+        f"| {cells} | {slope:.1f} ({stage_slope:.1f}) |",
+    ]
+
+
+def median_ms(action: Callable[[], object], runs: int) -> float:
+    return medians(lambda: (action(), {})[1], runs)["wall"]
+
+
+def saved_vs_photo(runs: int) -> list[str]:
+    src_bytes = jpeg(to_megapixels(load_fixture(GRACE_HOPPER)))
+    dst_bytes = jpeg(to_megapixels(load_fixture(ASTRONAUT)))
+    saved = face_identity(decode(src_bytes)).to_bytes()
+
+    def fresh() -> None:
+        result = swap_faces(decode(dst_bytes), sources=[decode(src_bytes)])
+        cv2.imencode(".jpg", result.image)
+
+    def from_saved() -> None:
+        result = swap_faces(decode(dst_bytes), identities=[FaceIdentity.from_bytes(saved)])
+        cv2.imencode(".jpg", result.image)
+
+    photo, face = median_ms(fresh, runs), median_ms(from_saved, runs)
+    return [
+        f"\nOne request (decode, swap, encode), ~1 MP pair; saved face {len(saved)} bytes:\n",
+        "| fresh source photo | saved face | saved face faster by |",
+        "|---|---|---|",
+        f"| {photo:.1f} | {face:.1f} | {100 * (1 - face / photo):.0f}% |",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per case (median)")
+    parser.add_argument("--threads", type=int, default=1, help="cv2.setNumThreads (default 1)")
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(args.threads)
+    warm_up()
+    lines = per_extra_face(args.runs) + saved_vs_photo(args.runs)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    print(f"Median ms over {args.runs} runs, cv2 threads={args.threads}, CPUs allowed={cpus}\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Saved faces: what a later swap needs from a source photo, so it skips detection.
+
+A ``FaceIdentity`` keeps a crop around the face (with its 68 landmarks in crop
+coordinates) and dlib's 128-d descriptor. Swapping from it costs neither the
+decode of the whole photo nor face detection nor landmarks.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from dataclasses import dataclass
+
+import cv2
+import dlib
+import numpy as np
+
+from . import models
+from .checks import check_swappable, face_size
+from .detect import WORK_PIXELS, find_face_boxes, place_landmarks
+from .errors import EngineError, FaceCountMismatch, NoFaceDetected
+from .images import as_bgr
+
+FORMAT_VERSION = 1
+# Room around the 68 landmarks, in face widths: enough for the forehead band
+# (swap option ``forehead`` ~0.2) and the colour match's neighbourhood.
+CROP_MARGIN = 0.35
+# Larger crops are shrunk: the face stays ~300 px wide, plenty for any target
+# face up to about that size, and the saved face stays ~30-60 kB.
+CROP_MAX_SIDE = 512
+JPEG_QUALITY = 95
+DESCRIPTOR_SIZE = 128
+
+# dlib's network keeps per-call state in its layers: one call at a time.
+_encoder_lock = threading.Lock()
+
+
+def _corrupt(why: str) -> EngineError:
+    return EngineError("invalid_face_identity", f"the saved face data is unusable: {why}")
+
+
+@dataclass(frozen=True, eq=False)
+class FaceIdentity:
+    """A saved face; ``to_bytes``/``from_bytes`` give a compact, pickle-free form."""
+
+    landmarks: np.ndarray  # (68, 2) float, in ``crop`` coordinates
+    crop: np.ndarray  # BGR uint8 crop around the face, <= CROP_MAX_SIDE px a side
+    descriptor: np.ndarray  # (128,) float32 dlib descriptor
+
+    def to_bytes(self) -> bytes:
+        """An .npz archive: the crop as JPEG (quality 95), landmarks, descriptor."""
+        ok, jpeg = cv2.imencode(".jpg", self.crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise _corrupt("the crop could not be encoded")
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            version=np.array([FORMAT_VERSION], np.int32),
+            crop=jpeg.ravel(),
+            landmarks=np.asarray(self.landmarks, np.float32),
+            descriptor=np.asarray(self.descriptor, np.float32),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FaceIdentity:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in ("version", "crop", "landmarks", "descriptor")}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            raise _corrupt("not a saved face archive") from None
+        if arrays["version"].tolist() != [FORMAT_VERSION]:
+            raise _corrupt(f"unknown format version {arrays['version'].tolist()}")
+        crop = cv2.imdecode(arrays["crop"].astype(np.uint8, copy=False), cv2.IMREAD_COLOR)
+        landmarks, descriptor = arrays["landmarks"], arrays["descriptor"]
+        if crop is None or landmarks.shape != (68, 2) or descriptor.shape != (DESCRIPTOR_SIZE,):
+            raise _corrupt("missing or malformed parts")
+        return cls(landmarks.astype(np.float64), crop, descriptor.astype(np.float32))
+
+
+def face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """dlib's 128-d descriptor of the face with these 68 landmarks in ``image``.
+
+    Only a crop around the face is converted to RGB (the model's order): the
+    network aligns the face itself from the landmarks.
+    """
+    margin = face_size(landmarks)
+    x0, y0 = np.maximum(0, np.floor(landmarks.min(axis=0) - margin)).astype(int)
+    x1, y1 = np.ceil(landmarks.max(axis=0) + margin).astype(int)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1, ::-1])
+    pts = landmarks - (x0, y0)
+    (lx, ly), (hx, hy) = pts.min(axis=0), pts.max(axis=0)
+    rect = dlib.rectangle(int(lx), int(ly), int(hx), int(hy))
+    parts = dlib.full_object_detection(rect, [dlib.point(int(x), int(y)) for x, y in pts])
+    encoder = models.face_encoder()
+    with _encoder_lock:
+        values = encoder.compute_face_descriptor(crop, parts)
+    return np.asarray(values, dtype=np.float32)
+
+
+def crop_face(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of the region around the face (shrunk to CROP_MAX_SIDE at most)
+    and the landmarks in its coordinates."""
+    margin = CROP_MARGIN * face_size(landmarks)
+    h, w = image.shape[:2]
+    x0, y0 = np.maximum(0, np.floor(landmarks.min(axis=0) - margin)).astype(int)
+    x1 = min(w, int(np.ceil(landmarks[:, 0].max() + margin)) + 1)
+    y1 = min(h, int(np.ceil(landmarks[:, 1].max() + margin)) + 1)
+    crop, points = image[y0:y1, x0:x1].copy(), landmarks - (x0, y0)
+    scale = CROP_MAX_SIDE / max(crop.shape[:2])
+    if scale < 1:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        # Pixel centres: x_small + 0.5 = (x + 0.5) * scale.
+        points = (points + 0.5) * (size[0] / (x1 - x0), size[1] / (y1 - y0)) - 0.5
+    return crop, points
+
+
+def face_identity(image_bgr: np.ndarray, *, detect_pixels: int = WORK_PIXELS) -> FaceIdentity:
+    """The identity of the one face in ``image_bgr``, ready to save.
+
+    The photo must show exactly one face, fit to swap: no face raises
+    NoFaceDetected("image"), several raise FaceCountMismatch, a cut-off or
+    turned-away face raises FaceNotSwappable.
+    """
+    image = as_bgr(image_bgr, "image")
+    boxes = find_face_boxes(image, detect_pixels)
+    if not boxes:
+        raise NoFaceDetected("image")
+    if len(boxes) > 1:
+        raise FaceCountMismatch(
+            f"the photo shows {len(boxes)} faces; a saved face needs a photo with one face only",
+            {"image": "image", "faces": len(boxes)},
+        )
+    landmarks = place_landmarks(image, boxes[0][0])
+    check_swappable(landmarks, image.shape, "image", 0)
+    crop, points = crop_face(image, landmarks)
+    return FaceIdentity(points, crop, face_descriptor(image, landmarks))
