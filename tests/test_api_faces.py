@@ -261,3 +261,10 @@ def _parsed_request(api_client: APIClient, upload: Any) -> Any:
     raw = APIRequestFactory().post("/api/v1/faces", {"name": "me",
                                                      "image": upload("grace_hopper.jpg")})
     return Request(raw, parsers=[MultiPartParser()])
+
+
+def test_operators_see_saved_faces_without_their_identity(admin_client, saved_face):
+    listing = admin_client.get("/admin/swaps/savedface/")
+    page = admin_client.get(f"/admin/swaps/savedface/{saved_face.pk}/change/")
+    assert listing.status_code == page.status_code == 200
+    assert b"opaque identity" not in page.content

@@ -184,6 +184,18 @@ def test_more_than_four_sources_are_refused(api_client, upload, account):
     assert not SwapJob.objects.exists() and credits_of(account) == 100
 
 
+@pytest.mark.parametrize("body,field", [
+    ({"source_image": []}, "source_image"),
+    ({"source_face_id": []}, "source_face_id"),
+    ({"source_face_id": [str(uuid.uuid4()) for _ in range(5)]}, "source_face_id"),
+    ({"source_image": None}, "source_image"),
+])
+def test_empty_or_oversized_json_lists_are_refused(api_client, photo, body, field):
+    target = base64.b64encode(photo("astronaut.jpg")).decode()
+    response = api_client.post("/api/v1/swaps", {"target_image": target, **body}, format="json")
+    assert field in _error(response)["details"]["fields"]
+
+
 def test_two_target_images_are_refused(api_client, upload):
     response = api_client.post("/api/v1/swaps", {
         "target_image": [upload("astronaut.jpg"), upload("astronaut.jpg")]})

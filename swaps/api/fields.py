@@ -145,6 +145,8 @@ class SavedFaceIdsField(serializers.Field):
     def to_internal_value(self, data: Any) -> tuple[uuid.UUID, ...]:
         values = data if isinstance(data, list) else [data]
         items = [part for value in values for part in str(value).split(",")]
+        if not items:
+            self.fail("invalid")
         if len(items) > self.max_items:
             self.fail("too_many", max_items=self.max_items)
         try:
