@@ -68,6 +68,16 @@ def _balance(account: Account) -> int:
     return Account.objects.values_list("credits", flat=True).get(pk=account.pk)
 
 
+FRAMES_PER_CREDIT = 10
+
+
+def job_cost(*, frames: int) -> int:
+    """Credits a job costs: 1 for a still image; an animation 1 per started 10 frames."""
+    if frames <= 1:
+        return 1
+    return -(-frames // FRAMES_PER_CREDIT)
+
+
 def charge_for_job(*, account: Account, job: Any) -> None:
     """Take the job's cost; QuotaError(insufficient_credits) -> 402, and nothing is taken."""
     _move_credits(account, -job.cost, kind=LedgerKind.CHARGE, job=job,

@@ -34,6 +34,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "request_too_large": 413,
     "rate_limit_exceeded": 429,
     "server_error": 500,
+    # Face problems: a failed job's error codes, and 400 on synchronous face routes.
+    "no_face_detected": 400,
+    "face_count_mismatch": 400,
+    "face_index_out_of_range": 400,
+    "face_not_swappable": 400,
 }
 
 

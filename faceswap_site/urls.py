@@ -39,6 +39,7 @@ urlpatterns = [
     path("dashboard/", include(dashboard_pages)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("swaps.api.urls")),
+    path("api/", include("swaps.api.compat_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

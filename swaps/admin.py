@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import quotas
-from swaps.models import SwapInput, SwapJob
+from swaps.models import SavedFace, SwapInput, SwapJob
 
 
 class SwapInputInline(admin.TabularInline):
@@ -39,3 +39,17 @@ class SwapJobAdmin(admin.ModelAdmin):
         skipped = queryset.count() - refunded
         self.message_user(request, f"Refunded {refunded} job(s); {skipped} already refunded "
                           "or never charged.", messages.SUCCESS)
+
+
+@admin.register(SavedFace)
+class SavedFaceAdmin(admin.ModelAdmin):
+    """Names and owners only: the identity bytes are never shown."""
+
+    list_display = ["id", "account", "name", "created_at"]
+    search_fields = ["id", "name", "account__user__email"]
+    date_hierarchy = "created_at"
+    fields = ["id", "account", "name", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return False  # faces come from the API, which checks there is exactly one

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from swaps.services import OUTPUT_FORMATS, SwapOptions
+from swaps.services import OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,.jpg,.jpeg,.png,.webp"
 MAX_FACE_INDEX = 1000  # the API's bound too
@@ -48,13 +48,16 @@ class NewSwapForm(forms.Form):
         + [(f, FORMAT_LABELS.get(f, f.upper())) for f in OUTPUT_FORMATS],
     )
 
-    def to_options(self) -> SwapOptions:
+    def to_spec(self) -> SwapSpec:
         data = self.cleaned_data
-        return SwapOptions(
-            source_face=data.get("source_face") or 0,
-            target_face=data.get("target_face") or 0,
+        options = SwapOptions(
+            source_faces=(data.get("source_face") or 0,),
+            target_faces=(data.get("target_face") or 0,),
             output_format=data.get("output_format") or None,
         )
+        return SwapSpec(target=NamedImage("target_image", data["target_image"]),
+                        sources=(NamedImage("source_image", data["source_image"]),),
+                        options=options)
 
     def add_input_error(self, error: Any) -> None:
         """Show a typed input error (imaging, fetch) on the image it is about."""

@@ -93,8 +93,10 @@ class SwapJob(models.Model):
 
 
 class InputRole(models.TextChoices):
-    SOURCE = "source"
+    SOURCE = "source"  # source photos, in request order (position 0..3)
     TARGET = "target"
+    REFERENCE = "reference"  # picks the target face most like the face in it
+    FACE = "face"  # a saved face's identity, copied so deleting the face cannot break the job
 
 
 class SwapInput(models.Model):
@@ -119,3 +121,30 @@ class SwapInput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} #{self.position} of {self.job_id}"
+
+
+class SavedFaceQuerySet(models.QuerySet["SavedFace"]):
+    def owned_by(self, account: Account) -> SavedFaceQuerySet:
+        return self.filter(account=account)
+
+
+class SavedFace(models.Model):
+    """What a later swap needs of one face (landmarks, aligned crop, descriptor), no photo.
+
+    Deleting the row erases it: the identity lives in the row alone.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="saved_faces")
+    name = models.CharField(max_length=100)
+    identity = models.BinaryField(editable=False)  # engine.FaceIdentity.to_bytes()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = SavedFaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"face {self.name!r} ({self.id})"

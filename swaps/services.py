@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -18,23 +19,27 @@ from django_q.tasks import async_task
 
 from accounts import quotas
 from accounts.models import Account, ApiKey
-from swaps import engine
-from swaps.imaging import ImageInputError, decode_image, encode_image
+from faceswap_site.errors import ApiError
+from swaps import engine, runner
+from swaps.imaging import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
-from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
+from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
 from swaps.previews import make_preview
-from swaps.watermark import add_watermark
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = ("jpeg", "png", "webp")
-STILL_IMAGE_COST = 1
+MAX_SOURCES = 4  # source photos, or saved faces, per job
+
+ImageValue = UploadedFile | str
+FaceIndices = tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class SwapOptions:
-    source_face: int = 0
-    target_face: int = 0
+    source_faces: FaceIndices | None = None  # None: the engine's default
+    target_faces: FaceIndices | Literal["all"] | None = None  # None: the engine's default
+    enhance: bool = False
     output_format: str | None = None  # None: the target's format
     return_base64: bool = False
     client_reference: str = ""
@@ -42,49 +47,147 @@ class SwapOptions:
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark
-        return {"source_face": self.source_face, "target_face": self.target_face,
-                "watermark": watermark}
+        return {"source_faces": _listed(self.source_faces),
+                "target_faces": _listed(self.target_faces),
+                "enhance": self.enhance, "watermark": watermark}
 
 
-@dataclass
-class _Outcome:
-    image: bytes
-    faces: dict[str, Any]
-    timings: dict[str, float] = field(default_factory=dict)
+def _listed(indices: FaceIndices | str | None) -> list[int] | str | None:
+    return list(indices) if isinstance(indices, tuple) else indices
+
+
+@dataclass(frozen=True)
+class NamedImage:
+    """An image value as sent, with the request field it came in (named in errors)."""
+
+    field: str
+    value: ImageValue
+
+
+@dataclass(frozen=True)
+class SwapSpec:
+    """One job as asked. No sources and no saved faces: the target's own faces swap."""
+
+    target: NamedImage
+    sources: tuple[NamedImage, ...] = ()
+    reference: NamedImage | None = None
+    face_ids: tuple[uuid.UUID, ...] = ()
+    options: SwapOptions = field(default_factory=SwapOptions)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A spec whose images were read and checked and whose saved faces were found."""
+
+    spec: SwapSpec
+    target: ImageInput
+    sources: tuple[ImageInput, ...]
+    reference: ImageInput | None
+    faces: tuple[SavedFace, ...]
+
+    def images(self) -> list[tuple[str, int, ImageInput]]:
+        found = [(InputRole.TARGET, 0, self.target)]
+        found += [(InputRole.SOURCE, i, image) for i, image in enumerate(self.sources)]
+        if self.reference is not None:
+            found.append((InputRole.REFERENCE, 0, self.reference))
+        return found
 
 
 # --- Creating -------------------------------------------------------------------------
 
-def create_swap_job(*, account: Account, api_key: ApiKey | None,
-                    target_image: UploadedFile | str, source_image: UploadedFile | str,
-                    options: SwapOptions, keep_previews: bool = False) -> SwapJob:
-    """Read and check both images, charge, store the job and enqueue it once committed.
-
-    Input errors come before the charge, so bad input never costs credits.
+def create_swap_job(*, account: Account, api_key: ApiKey | None, spec: SwapSpec,
+                    keep_previews: bool = False) -> SwapJob:
+    """Read and check the images, charge, store the job and enqueue it once committed.
 
     keep_previews: also keep small copies of the inputs for the browser's result page.
     """
-    target = read_image_input(target_image, field="target_image")
-    source = read_image_input(source_image, field="source_image")
-    output_format = options.output_format or _default_output_format(target)
+    return create_swap_jobs(account=account, api_key=api_key, specs=[spec],
+                            keep_previews=keep_previews)[0]
+
+
+def create_swap_jobs(*, account: Account, api_key: ApiKey | None, specs: Sequence[SwapSpec],
+                     keep_previews: bool = False) -> list[SwapJob]:
+    """Several jobs from one request: all accepted and charged, or none.
+
+    Input errors come before the charge, so bad input never costs credits. An image
+    value shared by several specs is read (or fetched) once.
+    """
+    read = _reader()
+    checked = [_check(spec, account=account, read=read) for spec in specs]
     stored: list[SwapInput] = []
     try:
         with transaction.atomic():
-            job = SwapJob.objects.create(
-                account=account, api_key=api_key,
-                options=options.as_json(plan_watermarks=account.plan.watermark_by_default),
-                output_format=output_format, return_base64=options.return_base64,
-                client_reference=options.client_reference, cost=STILL_IMAGE_COST,
-            )
-            quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
-            for role, image in ((InputRole.TARGET, target), (InputRole.SOURCE, source)):
-                stored.append(_store_input(job, role, 0, image, keep_preview=keep_previews))
-            transaction.on_commit(lambda: enqueue_swap_job(job_id=job.pk))
+            jobs = [_create(item, account=account, api_key=api_key, stored=stored,
+                            keep_previews=keep_previews) for item in checked]
     except Exception:
         for row in stored:  # a rolled-back job must not leave images on disk
             _erase_files(row.file, row.preview)
         raise
+    return jobs
+
+
+def _reader() -> Callable[[NamedImage], ImageInput]:
+    seen: dict[int, ImageInput] = {}
+
+    def read(image: NamedImage) -> ImageInput:
+        key = id(image.value)
+        if key not in seen:
+            seen[key] = read_image_input(image.value, field=image.field)
+        return seen[key]
+
+    return read
+
+
+def _check(spec: SwapSpec, *, account: Account,
+           read: Callable[[NamedImage], ImageInput]) -> _Checked:
+    if len(spec.sources) > MAX_SOURCES or len(spec.face_ids) > MAX_SOURCES:
+        raise ValueError(f"at most {MAX_SOURCES} sources per job")  # the forms check this
+    return _Checked(
+        spec=spec, target=read(spec.target),
+        sources=tuple(read(source) for source in spec.sources),
+        reference=read(spec.reference) if spec.reference is not None else None,
+        faces=owned_saved_faces(account=account, face_ids=spec.face_ids),
+    )
+
+
+def owned_saved_faces(*, account: Account, face_ids: Sequence[uuid.UUID]
+                      ) -> tuple[SavedFace, ...]:
+    """The caller's saved faces, in the order asked; another account's id is not found."""
+    found = {face.pk: face for face in SavedFace.objects.owned_by(account).filter(
+        pk__in=face_ids)}
+    missing = [str(face_id) for face_id in face_ids if face_id not in found]
+    if missing:
+        raise ApiError("not_found", "No saved face with this id.", {"source_face_id": missing[0]})
+    return tuple(found[face_id] for face_id in face_ids)
+
+
+def _create(item: _Checked, *, account: Account, api_key: ApiKey | None,
+            stored: list[SwapInput], keep_previews: bool) -> SwapJob:
+    options = item.spec.options
+    job = SwapJob.objects.create(
+        account=account, api_key=api_key,
+        options={**options.as_json(plan_watermarks=account.plan.watermark_by_default),
+                 "source_face_ids": [str(face.pk) for face in item.faces]},
+        output_format=options.output_format or _default_output_format(item.target),
+        return_base64=options.return_base64, client_reference=options.client_reference,
+        cost=quotas.job_cost(frames=_frame_count(item.target)),
+    )
+    quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
+    for role, position, image in item.images():
+        stored.append(_store_input(job, role, position, image, keep_preview=keep_previews))
+    for position, face in enumerate(item.faces):
+        stored.append(_store_face(job, position, face))
+    transaction.on_commit(lambda: enqueue_swap_job(job_id=job.pk))
     return job
+
+
+def _frame_count(target: ImageInput) -> int:
+    """Frames the job swaps: its cost grows with them (accounts.quotas.job_cost).
+
+    Hook for animated GIF targets: swaps.imaging refuses GIF today, so every target is a
+    still image (1). Once GIF decoding lands, return the target's frame count here.
+    """
+    return 1
 
 
 def _default_output_format(target: ImageInput) -> str:
@@ -100,6 +203,15 @@ def _store_input(job: SwapJob, role: str, position: int, image: ImageInput, *,
     preview = make_preview(image.data) if keep_preview else None
     if preview:
         row.preview.save("preview", ContentFile(preview), save=False)
+    row.save()
+    return row
+
+
+def _store_face(job: SwapJob, position: int, face: SavedFace) -> SwapInput:
+    identity = bytes(face.identity)
+    row = SwapInput(job=job, role=InputRole.FACE, position=position, format="face",
+                    width=0, height=0, size_bytes=len(identity))
+    row.file.save("face", ContentFile(identity), save=False)
     row.save()
     return row
 
@@ -128,9 +240,10 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
         return
     started = time.perf_counter()
     try:
-        outcome = _swap(job)
+        outcome = runner.swap_job(job)
     except (engine.EngineError, ImageInputError) as exc:
-        fail_swap_job(job=job, code=exc.code, message=exc.message, details=exc.details)
+        code, message, details = runner.job_error(exc)
+        fail_swap_job(job=job, code=code, message=message, details=details)
     except Exception:
         logger.exception("swap %s: unexpected failure", job.pk)
         fail_swap_job(job=job, code="processing_failed", message="The swap could not be processed.")
@@ -139,36 +252,9 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
         _complete_swap_job(job, outcome, processing_ms=elapsed_ms)
 
 
-def _swap(job: SwapJob) -> _Outcome:
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    images = {row.role: _decode_input(row) for row in job.inputs.all()}
-    timings["decode"] = _ms_since(t0)
-    result = engine.swap(images[InputRole.SOURCE], images[InputRole.TARGET],
-                         source_face=job.options.get("source_face", 0),
-                         target_face=job.options.get("target_face", 0))
-    timings.update(result.timings_ms)
-    t1 = time.perf_counter()
-    image = add_watermark(result.image) if job.options.get("watermark") else result.image
-    data = encode_image(image, job.output_format, note=settings.OUTPUT_NOTE)
-    timings["encode"] = _ms_since(t1)
-    return _Outcome(image=data, faces=result.faces, timings=timings)
-
-
-def _decode_input(row: SwapInput) -> Any:
-    with row.file.open("rb") as handle:
-        data = handle.read()
-    return decode_image(data, image=f"{row.role}_image",
-                        max_pixels=settings.MAX_IMAGE_PIXELS).array
-
-
-def _ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
-
-
 # --- Ending ---------------------------------------------------------------------------
 
-def _complete_swap_job(job: SwapJob, outcome: _Outcome, *, processing_ms: int) -> None:
+def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: int) -> None:
     job.result.save(f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image),
                     save=False)
     updated = SwapJob.objects.visible().filter(pk=job.pk, status=JobStatus.PROCESSING).update(

@@ -70,12 +70,8 @@ def new_swap(request: HttpRequest) -> HttpResponse:
 
 def _create_job(request: HttpRequest, form: NewSwapForm) -> SwapJob | None:
     try:
-        return services.create_swap_job(
-            account=_account(request), api_key=None,
-            target_image=form.cleaned_data["target_image"],
-            source_image=form.cleaned_data["source_image"],
-            options=form.to_options(), keep_previews=True,
-        )
+        return services.create_swap_job(account=_account(request), api_key=None,
+                                        spec=form.to_spec(), keep_previews=True)
     except INPUT_ERRORS as error:
         form.add_input_error(error)
         return None

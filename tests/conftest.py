@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.keys import create_api_key
 from accounts.models import Account
+from swaps.models import SavedFace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -64,9 +65,34 @@ def api_client(api_key: str) -> APIClient:
 
 
 @pytest.fixture
-def other_api_client(db: None) -> APIClient:
-    other = make_account("bob@example.com")
-    return key_client(create_api_key(account=other).raw)
+def other_account(db: None) -> Account:
+    return make_account("bob@example.com")
+
+
+@pytest.fixture
+def other_api_client(other_account: Account) -> APIClient:
+    return key_client(create_api_key(account=other_account).raw)
+
+
+def credits_of(account: Account) -> int:
+    account.refresh_from_db(fields=["credits"])
+    return account.credits
+
+
+def make_saved_face(account: Account, name: str = "me",
+                    identity: bytes = b"opaque identity bytes") -> SavedFace:
+    """A saved face row made without the engine: for listing, scoping and storage tests."""
+    return SavedFace.objects.create(account=account, name=name, identity=identity)
+
+
+@pytest.fixture
+def saved_face(account: Account) -> SavedFace:
+    return make_saved_face(account, "ann")
+
+
+@pytest.fixture
+def other_saved_face(other_account: Account) -> SavedFace:
+    return make_saved_face(other_account, "bob")
 
 
 @pytest.fixture
@@ -80,6 +106,44 @@ def submit(api_client: APIClient, django_capture_on_commit_callbacks: Any
             return (client or api_client).post("/api/v1/swaps", data, format=fmt, **extra)
 
     return post
+
+
+@pytest.fixture
+def post_work(api_client: APIClient, django_capture_on_commit_callbacks: Any
+              ) -> Callable[..., Any]:
+    """POST to any route that creates jobs and let the worker run them once it commits."""
+
+    def post(path: str, data: dict[str, Any], *, fmt: str = "multipart",
+             client: APIClient | None = None, **extra: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return (client or api_client).post(path, data, format=fmt, **extra)
+
+    return post
+
+
+@pytest.fixture
+def two_faces_png() -> bytes:
+    """One photo, two faces: Grace Hopper (face 0, larger) and a mirrored astronaut (1)."""
+    import cv2
+
+    from tests.images import TWO_FACES, tiled_faces
+
+    image, _ = tiled_faces(TWO_FACES)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+@pytest.fixture
+def noise_png() -> bytes:
+    """A photo without any face."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(7).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.fixture

@@ -314,14 +314,15 @@ def test_form_options_reach_the_job(ann_client):
                                                     output_format="webp"))
 
     job = SwapJob.objects.get()
-    assert job.options == {"source_face": 2, "target_face": 1, "watermark": True}  # Free plan
+    assert job.options == {"source_faces": [2], "target_faces": [1], "enhance": False,
+                           "watermark": True, "source_face_ids": []}  # Free plan: marked
     assert job.output_format == "webp"
 
 
 # --- Previews, ownership ---------------------------------------------------------------------
 
 def test_the_owner_sees_private_input_previews(ann_client, pending_job):
-    for role in InputRole.values:
+    for role in (InputRole.SOURCE, InputRole.TARGET):  # the photos the form uploads
         response = ann_client.get(reverse("swaps:preview", args=[pending_job.pk, role]))
         assert response.status_code == 200
         assert response["Content-Type"] == "image/jpeg"

@@ -114,6 +114,12 @@ def test_an_accepted_job_costs_its_cost(submit, upload, account):
     assert CreditEntry.objects.get(kind=LedgerKind.CHARGE).job_id is not None
 
 
+@pytest.mark.parametrize("frames,cost", [(0, 1), (1, 1), (2, 1), (10, 1), (11, 2), (20, 2),
+                                          (21, 3), (50, 5)])
+def test_a_still_costs_1_and_an_animation_1_per_started_10_frames(frames, cost):
+    assert quotas.job_cost(frames=frames) == cost
+
+
 def test_it_rejects_when_credits_exhausted(api_client, account, upload, media_files):
     quotas.adjust_credits(account=account, amount=-100, reason="test")
 

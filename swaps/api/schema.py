@@ -1,8 +1,11 @@
-"""OpenAPI description of API-key authentication: either header form is enough."""
+"""OpenAPI pieces: API-key authentication (either header form is enough), errors, keys."""
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from swaps.api.serializers import ErrorEnvelopeSerializer
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -19,3 +22,16 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
         # A list of requirements means "any one of them" (a dict would mean "all").
         return [{name: []} for name in self.name]
+
+
+# --- Shared by every API view: the error envelope and Idempotency-Key ------------------
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    description="Repeat the request safely: the same key and body replay the first "
+                "answer (kept 24 h); another body is 422, a request still running 409.")
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error envelope under each status."""
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer) for code in statuses}

@@ -5,69 +5,49 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from swaps.api.fields import (
+    FaceIndexListField,
+    ImageListField,
+    ImageValueField,
+    SavedFaceIdsField,
+)
 from swaps.models import JobStatus, SwapJob
-from swaps.services import OUTPUT_FORMATS, SwapOptions
+from swaps.services import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 from swaps.signing import result_path
 
 # Contract fields that later releases implement; refusing beats silently ignoring them.
-NOT_YET_SUPPORTED = ("reference_image", "source_face_id", "webhook_url")
-
-
-@extend_schema_field(OpenApiTypes.BINARY)
-class ImageValueField(serializers.Field):
-    """A file part, or a string holding an http(s) URL, a data: URI or bare base64."""
-
-    default_error_messages = {
-        "invalid": "Send a file, an http(s) URL, a data:image/...;base64 URI or base64 text.",
-        "many": "Only one image is accepted here in this version.",
-    }
-
-    def to_internal_value(self, data: Any) -> UploadedFile | str:
-        if isinstance(data, UploadedFile):
-            return data
-        if isinstance(data, list):
-            self.fail("many")
-        if isinstance(data, str) and data.strip():
-            return data
-        self.fail("invalid")
-
-    def to_representation(self, value: Any) -> None:
-        return None
-
-
-@extend_schema_field({"type": "string", "example": "0",
-                      "description": "Face index, 0 = the largest face."})
-class FaceIndexField(serializers.Field):
-    default_error_messages = {
-        "invalid": "A face index is a non-negative integer (0 is the largest face).",
-        "single": "This version swaps one face: give a single index (lists and 'all' come later).",
-    }
-
-    def to_internal_value(self, data: Any) -> int:
-        text = str(data).strip()
-        if "," in text or text.lower() == "all":
-            self.fail("single")
-        if not text.isdigit() or int(text) > 1000:
-            self.fail("invalid")
-        return int(text)
-
-    def to_representation(self, value: int) -> str:
-        return str(value)
+NOT_YET_SUPPORTED = ("webhook_url",)
 
 
 class SwapCreateSerializer(serializers.Serializer):
-    target_image = ImageValueField(help_text="The photo whose face changes.")
-    source_image = ImageValueField(help_text="The photo giving the face.")
-    source_faces_index = FaceIndexField(required=False, default=0)
-    target_faces_index = FaceIndexField(required=False, default=0)
+    target_image = ImageValueField(help_text="The photo whose face(s) change.")
+    source_image = ImageListField(
+        required=False, max_items=MAX_SOURCES,
+        help_text="The photo(s) giving the face(s): up to 4 (repeat the part, or a JSON "
+                  "array); their faces are numbered together, image by image, largest first. "
+                  "Omitted (and no source_face_id): the target's own faces swap.")
+    source_face_id = SavedFaceIdsField(
+        required=False, max_items=MAX_SOURCES,
+        help_text="A saved face (POST /api/v1/faces) instead of source_image; up to 4.")
+    source_faces_index = FaceIndexListField(
+        required=False, allow_all=False, help_text='"0" (default) or a comma list "0,1".')
+    target_faces_index = FaceIndexListField(
+        required=False, allow_all=True, unique=True,
+        help_text='"0" (default), a comma list "1,0", or "all". Source face k goes into '
+                  "target face k; one source index with several target indices puts it in "
+                  "each.")
+    reference_image = ImageValueField(
+        required=False, help_text="Instead of target_faces_index: change the target face "
+                                  "most like the face in this photo.")
     output_format = serializers.ChoiceField(choices=OUTPUT_FORMATS, required=False)
     return_base64 = serializers.BooleanField(required=False, default=False)
-    enhance = serializers.BooleanField(required=False, default=False)
+    enhance = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Sharpen and restore detail of the swapped face.")
     watermark = serializers.BooleanField(
         required=False, allow_null=True, default=None,
         help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).")
@@ -75,25 +55,48 @@ class SwapCreateSerializer(serializers.Serializer):
                                              max_length=1024, trim_whitespace=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        data = self.initial_data
-        getlist = getattr(data, "getlist", None)
-        if getlist and len(getlist("source_image")) > 1:
-            raise serializers.ValidationError({"source_image": ImageValueField.
-                                               default_error_messages["many"]})
-        unsupported = [name for name in NOT_YET_SUPPORTED if name in data]
-        unsupported += [name for name in ("enhance",) if attrs.get(name)]
-        if unsupported:
-            raise serializers.ValidationError(
-                {name: "Not supported by this version yet." for name in unsupported})
+        errors = {name: "Not supported by this version yet."
+                  for name in NOT_YET_SUPPORTED if name in self.initial_data}
+        if attrs.get("source_image") and attrs.get("source_face_id"):
+            errors["source_face_id"] = "Give source_image or source_face_id, not both."
+        if attrs.get("reference_image") and "target_faces_index" in attrs:
+            errors["reference_image"] = ("reference_image chooses the target face: do not "
+                                         "send target_faces_index with it.")
+        if not _pairable(attrs.get("source_faces_index"), attrs.get("target_faces_index")):
+            errors["target_faces_index"] = ("Source face k goes into target face k: give as "
+                                            "many target indices as source indices, or one "
+                                            "source index.")
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
     def to_options(self) -> SwapOptions:
         data = self.validated_data
         return SwapOptions(
-            source_face=data["source_faces_index"], target_face=data["target_faces_index"],
-            output_format=data.get("output_format"), return_base64=data["return_base64"],
-            client_reference=data["client_reference"], watermark=data["watermark"],
+            source_faces=data.get("source_faces_index"),
+            target_faces=data.get("target_faces_index"),
+            enhance=data["enhance"], output_format=data.get("output_format"),
+            return_base64=data["return_base64"], client_reference=data["client_reference"],
+            watermark=data["watermark"],
         )
+
+    def to_spec(self) -> SwapSpec:
+        data = self.validated_data
+        reference = data.get("reference_image")
+        return SwapSpec(
+            target=NamedImage("target_image", data["target_image"]),
+            sources=tuple(NamedImage("source_image", value)
+                          for value in data.get("source_image", ())),
+            reference=NamedImage("reference_image", reference) if reference else None,
+            face_ids=data.get("source_face_id", ()), options=self.to_options(),
+        )
+
+
+def _pairable(sources: tuple[int, ...] | None, targets: tuple[int, ...] | str | None) -> bool:
+    """False when both lists are explicit and cannot be paired (caught before any charge)."""
+    if sources is None or not isinstance(targets, tuple) or len(sources) == 1:
+        return True
+    return len(sources) == len(targets)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -108,10 +111,19 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     request_id = serializers.CharField()
 
 
+class ReferenceMatchSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The target face chosen.")
+    distance = serializers.FloatField(help_text="Its descriptor distance to the reference.")
+
+
 class FacesSerializer(serializers.Serializer):
-    source = serializers.IntegerField()
-    target = serializers.IntegerField()
-    swapped = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
+    source = serializers.IntegerField(help_text="Faces found in the source(s).")
+    target = serializers.IntegerField(help_text="Faces found in the target.")
+    swapped = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[source face, target face] pairs.")
+    reference = ReferenceMatchSerializer(
+        required=False, help_text="With reference_image: the target face it chose.")
 
 
 class SwapJobSerializer(serializers.ModelSerializer):

@@ -5,12 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.urls import reverse
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,7 +15,8 @@ from accounts.api import RateLimitedMixin
 from accounts.idempotency import idempotent
 from faceswap_site.errors import ApiError
 from swaps import services
-from swaps.api.serializers import ErrorEnvelopeSerializer, SwapCreateSerializer, SwapJobSerializer
+from swaps.api.schema import IDEMPOTENCY_KEY, error_responses
+from swaps.api.serializers import SwapCreateSerializer, SwapJobSerializer
 from swaps.models import JobStatus, SwapJob
 
 UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
@@ -28,17 +24,13 @@ CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
                  "gif": "image/gif"}
 
 
-def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorEnvelopeSerializer) for code in statuses}
-
-
 @extend_schema_view(
     list=extend_schema(summary="List your swap jobs, newest first", responses={
-        200: SwapJobSerializer(many=True), **_errors(401)}),
+        200: SwapJobSerializer(many=True), **error_responses(401)}),
     retrieve=extend_schema(summary="Status of a swap job", responses={
-        200: SwapJobSerializer, **_errors(401, 404)}),
+        200: SwapJobSerializer, **error_responses(401, 404)}),
     destroy=extend_schema(summary="Erase a job's images and result", responses={
-        204: None, **_errors(401, 404)}),
+        204: None, **error_responses(401, 404)}),
 )
 class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
@@ -54,11 +46,9 @@ class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveMod
         summary="Create a swap job",
         request={"multipart/form-data": SwapCreateSerializer,
                  "application/json": SwapCreateSerializer},
-        parameters=[OpenApiParameter(
-            "Idempotency-Key", str, OpenApiParameter.HEADER,
-            description="Repeat the request safely: the same key and body replay the first "
-                        "answer (kept 24 h); another body is 422, a request still running 409.")],
-        responses={202: SwapJobSerializer, **_errors(400, 401, 402, 409, 413, 422, 429)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: SwapJobSerializer,
+                   **error_responses(400, 401, 402, 404, 409, 413, 422, 429)},
     )
     def create(self, request: Request) -> Response:
         return idempotent(request, account=request.auth.account,
@@ -67,12 +57,8 @@ class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def _create(self, request: Request) -> Response:
         form = SwapCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        job = services.create_swap_job(
-            account=request.auth.account, api_key=request.auth,
-            target_image=form.validated_data["target_image"],
-            source_image=form.validated_data["source_image"],
-            options=form.to_options(),
-        )
+        job = services.create_swap_job(account=request.auth.account, api_key=request.auth,
+                                       spec=form.to_spec())
         body = self.get_serializer(job).data
         location = reverse("api:swap-detail", args=[job.pk])
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
@@ -82,7 +68,7 @@ class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(summary="The result image bytes", responses={
         (200, "image/*"): OpenApiResponse(description="The swapped image"),
-        **_errors(401, 404)})
+        **error_responses(401, 404)})
     @action(detail=True, methods=["get"])
     def result(self, request: Request, pk: str | None = None) -> FileResponse:
         job = self.get_object()

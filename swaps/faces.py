@@ -1,0 +1,64 @@
+"""Workflows of the face routes: detect and saved faces. Synchronous, no job, no credits.
+
+Engine errors keep their codes (`no_face_detected`, `face_count_mismatch`, ...), which
+the API answers with 400; any other engine failure is `processing_failed` (422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from accounts.models import Account
+from faceswap_site.errors import STATUS_BY_CODE, ApiError
+from swaps import engine
+from swaps.imaging import decode_image
+from swaps.inputs import read_image_input
+from swaps.models import SavedFace
+from swaps.services import ImageValue
+
+MAX_SAVED_FACES = 1000  # per account: identities are small, but not free
+
+
+def detect_faces_in(*, image: ImageValue) -> dict[str, Any]:
+    """Faces of a photo, largest first: index, box [x, y, w, h] and detector score."""
+    array = _decoded(image, field="image")
+    found = _engine_call(lambda: engine.detect_faces(array))
+    height, width = array.shape[:2]
+    return {"width": width, "height": height, "faces": [
+        {"index": index, "box": [int(v) for v in face.box], "score": round(float(face.score), 3)}
+        for index, face in enumerate(found)]}
+
+
+def create_saved_face(*, account: Account, name: str, image: ImageValue) -> SavedFace:
+    """Keep what a later swap needs of the one face in `image` (not the photo itself)."""
+    if SavedFace.objects.owned_by(account).count() >= MAX_SAVED_FACES:
+        raise ApiError("invalid_parameter",
+                       f"You can keep at most {MAX_SAVED_FACES} saved faces: delete some first.",
+                       {"max_faces": MAX_SAVED_FACES})
+    array = _decoded(image, field="image")
+    identity = _engine_call(lambda: engine.face_identity(array))
+    return SavedFace.objects.create(account=account, name=name, identity=identity.to_bytes())
+
+
+def delete_saved_face(*, face: SavedFace) -> None:
+    """The identity lives in the row alone: deleting the row erases it."""
+    face.delete()
+
+
+def _decoded(value: ImageValue, *, field: str) -> np.ndarray:
+    image = read_image_input(value, field=field)
+    return decode_image(image.data, image=field, max_pixels=settings.MAX_IMAGE_PIXELS).array
+
+
+def _engine_call(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except engine.EngineError as exc:
+        if exc.code in STATUS_BY_CODE:
+            raise
+        raise ApiError("processing_failed", exc.message, {"reason": exc.code},
+                       status=422) from exc

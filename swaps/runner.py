@@ -1,0 +1,137 @@
+"""How a stored job becomes one engine call: load its inputs, swap, mark and encode.
+
+Called by swaps.services.run_swap_job, which owns the job's states; nothing here writes
+to the database. Engine and image errors propagate with their codes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from swaps import engine
+from swaps.imaging import decode_image, encode_image
+from swaps.models import InputRole, SwapInput, SwapJob
+from swaps.watermark import add_watermark
+
+# The codes a failed job may carry (API.md); any other engine code is `processing_failed`.
+JOB_ERROR_CODES = frozenset({
+    "no_face_detected", "face_count_mismatch", "face_index_out_of_range",
+    "face_not_swappable", "invalid_image_format", "image_too_large",
+})
+
+
+@dataclass
+class Outcome:
+    image: bytes
+    faces: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class JobImages:
+    """A job's decoded inputs, sources in request order."""
+
+    target: np.ndarray
+    sources: list[np.ndarray] = field(default_factory=list)
+    reference: np.ndarray | None = None
+    identities: list[Any] = field(default_factory=list)  # engine.FaceIdentity
+
+
+def swap_job(job: SwapJob) -> Outcome:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    images = load_images(job)
+    timings["decode"] = _ms_since(started)
+    result = run_engine(images, job.options)
+    timings.update(result.timings_ms)
+    started = time.perf_counter()
+    image = add_watermark(result.image) if job.options.get("watermark") else result.image
+    data = encode_image(image, job.output_format, note=settings.OUTPUT_NOTE)
+    timings["encode"] = _ms_since(started)
+    return Outcome(image=data, faces=_plain(result.faces), timings=timings)
+
+
+def load_images(job: SwapJob) -> JobImages:
+    rows = list(job.inputs.all())  # ordered by role, then position
+    by_role = {role: [row for row in rows if row.role == role] for role in InputRole.values}
+    references = by_role[InputRole.REFERENCE]
+    return JobImages(
+        target=_decode(by_role[InputRole.TARGET][0]),
+        sources=[_decode(row) for row in by_role[InputRole.SOURCE]],
+        reference=_decode(references[0]) if references else None,
+        identities=[engine.FaceIdentity.from_bytes(_read(row))
+                    for row in by_role[InputRole.FACE]],
+    )
+
+
+def _read(row: SwapInput) -> bytes:
+    with row.file.open("rb") as handle:
+        return handle.read()
+
+
+def _decode(row: SwapInput) -> np.ndarray:
+    return decode_image(_read(row), image=f"{row.role}_image",
+                        max_pixels=settings.MAX_IMAGE_PIXELS).array
+
+
+def engine_arguments(images: JobImages, options: dict[str, Any]) -> dict[str, Any]:
+    """swap_faces' keyword arguments from the job's stored options."""
+    return {
+        "sources": images.sources,
+        "identities": images.identities,
+        "source_indices": _indices(options, "source_faces", legacy="source_face"),
+        "target_indices": _indices(options, "target_faces", legacy="target_face"),
+        "reference_bgr": images.reference,
+        "options": engine.SwapOptions(enhance=True) if options.get("enhance") else None,
+    }
+
+
+def _indices(options: dict[str, Any], key: str, *, legacy: str) -> Any:
+    if key in options:
+        return options[key]  # a list, "all", or None (the engine's default)
+    return [options[legacy]] if legacy in options else None  # jobs stored before lists
+
+
+def run_engine(images: JobImages, options: dict[str, Any]) -> engine.SwapResult:
+    arguments = engine_arguments(images, options)
+    swap_faces = getattr(engine, "swap_faces", None)
+    if swap_faces is None:
+        # TODO(after the modes merge): delete this branch; swap_faces runs every job.
+        return _one_pair(images, arguments)
+    return swap_faces(images.target, **arguments)
+
+
+def _one_pair(images: JobImages, arguments: dict[str, Any]) -> engine.SwapResult:
+    """The engine's original one-face swap; the only mode before swap_faces exists."""
+    source_indices = arguments["source_indices"] or [0]
+    target_indices = arguments["target_indices"] or [0]
+    simple = (len(images.sources) == 1 and not images.identities and images.reference is None
+              and len(source_indices) == 1 and target_indices != "all"
+              and len(target_indices) == 1)
+    if not simple:
+        raise engine.EngineError("processing_failed",
+                                 "This server cannot swap several faces yet.")
+    return engine.swap(images.sources[0], images.target, source_face=source_indices[0],
+                       target_face=target_indices[0], options=arguments["options"])
+
+
+def job_error(exc: Any) -> tuple[str, str, dict[str, Any]]:
+    """(code, message, details) of a failed job from an engine or image error."""
+    if exc.code in JOB_ERROR_CODES:
+        return exc.code, exc.message, dict(exc.details)
+    return "processing_failed", exc.message, {"reason": exc.code, **exc.details}
+
+
+def _plain(faces: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe copy: numpy numbers from the engine become Python numbers."""
+    return json.loads(json.dumps(faces, default=lambda value: value.item()))
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
