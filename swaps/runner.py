@@ -99,26 +99,7 @@ def _indices(options: dict[str, Any], key: str, *, legacy: str) -> Any:
 
 
 def run_engine(images: JobImages, options: dict[str, Any]) -> engine.SwapResult:
-    arguments = engine_arguments(images, options)
-    swap_faces = getattr(engine, "swap_faces", None)
-    if swap_faces is None:
-        # TODO(after the modes merge): delete this branch; swap_faces runs every job.
-        return _one_pair(images, arguments)
-    return swap_faces(images.target, **arguments)
-
-
-def _one_pair(images: JobImages, arguments: dict[str, Any]) -> engine.SwapResult:
-    """The engine's original one-face swap; the only mode before swap_faces exists."""
-    source_indices = arguments["source_indices"] or [0]
-    target_indices = arguments["target_indices"] or [0]
-    simple = (len(images.sources) == 1 and not images.identities and images.reference is None
-              and len(source_indices) == 1 and target_indices != "all"
-              and len(target_indices) == 1)
-    if not simple:
-        raise engine.EngineError("processing_failed",
-                                 "This server cannot swap several faces yet.")
-    return engine.swap(images.sources[0], images.target, source_face=source_indices[0],
-                       target_face=target_indices[0], options=arguments["options"])
+    return engine.swap_faces(images.target, **engine_arguments(images, options))
 
 
 def job_error(exc: Any) -> tuple[str, str, dict[str, Any]]:

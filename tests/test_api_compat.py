@@ -12,14 +12,11 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts import quotas
-from swaps import engine
 from swaps.models import InputRole, SwapJob
 from tests.conftest import credits_of
 
 pytestmark = pytest.mark.django_db
 
-needs_swap_faces = pytest.mark.skipif(not hasattr(engine, "swap_faces"),
-                                      reason="needs engine.swap_faces (modes branch)")
 
 CREATE_ROUTES = ["/api/faceswap/basicswap", "/api/faceswap/faceswap2",
                  "/api/faceswap/swap1from2", "/api/faceswap/swapfacesameimage",
@@ -177,7 +174,6 @@ def test_swapfacesameimage_makes_a_job_with_the_photo_as_target_only(api_client,
     assert (job.options["source_faces"], job.options["target_faces"]) == (None, None)
 
 
-@needs_swap_faces
 def test_swapfacesameimage_swaps_the_two_largest_faces(post_work, upload, api_client,
                                                        two_faces_png):
     task_id = post_work("/api/faceswap/swapfacesameimage",

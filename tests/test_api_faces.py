@@ -17,9 +17,6 @@ from tests.conftest import credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
 
-# Enabled by itself once the modes branch (engine.face_identity) is merged.
-needs_face_identity = pytest.mark.skipif(not hasattr(engine, "face_identity"),
-                                         reason="needs engine.face_identity (modes branch)")
 
 
 def _error(response: Any, status: int) -> dict[str, Any]:
@@ -187,7 +184,6 @@ def test_an_account_keeps_a_bounded_number_of_faces(api_client, upload, account,
     assert error["details"] == {"max_faces": 1}
 
 
-@needs_face_identity
 def test_a_photo_with_one_face_is_saved_free_of_charge(api_client, upload, account):
     response = api_client.post("/api/v1/faces", {"name": " Grace ",
                                                  "image": upload("grace_hopper.jpg")})
@@ -203,7 +199,6 @@ def test_a_photo_with_one_face_is_saved_free_of_charge(api_client, upload, accou
     assert all(v for v in _rate_headers(response))
 
 
-@needs_face_identity
 def test_a_photo_without_a_face_is_refused(api_client, upload, noise_png):
     error = _error(api_client.post("/api/v1/faces", {
         "name": "me", "image": upload("noise.png", noise_png)}), 400)
@@ -211,7 +206,6 @@ def test_a_photo_without_a_face_is_refused(api_client, upload, noise_png):
     assert not SavedFace.objects.exists()
 
 
-@needs_face_identity
 def test_a_photo_with_two_faces_is_refused(api_client, upload, two_faces_png):
     error = _error(api_client.post("/api/v1/faces", {
         "name": "us", "image": upload("two.png", two_faces_png)}), 400)
@@ -220,7 +214,6 @@ def test_a_photo_with_two_faces_is_refused(api_client, upload, two_faces_png):
     assert not SavedFace.objects.exists()
 
 
-@needs_face_identity
 def test_create_honours_the_idempotency_key(api_client, upload):
     data = {"name": "grace", "image": upload("grace_hopper.jpg")}
     first = api_client.post("/api/v1/faces", data, HTTP_IDEMPOTENCY_KEY="f-1")

@@ -15,9 +15,7 @@ from tests.conftest import credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
 
-# Enabled by themselves once the modes (swap_faces) and media (enhance) branches are merged.
-needs_swap_faces = pytest.mark.skipif(not hasattr(engine, "swap_faces"),
-                                      reason="needs engine.swap_faces (modes branch)")
+# Enabled by itself once the media branch (enhance) is merged.
 needs_enhance = pytest.mark.skipif(
     "enhance" not in getattr(engine.SwapOptions, "__dataclass_fields__", {}),
     reason="needs engine.SwapOptions.enhance (media branch)")
@@ -256,7 +254,6 @@ def test_engine_codes_map_onto_the_contracts_job_codes(code, expected):
 
 # --- End to end with the engine's swap_faces ------------------------------------------
 
-@needs_swap_faces
 def test_two_faces_swap_into_two_faces(submit, upload, api_client, two_faces_png):
     job = _job(api_client, submit({
         "target_image": upload("two.png", two_faces_png),
@@ -268,7 +265,6 @@ def test_two_faces_swap_into_two_faces(submit, upload, api_client, two_faces_png
     assert (job["faces"]["source"], job["faces"]["target"]) == (2, 2)
 
 
-@needs_swap_faces
 def test_faces_of_several_sources_are_numbered_image_by_image(submit, upload, api_client,
                                                              two_faces_png):
     job = _job(api_client, submit({
@@ -281,7 +277,6 @@ def test_faces_of_several_sources_are_numbered_image_by_image(submit, upload, ap
     assert job["faces"]["swapped"] == [[1, 0], [0, 1]]
 
 
-@needs_swap_faces
 def test_one_source_face_goes_into_all_target_faces(submit, upload, api_client, two_faces_png):
     job = _job(api_client, submit({
         "target_image": upload("two.png", two_faces_png),
@@ -291,7 +286,6 @@ def test_one_source_face_goes_into_all_target_faces(submit, upload, api_client, 
     assert job["faces"]["swapped"] == [[0, 0], [0, 1]]
 
 
-@needs_swap_faces
 def test_without_a_source_the_two_largest_faces_swap(submit, upload, api_client,
                                                      two_faces_png):
     job = _job(api_client, submit({"target_image": upload("two.png", two_faces_png)}))
@@ -300,7 +294,6 @@ def test_without_a_source_the_two_largest_faces_swap(submit, upload, api_client,
     assert job["faces"]["swapped"] == [[0, 1], [1, 0]]
 
 
-@needs_swap_faces
 def test_a_reference_picks_the_target_face_most_like_it(submit, upload, api_client,
                                                        two_faces_png):
     job = _job(api_client, submit({
@@ -313,7 +306,6 @@ def test_a_reference_picks_the_target_face_most_like_it(submit, upload, api_clie
     assert job["faces"]["swapped"] == [[0, 1]]
 
 
-@needs_swap_faces
 def test_unpairable_faces_fail_the_job_with_face_count_mismatch(submit, upload, api_client,
                                                                 account):
     job = _job(api_client, submit({
@@ -326,7 +318,6 @@ def test_unpairable_faces_fail_the_job_with_face_count_mismatch(submit, upload, 
     assert credits_of(account) == 100  # refunded
 
 
-@needs_swap_faces
 def test_a_faceless_reference_fails_saying_which_image(submit, upload, api_client, noise_png):
     job = _job(api_client, submit({
         "target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg"),
@@ -336,7 +327,6 @@ def test_a_faceless_reference_fails_saying_which_image(submit, upload, api_clien
     assert job["error"]["details"]["image"] == "reference"
 
 
-@needs_swap_faces
 def test_an_index_past_the_faces_fails_with_face_index_out_of_range(submit, upload,
                                                                     api_client, two_faces_png):
     job = _job(api_client, submit({
@@ -348,7 +338,6 @@ def test_an_index_past_the_faces_fails_with_face_index_out_of_range(submit, uplo
     assert job["error"]["details"]["image"] == "target"
 
 
-@needs_swap_faces
 def test_a_saved_face_swaps_without_a_source_photo(post_work, submit, upload, api_client):
     face = post_work("/api/v1/faces", {"name": "grace", "image": upload("grace_hopper.jpg")})
     assert face.status_code == 201, face.content
