@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import quotas
-from swaps.models import SwapInput, SwapJob
+from swaps.models import SwapInput, SwapJob, WebhookDelivery
 
 
 class SwapInputInline(admin.TabularInline):
@@ -39,3 +39,25 @@ class SwapJobAdmin(admin.ModelAdmin):
         skipped = queryset.count() - refunded
         self.message_user(request, f"Refunded {refunded} job(s); {skipped} already refunded "
                           "or never charged.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Read-only: deliveries are made and retried by the worker."""
+
+    list_display = ["webhook_id", "job", "host", "status", "attempts", "last_status",
+                    "last_error", "next_attempt_at", "created_at"]
+    list_filter = ["status", "last_error", "created_at"]
+    list_select_related = ["job"]
+    search_fields = ["webhook_id", "job__id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

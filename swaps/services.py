@@ -24,6 +24,7 @@ from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
 from swaps.previews import make_preview
 from swaps.watermark import add_watermark
+from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class SwapOptions:
     return_base64: bool = False
     client_reference: str = ""
     watermark: bool | None = None  # None: the plan's default
+    webhook_url: str = ""  # checked by swaps.webhooks.check_webhook_url
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark
@@ -75,6 +77,7 @@ def create_swap_job(*, account: Account, api_key: ApiKey | None,
                 options=options.as_json(plan_watermarks=account.plan.watermark_by_default),
                 output_format=output_format, return_base64=options.return_base64,
                 client_reference=options.client_reference, cost=STILL_IMAGE_COST,
+                webhook_url=options.webhook_url,
             )
             quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
             for role, image in ((InputRole.TARGET, target), (InputRole.SOURCE, source)):
@@ -171,10 +174,13 @@ def _ms_since(start: float) -> float:
 def _complete_swap_job(job: SwapJob, outcome: _Outcome, *, processing_ms: int) -> None:
     job.result.save(f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image),
                     save=False)
-    updated = SwapJob.objects.visible().filter(pk=job.pk, status=JobStatus.PROCESSING).update(
-        status=JobStatus.COMPLETED, completed_at=timezone.now(), result=job.result.name,
-        processing_ms=processing_ms, faces=outcome.faces, timings=outcome.timings,
-    )
+    with transaction.atomic():
+        updated = SwapJob.objects.visible().filter(pk=job.pk, status=JobStatus.PROCESSING).update(
+            status=JobStatus.COMPLETED, completed_at=timezone.now(), result=job.result.name,
+            processing_ms=processing_ms, faces=outcome.faces, timings=outcome.timings,
+        )
+        if updated == 1:
+            notify_job_ended(job)
     if updated != 1:
         # Deleted or reaped while we worked: keep nothing.
         job.result.delete(save=False)
@@ -183,8 +189,8 @@ def _complete_swap_job(job: SwapJob, outcome: _Outcome, *, processing_ms: int) -
 
 def fail_swap_job(*, job: SwapJob, code: str, message: str,
                   details: dict[str, Any] | None = None,
-                  from_status: str = JobStatus.PROCESSING) -> bool:
-    """End a job as failed and refund it; False if it had already ended."""
+                  from_status: str = JobStatus.PROCESSING, notify: bool = True) -> bool:
+    """End a job as failed, refund it, call its webhook; False if it had already ended."""
     with transaction.atomic():
         updated = SwapJob.objects.filter(pk=job.pk, status=from_status).update(
             status=JobStatus.FAILED, completed_at=timezone.now(), error_code=code,
@@ -192,6 +198,8 @@ def fail_swap_job(*, job: SwapJob, code: str, message: str,
         )
         if updated == 1:
             quotas.refund_job(job=job, reason=f"job failed: {code}")
+            if notify:
+                notify_job_ended(job)
     erase_inputs(job=job)
     return updated == 1
 
@@ -233,7 +241,7 @@ def delete_swap_job(*, job: SwapJob) -> None:
     A job deleted before any worker started it is cancelled and refunded.
     """
     fail_swap_job(job=job, code="cancelled", message="Deleted before processing started.",
-                  from_status=JobStatus.PENDING)
+                  from_status=JobStatus.PENDING, notify=False)
     SwapJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now(), result="")
     erase_inputs(job=job)
     _erase_previews(job)

@@ -13,9 +13,10 @@ from rest_framework import serializers
 from swaps.models import JobStatus, SwapJob
 from swaps.services import OUTPUT_FORMATS, SwapOptions
 from swaps.signing import result_path
+from swaps.webhooks import check_webhook_url
 
 # Contract fields that later releases implement; refusing beats silently ignoring them.
-NOT_YET_SUPPORTED = ("reference_image", "source_face_id", "webhook_url")
+NOT_YET_SUPPORTED = ("reference_image", "source_face_id")
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
@@ -73,6 +74,15 @@ class SwapCreateSerializer(serializers.Serializer):
         help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).")
     client_reference = serializers.CharField(required=False, default="", allow_blank=True,
                                              max_length=1024, trim_whitespace=False)
+    webhook_url = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=2048,
+        help_text="http(s) URL (ports 80/443, public addresses only) that receives the "
+                  "final job object as a signed POST; refused with 400 url_not_allowed.")
+
+    def validate_webhook_url(self, value: str) -> str:
+        if value:
+            check_webhook_url(value)  # UrlError: 400 url_not_allowed, before any charge
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         data = self.initial_data
@@ -93,6 +103,7 @@ class SwapCreateSerializer(serializers.Serializer):
             source_face=data["source_faces_index"], target_face=data["target_faces_index"],
             output_format=data.get("output_format"), return_base64=data["return_base64"],
             client_reference=data["client_reference"], watermark=data["watermark"],
+            webhook_url=data["webhook_url"],
         )
 
 
