@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -190,6 +191,22 @@ def test_a_failed_job_notifies_too(failing_job, account, api_client, endpoint, h
     assert body["client_reference"] == "c-1" and body["result_url"] is None
     assert body == api_client.get(f"/api/v1/swaps/{job_id}").json()
     assert verify(account.webhook_secret, call.headers, call.body)
+
+
+def test_the_readme_recipe_verifies_a_real_call(failing_job, account, endpoint, hook_url):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Webhooks", 1)[1]
+    recipe = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(recipe.strip().splitlines()) == 5
+    namespace: dict[str, Any] = {}
+    exec(recipe, namespace)  # our own README's code
+
+    failing_job(webhook_url=hook_url)
+
+    [call] = endpoint.received
+    assert namespace["verify"](account.webhook_secret, call.headers, call.body)
+    assert not namespace["verify"](account.webhook_secret, call.headers, call.body + b" ")
+    assert not namespace["verify"]("whsec_other", call.headers, call.body)
 
 
 def test_a_job_without_webhook_url_calls_nothing(failing_job, endpoint, hook_url):
