@@ -30,10 +30,12 @@ from accounts import quotas, services, usage
 from accounts.forms import ApiKeyForm, EmailLoginForm, SignupForm
 from accounts.keys import NewKey
 from accounts.models import Account
+from swaps.models import WebhookDelivery
 
 # Named, so a later second backend (SSO, ...) cannot make login() ambiguous.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 LEDGER_ROWS = 20
+WEBHOOK_ROWS = 10
 FALLBACK_RETRY_AFTER_S = 60
 
 View = Callable[..., HttpResponse]
@@ -135,6 +137,8 @@ def _render_dashboard(request: HttpRequest, *, key_form: ApiKeyForm | None = Non
         "key_form": key_form or ApiKeyForm(),
         "new_key": new_key,
         "webhook_secret": webhook_secret,
+        "webhook_deliveries": WebhookDelivery.objects.filter(
+            job__account=account, job__deleted_at__isnull=True)[:WEBHOOK_ROWS],
     }
     return render(request, "accounts/dashboard.html", context, status=status)
 

@@ -182,6 +182,14 @@ Q_CLUSTER = {
 # A job still 'processing' this long after its claim is treated as crashed.
 JOB_STALE_AFTER_S = JOB_TIMEOUT_S + 60
 
+# --- Webhooks ---------------------------------------------------------------------------
+# One attempt (DNS, connect, TLS, POST, answer) must end well within the worker timeout.
+WEBHOOK_TIMEOUT_S = env_int("WEBHOOK_TIMEOUT_S", 10, minimum=1)
+if WEBHOOK_TIMEOUT_S >= JOB_TIMEOUT_S:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_S must be below JOB_TIMEOUT_S")
+# Workers have no request to take a host from: webhook bodies link results under this origin.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
 # --- Quotas, credits, idempotency ---------------------------------------------------------
 # With REDIS_URL, rate windows and django-ratelimit's counters live in Redis (atomic INCR);
 # without it, in the database, counted with conditional UPDATEs.

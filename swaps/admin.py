@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import quotas
-from swaps.models import SavedFace, SwapInput, SwapJob
+from swaps.models import SavedFace, SwapInput, SwapJob, WebhookDelivery
 
 
 class SwapInputInline(admin.TabularInline):
@@ -53,3 +53,25 @@ class SavedFaceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001
         return False  # faces come from the API, which checks there is exactly one
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Read-only: deliveries are made and retried by the worker."""
+
+    list_display = ["webhook_id", "job", "host", "status", "attempts", "last_status",
+                    "last_error", "next_attempt_at", "created_at"]
+    list_filter = ["status", "last_error", "created_at"]
+    list_select_related = ["job"]
+    search_fields = ["webhook_id", "job__id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

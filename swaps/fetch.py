@@ -146,7 +146,7 @@ _MAX_URL_LENGTH = 4096
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
     scheme: str
     host: str  # ASCII (IDNA) name or IP literal, used for Host, SNI and certificate checks
     port: int
@@ -180,7 +180,7 @@ def _normalise_host(host: str) -> tuple[str, IPAddress | None]:
     return name, None
 
 
-def _parse_url(url: str, policy: FetchPolicy) -> _Target:
+def _parse_url(url: str, policy: FetchPolicy) -> Target:
     if not isinstance(url, str) or len(url) > _MAX_URL_LENGTH or _BAD_URL_CHARS.search(url):
         raise _not_allowed("bad_url")
     try:
@@ -203,7 +203,7 @@ def _parse_url(url: str, policy: FetchPolicy) -> _Target:
     host, literal = _normalise_host(parts.hostname)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     path = quote(path, safe="/?&=%:@!$'()*+,;-._~[]")  # non-ASCII -> UTF-8 escapes
-    return _Target(scheme, host, port, path, literal)
+    return Target(scheme, host, port, path, literal)
 
 
 # --------------------------------------------------------------------------- resolution
@@ -241,7 +241,7 @@ def _run_resolver(policy: FetchPolicy, host: str, port: int, deadline: _Deadline
     return box["result"]
 
 
-def _resolve(target: _Target, policy: FetchPolicy, deadline: _Deadline) -> list[IPAddress]:
+def _resolve(target: Target, policy: FetchPolicy, deadline: _Deadline) -> list[IPAddress]:
     if target.literal is not None:
         addrs = [target.literal]
     else:
@@ -325,7 +325,7 @@ def _too_large(policy: FetchPolicy, image: str | None) -> ImageInputError:
 
 
 def _exchange(
-    conn: http.client.HTTPConnection, target: _Target, policy: FetchPolicy, image: str | None
+    conn: http.client.HTTPConnection, target: Target, policy: FetchPolicy, image: str | None
 ) -> bytes | str:
     """One GET: the body for 2xx, the Location for a redirect."""
     headers = {
@@ -347,9 +347,10 @@ def _exchange(
     return _read_body(resp, policy, image)
 
 
-def _fetch_once(
-    target: _Target, policy: FetchPolicy, deadline: _Deadline, image: str | None
-) -> bytes | str:
+@contextmanager
+def _pinned(target: Target, policy: FetchPolicy, deadline: _Deadline
+            ) -> Iterator[http.client.HTTPConnection]:
+    """Connected to a checked address of target's host; errors in the block -> UrlError."""
     sock = _connect(_resolve(target, policy, deadline), target.port, deadline)
     conn = http.client.HTTPConnection(target.host, target.port)
     try:
@@ -359,7 +360,7 @@ def _fetch_once(
                     context = _tls_context(policy.ca_file)
                     sock = context.wrap_socket(sock, server_hostname=target.host)
                 conn.sock = sock  # http.client only connects itself when sock is None
-                result = _exchange(conn, target, policy, image)
+                yield conn
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 raise _failed("timeout" if fired.is_set() else _reason(exc)) from None
             except UrlError:  # e.g. "truncated" because the watchdog cut the body short
@@ -368,10 +369,16 @@ def _fetch_once(
                 raise
             if fired.is_set():  # shutdown can look like a clean EOF mid-body
                 raise _failed("timeout")
-            return result
     finally:
         conn.close()
         sock.close()
+
+
+def _fetch_once(
+    target: Target, policy: FetchPolicy, deadline: _Deadline, image: str | None
+) -> bytes | str:
+    with _pinned(target, policy, deadline) as conn:
+        return _exchange(conn, target, policy, image)
 
 
 def _reason(exc: Exception) -> str:
@@ -405,3 +412,25 @@ def fetch_url(url: str, *, policy: FetchPolicy, image: str | None = None) -> byt
         reason = exc.details.get("reason")
         logger.info("image fetch refused host=%s code=%s reason=%s", host, exc.code, reason)
         raise
+
+
+# --------------------------------------------------------------------------- other requests
+
+
+def check_url(url: str, policy: FetchPolicy) -> Target:
+    """The rules that need no DNS (for URLs kept for later; pinned_connection rechecks all)."""
+    target = _parse_url(url, policy)
+    if target.literal is not None and not policy.address_allowed(target.literal):
+        raise _not_allowed("address_not_public")
+    return target
+
+
+@contextmanager
+def pinned_connection(
+    url: str, policy: FetchPolicy
+) -> Iterator[tuple[http.client.HTTPConnection, Target]]:
+    """One request to `url` under fetch_url's rules and deadline, sent by the caller (with
+    target.host_header and target.path); redirects are the caller's business."""
+    target = _parse_url(url, policy)
+    with _pinned(target, policy, _Deadline(policy.timeout_s)) as conn:
+        yield conn, target

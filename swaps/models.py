@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -54,6 +55,7 @@ class SwapJob(models.Model):
     output_format = models.CharField(max_length=8, default="jpeg")
     return_base64 = models.BooleanField(default=False)
     client_reference = models.CharField(max_length=1024, blank=True)
+    webhook_url = models.CharField(max_length=2048, blank=True)  # checked by swaps.webhooks
     cost = models.PositiveIntegerField(default=1)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -148,3 +150,38 @@ class SavedFace(models.Model):
 
     def __str__(self) -> str:
         return f"face {self.name!r} ({self.id})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(models.Model):
+    """The webhook of one ended job: its attempts and outcome (never the body or a secret)."""
+
+    job = models.ForeignKey(SwapJob, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    webhook_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    url = models.CharField(max_length=2048)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # None once final
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)  # HTTP status
+    last_error = models.CharField(max_length=64, blank=True)  # a reason code, e.g. "timeout"
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"webhook {self.webhook_id} ({self.status})"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""

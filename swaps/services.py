@@ -25,6 +25,7 @@ from swaps.imaging import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
 from swaps.previews import make_preview
+from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class SwapOptions:
     return_base64: bool = False
     client_reference: str = ""
     watermark: bool | None = None  # None: the plan's default
+    webhook_url: str = ""  # checked by swaps.webhooks.check_webhook_url
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark
@@ -170,7 +172,7 @@ def _create(item: _Checked, *, account: Account, api_key: ApiKey | None,
                  "source_face_ids": [str(face.pk) for face in item.faces]},
         output_format=options.output_format or _default_output_format(item.target),
         return_base64=options.return_base64, client_reference=options.client_reference,
-        cost=quotas.job_cost(frames=_frame_count(item.target)),
+        cost=quotas.job_cost(frames=_frame_count(item.target)), webhook_url=options.webhook_url,
     )
     quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
     for role, position, image in item.images():
@@ -257,10 +259,13 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
 def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: int) -> None:
     job.result.save(f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image),
                     save=False)
-    updated = SwapJob.objects.visible().filter(pk=job.pk, status=JobStatus.PROCESSING).update(
-        status=JobStatus.COMPLETED, completed_at=timezone.now(), result=job.result.name,
-        processing_ms=processing_ms, faces=outcome.faces, timings=outcome.timings,
-    )
+    with transaction.atomic():
+        updated = SwapJob.objects.visible().filter(pk=job.pk, status=JobStatus.PROCESSING).update(
+            status=JobStatus.COMPLETED, completed_at=timezone.now(), result=job.result.name,
+            processing_ms=processing_ms, faces=outcome.faces, timings=outcome.timings,
+        )
+        if updated == 1:
+            notify_job_ended(job)
     if updated != 1:
         # Deleted or reaped while we worked: keep nothing.
         job.result.delete(save=False)
@@ -269,8 +274,8 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
 
 def fail_swap_job(*, job: SwapJob, code: str, message: str,
                   details: dict[str, Any] | None = None,
-                  from_status: str = JobStatus.PROCESSING) -> bool:
-    """End a job as failed and refund it; False if it had already ended."""
+                  from_status: str = JobStatus.PROCESSING, notify: bool = True) -> bool:
+    """End a job as failed, refund it, call its webhook; False if it had already ended."""
     with transaction.atomic():
         updated = SwapJob.objects.filter(pk=job.pk, status=from_status).update(
             status=JobStatus.FAILED, completed_at=timezone.now(), error_code=code,
@@ -278,6 +283,8 @@ def fail_swap_job(*, job: SwapJob, code: str, message: str,
         )
         if updated == 1:
             quotas.refund_job(job=job, reason=f"job failed: {code}")
+            if notify:
+                notify_job_ended(job)
     erase_inputs(job=job)
     return updated == 1
 
@@ -319,7 +326,7 @@ def delete_swap_job(*, job: SwapJob) -> None:
     A job deleted before any worker started it is cancelled and refunded.
     """
     fail_swap_job(job=job, code="cancelled", message="Deleted before processing started.",
-                  from_status=JobStatus.PENDING)
+                  from_status=JobStatus.PENDING, notify=False)
     SwapJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now(), result="")
     erase_inputs(job=job)
     _erase_previews(job)

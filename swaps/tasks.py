@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from swaps import services
+from swaps import services, webhooks
 from swaps.models import SwapJob
 
 logger = logging.getLogger(__name__)
@@ -33,3 +33,11 @@ def fail_stale_swap_jobs() -> int:
 
 def purge_expired_results() -> int:
     return services.purge_expired_results()
+
+
+def deliver_webhook(delivery_id: int) -> None:
+    webhooks.deliver(delivery_id=delivery_id)
+
+
+def deliver_due_webhooks() -> int:
+    return webhooks.deliver_due()

@@ -86,7 +86,6 @@ def test_no_raw_key_is_stored(api_key, django_db_blocker):
     ({"source_faces_index": "-1"}, "source_faces_index"),
     ({"output_format": "bmp"}, "output_format"),
     ({"enhance": "maybe"}, "enhance"),
-    ({"webhook_url": "https://example.com/hook"}, "webhook_url"),
     ({"client_reference": "x" * 1025}, "client_reference"),
 ])
 def test_it_rejects_bad_parameters(api_client, upload, overrides, field):

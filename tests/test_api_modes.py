@@ -157,7 +157,6 @@ def test_a_job_ending_erases_its_copy_of_a_saved_face_but_not_the_face(
     ({"source_face_id": "not-a-uuid"}, "source_face_id"),
     ({"source_face_id": "SAVED"}, "source_face_id"),  # with source_image: one or the other
     ({"enhance": "sometimes"}, "enhance"),
-    ({"webhook_url": "https://example.com/hook"}, "webhook_url"),  # until webhooks exist
 ])
 def test_bad_multi_face_parameters_are_refused_and_cost_nothing(
         api_client, upload, account, saved_face, fields, field):

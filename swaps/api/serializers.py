@@ -18,9 +18,9 @@ from swaps.api.fields import (
 from swaps.models import JobStatus, SwapJob
 from swaps.services import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 from swaps.signing import result_path
+from swaps.webhooks import check_webhook_url
 
 # Contract fields that later releases implement; refusing beats silently ignoring them.
-NOT_YET_SUPPORTED = ("webhook_url",)
 
 
 class SwapCreateSerializer(serializers.Serializer):
@@ -53,10 +53,18 @@ class SwapCreateSerializer(serializers.Serializer):
         help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).")
     client_reference = serializers.CharField(required=False, default="", allow_blank=True,
                                              max_length=1024, trim_whitespace=False)
+    webhook_url = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=2048,
+        help_text="http(s) URL (ports 80/443, public addresses only) that receives the "
+                  "final job object as a signed POST; refused with 400 url_not_allowed.")
+
+    def validate_webhook_url(self, value: str) -> str:
+        if value:
+            check_webhook_url(value)  # UrlError: 400 url_not_allowed, before any charge
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = {name: "Not supported by this version yet."
-                  for name in NOT_YET_SUPPORTED if name in self.initial_data}
+        errors: dict[str, str] = {}
         if attrs.get("source_image") and attrs.get("source_face_id"):
             errors["source_face_id"] = "Give source_image or source_face_id, not both."
         if attrs.get("reference_image") and "target_faces_index" in attrs:
@@ -78,6 +86,7 @@ class SwapCreateSerializer(serializers.Serializer):
             enhance=data["enhance"], output_format=data.get("output_format"),
             return_base64=data["return_base64"], client_reference=data["client_reference"],
             watermark=data["watermark"],
+            webhook_url=data["webhook_url"],
         )
 
     def to_spec(self) -> SwapSpec:
