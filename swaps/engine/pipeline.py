@@ -79,16 +79,24 @@ def _check_index(count: int, index: int, image: str) -> None:
         raise FaceIndexOutOfRange(image, int(index), count)
 
 
+def _faces_needed(index: object) -> int | None:
+    """How many faces detection must find to reach ``index``; None: all of them."""
+    if isinstance(index, int | np.integer) and not isinstance(index, bool) and index >= 0:
+        return int(index) + 1
+    return None
+
+
 def _chosen_face(
     image: np.ndarray, index: int, name: str, opts: SwapOptions, timer: Timer
 ) -> tuple[np.ndarray, int]:
-    """Landmarks of face ``index`` (largest first) and the number of faces.
+    """Landmarks of face ``index`` (largest first) and the number of faces found.
 
-    Only the chosen face gets landmarks: a group photo does not pay for the
-    other faces.
+    Only the chosen face gets landmarks, and detection stops once it is found:
+    a group photo does not pay for the other faces, so the count is a lower
+    bound (exact when the index is out of range).
     """
     start = time.perf_counter()
-    boxes = find_face_boxes(image, opts.detect_pixels)
+    boxes = find_face_boxes(image, opts.detect_pixels, need=_faces_needed(index))
     start = timer.add("detect", start)
     _check_index(len(boxes), index, name)
     landmarks = place_landmarks(image, boxes[index][0])
