@@ -132,8 +132,5 @@ def face_encoder() -> Any:
 
 def warm_up() -> None:
     """Load the models a swap needs, so the first request does not pay for it."""
-    from .detect import TIERS  # detect imports this module
-
-    for levels in {levels for _, levels in TIERS} | {4}:  # 4: the upsampled retry's
-        face_detector(levels)
+    face_detector(1)  # detection scans one pyramid level at a time
     landmark_predictor()
