@@ -209,6 +209,16 @@ CASES: dict[str, Callable[[Path, int], list[Row] | str]] = {
 # --------------------------------------------------------------------------- report
 
 
+def memory_mb() -> dict[str, float]:
+    """This process's resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
+    try:
+        with open("/proc/self/status") as status:
+            lines = [line.split() for line in status if line.startswith(("VmRSS", "VmHWM"))]
+    except OSError:  # not Linux
+        return {}
+    return {fields[0].rstrip(":"): int(fields[1]) / 1024 for fields in lines}
+
+
 def table(rows: Sequence[Row]) -> str:
     lines = [
         "| case | source -> target | " + " | ".join(STAGES) + " | spread |",
@@ -239,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         # it reads this thread's CPU time instead.
         time.perf_counter = time.thread_time
     engine.warm_up()
+    loaded = memory_mb()
     rows: list[Row] = []
     for name in args.cases:
         result = CASES[name](args.shared, args.runs)
@@ -255,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     multi = [r for r in rows if r.case.startswith("multi")]
     if (extra := per_extra_face(multi)) is not None:
         print(f"\n{extra}")
+    if loaded:
+        peak = memory_mb()["VmHWM"]
+        print(f"\nMemory: {loaded['VmRSS']:.0f} MB RSS after warm_up, {peak:.0f} MB peak")
     cmd = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     print(f"\nReproduce: taskset -c 0 .venv/bin/python -m benchmarks.engine_speed {cmd}".rstrip())
     return 0

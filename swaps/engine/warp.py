@@ -118,10 +118,12 @@ def warp_face(
 
     Returns a BGR image of ``size`` (w, h): the source face in the target's pose.
     """
-    mapping = dense_map(dst_points, src_points, triangles, size, grid)
     # remap converts float maps to fixed point (1/32 px) as it goes, and that
-    # costs more than the sampling; converting first nearly halves its time.
+    # costs more than the sampling; converting first nearly halves its time
+    # (and the float map, twice the size, is freed before sampling).
+    mapping = dense_map(dst_points, src_points, triangles, size, grid)
     fixed, fraction = cv2.convertMaps(mapping, None, cv2.CV_16SC2)
+    del mapping
     return cv2.remap(
         source, fixed, fraction, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
