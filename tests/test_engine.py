@@ -31,6 +31,7 @@ from swaps.engine import (
     warp,
 )
 from swaps.engine import mask as engine_mask
+from swaps.engine.detect import find_face_boxes, overlaps
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
 from tests.images import (
     ASTRONAUT,
@@ -166,6 +167,35 @@ def test_faces_come_largest_first(tiles):
     assert areas == sorted(areas, reverse=True)
     # The tiles are built with decreasing face sizes, so order = tile order.
     assert [tile_of(centre(f), boxes) for f in faces] == list(range(len(tiles)))
+
+
+@pytest.mark.parametrize("tiles", [TWO_FACES, FOUR_FACES], ids=["two", "four"])
+def test_stopping_at_the_needed_face_lists_the_same_faces_first(tiles):
+    mosaic, _ = tiled_faces(tiles)
+    every = find_face_boxes(mosaic)
+    for need in range(1, len(every) + 1):
+        found = find_face_boxes(mosaic, need=need)
+        assert need <= len(found) <= len(every)
+        assert [(str(r), s) for r, s in found] == [(str(r), s) for r, s in every[: len(found)]]
+
+
+def test_each_face_is_listed_once():
+    mosaic, _ = tiled_faces(FOUR_FACES)
+    boxes = [r for r, _ in find_face_boxes(mosaic)]
+    assert not any(overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_an_out_of_range_index_reports_every_face(astronaut):
+    mosaic, _ = tiled_faces(FOUR_FACES)
+    with pytest.raises(FaceIndexOutOfRange) as info:
+        swap(astronaut, mosaic, target_face=7)
+    assert info.value.details == {"image": "target", "index": 7, "faces": 4}
+
+
+def test_pyramid_limit_needs_the_expected_detector_layout():
+    assert models.with_max_levels(b"\x01\x03" + bytes(40), 2) is None
+    limited = models.face_detector(2)
+    assert limited is models.face_detector(2) and limited is not models.face_detector()
 
 
 @pytest.mark.parametrize("image", [blank(), noise()], ids=["blank", "noise"])
@@ -330,7 +360,9 @@ def test_target_face_index_selects_which_face_is_replaced(astronaut):
     mosaic, boxes = tiled_faces(FOUR_FACES)
     faces = detect_faces(mosaic)
     result = swap(astronaut, mosaic, target_face=2)
-    assert result.faces == {"source": 1, "target": 4, "swapped": [[0, 2]]}
+    assert result.faces["swapped"] == [[0, 2]]
+    # Detection stops once the chosen face is found: smaller ones may go uncounted.
+    assert result.faces["source"] == 1 and 3 <= result.faces["target"] <= 4
     chosen = face_region(faces[2], mosaic.shape)
     changed = np.any(result.image != mosaic, axis=2)
     assert changed.any() and not changed[~chosen].any()

@@ -7,7 +7,9 @@ predictor), so every model is loaded at most once per process and shared.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +19,13 @@ import dlib
 
 from .errors import EngineError
 
+logger = logging.getLogger(__name__)
+
 MODELS_DIR_ENV = "SWAPS_ENGINE_MODELS_DIR"
 LANDMARKS_68 = "shape_predictor_68_face_landmarks.dat"
 FACE_RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
 
-_load_lock = threading.Lock()
+_load_lock = threading.RLock()  # a factory may load another model
 # The HOG detector keeps its scanner state between calls, so concurrent calls
 # on one instance must not overlap; the shape predictor is stateless.
 detector_lock = threading.Lock()
@@ -60,9 +64,59 @@ def _cached(key: str, factory: Callable[[], Any]) -> Any:
     return model
 
 
-def face_detector() -> Any:
-    """dlib's HOG frontal face detector; call it while holding ``detector_lock``."""
-    return _cached("detector", dlib.get_frontal_face_detector)
+def face_detector(levels: int = 0) -> Any:
+    """dlib's HOG frontal face detector; call it while holding ``detector_lock``.
+
+    ``levels`` > 0 limits its image pyramid to that many levels (the largest
+    ones), so a caller can scan a band of face sizes; 0 scans them all.
+    """
+    if levels <= 0:
+        return _cached("detector", dlib.get_frontal_face_detector)
+    return _cached(f"detector/{levels}", lambda: _detector_with_levels(levels))
+
+
+# A serialised dlib fhog detector starts with these integers: object_detector
+# version, scan_fhog_pyramid version, two empty members, cell size, padding,
+# window width and height, then max_pyramid_levels (1000 = unlimited).
+_DETECTOR_HEADER = (2, 1, 0, 0, 8, 0, 80, 80)
+
+
+def _dlib_int(data: bytes, pos: int) -> tuple[int, int]:
+    """One integer in dlib's serialisation: a length byte (bit 7 = sign), then
+    that many little-endian bytes. Returns the value and the next position."""
+    size = data[pos] & 0x7F
+    value = int.from_bytes(data[pos + 1 : pos + 1 + size], "little")
+    return (-value if data[pos] & 0x80 else value), pos + 1 + size
+
+
+def with_max_levels(serialised: bytes, levels: int) -> bytes | None:
+    """The serialised HOG detector with its pyramid limited to ``levels``,
+    or None if the bytes are not laid out as expected."""
+    pos = 0
+    for expected in _DETECTOR_HEADER:
+        value, pos = _dlib_int(serialised, pos)
+        if value != expected:
+            return None
+    _, end = _dlib_int(serialised, pos)
+    if not 0 < levels < 128:
+        raise ValueError("levels must be in 1..127")
+    return serialised[:pos] + bytes([1, levels]) + serialised[end:]
+
+
+def _detector_with_levels(levels: int) -> Any:
+    full = face_detector()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "detector.svm")
+        full.save(path)
+        with open(path, "rb") as fh:
+            limited = with_max_levels(fh.read(), levels)
+        if limited is None:
+            # Still correct, only slower: the caller deduplicates across levels.
+            logger.warning("unexpected dlib detector layout: pyramid levels not limited")
+            return full
+        with open(path, "wb") as fh:
+            fh.write(limited)
+        return dlib.fhog_object_detector(path)
 
 
 def landmark_predictor() -> Any:
@@ -78,5 +132,5 @@ def face_encoder() -> Any:
 
 def warm_up() -> None:
     """Load the models a swap needs, so the first request does not pay for it."""
-    face_detector()
+    face_detector(1)  # detection scans one pyramid level at a time
     landmark_predictor()

@@ -96,12 +96,14 @@ def _coarse_map(
     """The map sampled at the centres of a ``grid`` laid over ``size``."""
     step = (size[0] / grid[0], size[1] / grid[1])
     labels = triangle_labels(dst, triangles, grid, step)
-    affines = triangle_affines(dst, src, triangles)[labels]  # (rows, cols, 2, 3)
+    # Each cell's affine as 6 coefficients: one gather, then two planes.
+    coef = triangle_affines(dst, src, triangles).reshape(-1, 6)[labels]
     xs = (np.arange(grid[0]) + 0.5) * step[0] - 0.5
-    ys = (np.arange(grid[1]) + 0.5) * step[1] - 0.5
-    return (
-        affines[..., 0] * xs[None, :, None] + affines[..., 1] * ys[:, None, None] + affines[..., 2]
-    ).astype(np.float32)
+    ys = ((np.arange(grid[1]) + 0.5) * step[1] - 0.5)[:, None]
+    out = np.empty((grid[1], grid[0], 2), np.float32)
+    out[..., 0] = coef[..., 0] * xs + coef[..., 1] * ys + coef[..., 2]
+    out[..., 1] = coef[..., 3] * xs + coef[..., 4] * ys + coef[..., 5]
+    return out
 
 
 def warp_face(
@@ -116,9 +118,14 @@ def warp_face(
 
     Returns a BGR image of ``size`` (w, h): the source face in the target's pose.
     """
+    # remap converts float maps to fixed point (1/32 px) as it goes, and that
+    # costs more than the sampling; converting first nearly halves its time
+    # (and the float map, twice the size, is freed before sampling).
     mapping = dense_map(dst_points, src_points, triangles, size, grid)
+    fixed, fraction = cv2.convertMaps(mapping, None, cv2.CV_16SC2)
+    del mapping
     return cv2.remap(
-        source, mapping, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        source, fixed, fraction, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
 
 
