@@ -1,0 +1,206 @@
+"""Animated GIF in and out: frames as BGR arrays, per-frame durations, loop count.
+
+Pure module: no Django. Limits are arguments, as in ``swaps.imaging``.
+
+Decoding checks the file's blocks first (``swaps.gif.scan_gif``: frame count
+and canvas size without decoding a pixel), refuses more than ``max_frames``
+frames, a canvas over ``max_pixels`` or more than ``max_total_pixels`` pixels
+over all frames, and only then lets Pillow decode. Pillow composites each
+frame onto the full canvas with the previous frame's disposal applied, so
+every frame comes out as the picture a viewer shows at that moment.
+
+Encoding quantises each frame to its own 256-colour palette (fast octree, no
+dithering: dither noise would crawl from frame to frame), LZW-compresses it
+with Pillow's encoder and writes the container itself (``swaps.gif``), so the
+frame count, every duration and the loop count come back exactly, and the
+provenance note rides in a comment extension.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image, ImageSequence
+
+from swaps import gif
+from swaps.imaging import HARD_MAX_PIXELS, ImageInputError
+
+DEFAULT_MAX_FRAMES = 300
+# Frames x canvas pixels: the decoded frames take 3 bytes a pixel (~150 MB here),
+# and the swapped copies as much again.
+DEFAULT_MAX_TOTAL_PIXELS = 50_000_000
+_MATTE = (255, 255, 255, 255)  # transparent pixels are shown over white
+# Levels a pixel may drift before a frame stores it again: within GIF's own
+# quantisation error, and it keeps a re-quantised GIF's shimmer out of the rectangles.
+DEFAULT_TOLERANCE = 6
+
+
+@dataclass(frozen=True)
+class AnimationInfo:
+    width: int
+    height: int
+    frames: int
+    durations_ms: tuple[int, ...]
+    loop: int | None  # 0 = forever, None = play once
+
+
+@dataclass
+class DecodedAnimation:
+    frames: list[np.ndarray] = field(repr=False)  # HxWx3 BGR uint8, full canvas each
+    durations_ms: list[int]
+    loop: int | None
+    width: int
+    height: int
+
+
+def _invalid(image: str) -> ImageInputError:
+    return ImageInputError(
+        "invalid_image_format", f"{image}: not a valid GIF image.", {"image": image}
+    )
+
+
+def _too_large(image: str, message: str, **details: int) -> ImageInputError:
+    return ImageInputError("image_too_large", f"{image}: {message}", {"image": image, **details})
+
+
+def probe_animation(
+    data: bytes,
+    *,
+    image: str,
+    max_pixels: int,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
+) -> AnimationInfo:
+    """Frame count, canvas, durations and loop from the GIF's blocks, limits checked."""
+    try:
+        scan = gif.scan_gif(data, max_frames=max_frames)
+    except gif.GifFormatError:
+        raise _invalid(image) from None
+    if scan.frames > max_frames:
+        raise _too_large(image, f"too many frames (limit {max_frames}).", max_frames=max_frames)
+    pixels = scan.width * scan.height
+    if pixels > min(max_pixels, HARD_MAX_PIXELS):
+        raise _too_large(image, f"too many pixels (limit {max_pixels}).", max_pixels=max_pixels,
+                         width=scan.width, height=scan.height)
+    if pixels * scan.frames > max_total_pixels:
+        raise _too_large(image, f"too many pixels over all frames (limit {max_total_pixels}).",
+                         max_total_pixels=max_total_pixels, frames=scan.frames)
+    return AnimationInfo(scan.width, scan.height, scan.frames, scan.durations_ms, scan.loop)
+
+
+def gif_frame_count(data: bytes, limit: int = DEFAULT_MAX_FRAMES) -> int:
+    """Frames in a GIF (counting stops at ``limit`` + 1); 0 if ``data`` is not a GIF."""
+    try:
+        return gif.scan_gif(data, max_frames=limit).frames
+    except gif.GifFormatError:
+        return 0
+
+
+def decode_animation(
+    data: bytes,
+    *,
+    image: str,
+    max_pixels: int,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
+) -> DecodedAnimation:
+    """Every frame of a GIF as the full composited canvas (a still GIF gives one)."""
+    info = probe_animation(data, image=image, max_pixels=max_pixels, max_frames=max_frames,
+                           max_total_pixels=max_total_pixels)
+    try:
+        frames = _decode_frames(data, info)
+    except ImageInputError:
+        raise
+    except Exception:  # Pillow raises many types on hostile input, MemoryError included
+        raise _invalid(image) from None
+    if len(frames) != info.frames:
+        raise _invalid(image)
+    return DecodedAnimation(frames, list(info.durations_ms), info.loop, info.width, info.height)
+
+
+def _decode_frames(data: bytes, info: AnimationInfo) -> list[np.ndarray]:
+    frames = []
+    with Image.open(io.BytesIO(data), formats=["GIF"]) as img:
+        for frame in ImageSequence.Iterator(img):
+            if len(frames) == info.frames:
+                break
+            frames.append(_to_bgr(frame, info.width, info.height))
+    return frames
+
+
+def _to_bgr(frame: Image.Image, width: int, height: int) -> np.ndarray:
+    if frame.mode == "RGBA" or "transparency" in frame.info:
+        matte = Image.new("RGBA", frame.size, _MATTE)
+        frame = Image.alpha_composite(matte, frame.convert("RGBA"))
+    bgr = cv2.cvtColor(np.asarray(frame.convert("RGB")), cv2.COLOR_RGB2BGR)
+    if bgr.shape[:2] == (height, width):
+        return bgr
+    canvas = np.full((height, width, 3), 255, np.uint8)  # defensive: frames never outgrow it
+    h, w = min(height, bgr.shape[0]), min(width, bgr.shape[1])
+    canvas[:h, :w] = bgr[:h, :w]
+    return canvas
+
+
+def encode_animation(
+    frames: Sequence[np.ndarray],
+    durations_ms: Sequence[int],
+    *,
+    loop: int | None,
+    note: str,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> bytes:
+    """A GIF of ``frames`` (BGR uint8, all one size) with these durations and loop count,
+    a palette per frame, ``note`` in a comment extension, and no other metadata.
+
+    After the first, each frame stores only the rectangle around the pixels that
+    moved more than ``tolerance`` levels since they were last stored (0: any
+    change): less to quantise and compress, and still areas keep their colours
+    instead of shimmering as each frame's palette changes. The error this allows
+    never accumulates: pixels are compared with their values when last stored.
+    """
+    if not frames or len(frames) != len(durations_ms):
+        raise ValueError("need one duration per frame, and at least one frame")
+    height, width = frames[0].shape[:2]
+    if any(f.shape != (height, width, 3) or f.dtype != np.uint8 for f in frames):
+        raise ValueError("frames must all be HxWx3 uint8 of one size")
+    encoded, stored = [], None
+    for frame, duration in zip(frames, durations_ms, strict=True):
+        x, y, w, h = changed_rect(stored, frame, tolerance)
+        encoded.append(_encode_frame(frame[y : y + h, x : x + w], int(duration), (x, y)))
+        if stored is None:
+            stored = frame.copy()
+        else:
+            stored[y : y + h, x : x + w] = frame[y : y + h, x : x + w]
+    return gif.assemble_gif(encoded, (width, height), loop, note)
+
+
+def changed_rect(
+    stored: np.ndarray | None, frame: np.ndarray, tolerance: int = 0
+) -> tuple[int, int, int, int]:
+    """Bounding box (x, y, w, h) of the pixels that differ by more than ``tolerance``;
+    the whole frame if nothing is stored yet, one pixel if nothing changed (a GIF
+    frame is never empty)."""
+    height, width = frame.shape[:2]
+    if stored is None:
+        return 0, 0, width, height
+    diff = cv2.absdiff(stored, frame).reshape(height, width * 3)
+    if tolerance > 0:
+        diff = cv2.threshold(diff, tolerance, 255, cv2.THRESH_TOZERO)[1]
+    x, y, w, h = cv2.boundingRect(diff)
+    if w == 0 or h == 0:
+        return 0, 0, 1, 1
+    x0, x1 = x // 3, (x + w - 1) // 3 + 1
+    return x0, y, x1 - x0, h
+
+
+def _encode_frame(
+    pixels: np.ndarray, duration_ms: int, origin: tuple[int, int]
+) -> gif.GifFrame:
+    rgb = Image.fromarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
+    paletted = rgb.quantize(256, method=Image.Quantize.FASTOCTREE)
+    palette = bytes(paletted.getpalette() or b"")
+    return gif.GifFrame(paletted.tobytes("gif", "P", 8), palette, rgb.size, duration_ms, origin)
