@@ -11,6 +11,7 @@ import os
 # imported, which is why it precedes the imports below.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
 
+from .animation import AnimationResult, swap_animation  # noqa: E402
 from .detect import Face, detect_faces  # noqa: E402
 from .errors import (  # noqa: E402
     EngineError,
@@ -22,6 +23,7 @@ from .models import warm_up  # noqa: E402
 from .pipeline import SwapOptions, SwapResult, swap  # noqa: E402
 
 __all__ = [
+    "AnimationResult",
     "EngineError",
     "Face",
     "FaceIndexOutOfRange",
@@ -31,5 +33,6 @@ __all__ = [
     "SwapResult",
     "detect_faces",
     "swap",
+    "swap_animation",
     "warm_up",
 ]
