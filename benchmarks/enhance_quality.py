@@ -1,6 +1,6 @@
 """Does ``enhance=True`` make the swapped face sharper without halos?
 
-    .venv/bin/python -m benchmarks.enhance_quality [--sheet enhance.png]
+    .venv/bin/python -m benchmarks.enhance_quality [--sheet enhance.png] [--large]
 
 Cross-identity pairs from the test fixtures and ../shared/faces/multi (each
 photo's largest face; photos missing from disk are skipped). Each pair is
@@ -18,6 +18,9 @@ that does not depend on the enhancer's own mask):
 - ``overshoot``: share of face pixels pushed more than 8 levels beyond the
   5x5 range of the plain swap: the bright/dark rims a plain unsharp mask of the
   same radius (``usm`` column, amount 1, no clamp) leaves along edges.
+
+``--large`` adds the 29 MP / 19 MP pair of ../shared/faces/large (a ~2000 px
+face: what enhance costs at the top end).
 """
 
 from __future__ import annotations
@@ -175,12 +178,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared/faces dir")
     parser.add_argument("--sheet", type=Path, help="write a plain | enhanced contact sheet")
+    parser.add_argument("--large", action="store_true", help="add the 29 MP / 19 MP pair")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     warm_up()
     photos = load_photos(args.shared)
+    todo = pairs(list(photos))
+    if args.large and (args.shared / "large" / "base.jpeg").is_file():
+        for name in ("selfie", "base"):
+            photos[name] = cv2.imread(str(args.shared / "large" / f"{name}.jpeg"))
+        todo.append(("selfie", "base"))
     rows, tiles = [], []
-    for src, dst in pairs(list(photos)):
+    for src, dst in todo:
         row, tile = measure(photos[src], photos[dst], f"{Path(src).stem} -> {Path(dst).stem}")
         rows.append(row)
         tiles.append(tile)

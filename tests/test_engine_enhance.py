@@ -92,3 +92,10 @@ def test_enhance_on_a_face_at_the_image_border_stays_in_bounds(pair):
     shifted = pair["landmarks"] - pair["landmarks"].min(axis=0) + (-5, -5)  # off the corner
     out = enhance.enhance_face(target, target, shifted)
     assert out.shape == target.shape and out.dtype == np.uint8
+
+
+def test_in_place_reuses_the_array(pair):
+    image = pair["plain"].image.copy()
+    out = enhance.enhance_face(image, pair["target"], pair["landmarks"], in_place=True)
+    assert out is image
+    assert not np.array_equal(out, pair["plain"].image)

@@ -137,7 +137,7 @@ def swap_face(
     out = _composite(target, crop, warped, dst_local, dst_size, opts)
     start = timer.add("blend", start)
     if opts.enhance:
-        out = enhance.enhance_face(out, target, dst_landmarks)
+        out = enhance.enhance_face(out, target, dst_landmarks, in_place=True)
         timer.add("enhance", start)
     return out
 
