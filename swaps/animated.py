@@ -37,6 +37,7 @@ _MATTE = (255, 255, 255, 255)  # transparent pixels are shown over white
 # Levels a pixel may drift before a frame stores it again: within GIF's own
 # quantisation error, and it keeps a re-quantised GIF's shimmer out of the rectangles.
 DEFAULT_TOLERANCE = 6
+_TRANSPARENT_INDEX = 255
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class DecodedAnimation:
     loop: int | None
     width: int
     height: int
+    # Per frame, HxW bool (True = transparent; those pixels are white in ``frames``),
+    # or None for an opaque frame. Empty when no frame has transparency.
+    transparent: list[np.ndarray | None] = field(default_factory=list, repr=False)
 
 
 def _invalid(image: str) -> ImageInputError:
@@ -112,17 +116,22 @@ def decode_animation(
     info = probe_animation(data, image=image, max_pixels=max_pixels, max_frames=max_frames,
                            max_total_pixels=max_total_pixels)
     try:
-        frames = _decode_frames(data, info)
+        decoded = _decode_frames(data, info)
     except ImageInputError:
         raise
     except Exception:  # Pillow raises many types on hostile input, MemoryError included
         raise _invalid(image) from None
-    if len(frames) != info.frames:
+    if len(decoded) != info.frames:
         raise _invalid(image)
-    return DecodedAnimation(frames, list(info.durations_ms), info.loop, info.width, info.height)
+    frames, masks = [f for f, _ in decoded], [m for _, m in decoded]
+    transparent = masks if any(m is not None for m in masks) else []
+    return DecodedAnimation(frames, list(info.durations_ms), info.loop, info.width, info.height,
+                            transparent)
 
 
-def _decode_frames(data: bytes, info: AnimationInfo) -> list[np.ndarray]:
+def _decode_frames(
+    data: bytes, info: AnimationInfo
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
     frames = []
     with Image.open(io.BytesIO(data), formats=["GIF"]) as img:
         for frame in ImageSequence.Iterator(img):
@@ -132,16 +141,28 @@ def _decode_frames(data: bytes, info: AnimationInfo) -> list[np.ndarray]:
     return frames
 
 
-def _to_bgr(frame: Image.Image, width: int, height: int) -> np.ndarray:
+def _to_bgr(
+    frame: Image.Image, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frame over a white matte, and where it is transparent (None: nowhere)."""
+    mask = None
     if frame.mode == "RGBA" or "transparency" in frame.info:
-        matte = Image.new("RGBA", frame.size, _MATTE)
-        frame = Image.alpha_composite(matte, frame.convert("RGBA"))
+        rgba = frame.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"))
+        mask = _fit(alpha < 128, width, height, True) if (alpha < 128).any() else None
+        frame = Image.alpha_composite(Image.new("RGBA", frame.size, _MATTE), rgba)
     bgr = cv2.cvtColor(np.asarray(frame.convert("RGB")), cv2.COLOR_RGB2BGR)
-    if bgr.shape[:2] == (height, width):
-        return bgr
-    canvas = np.full((height, width, 3), 255, np.uint8)  # defensive: frames never outgrow it
-    h, w = min(height, bgr.shape[0]), min(width, bgr.shape[1])
-    canvas[:h, :w] = bgr[:h, :w]
+    return _fit(bgr, width, height, 255), mask
+
+
+def _fit(array: np.ndarray, width: int, height: int, fill: int | bool) -> np.ndarray:
+    """``array`` on a canvas of exactly (height, width) (defensive: Pillow's frames
+    never outgrow the canvas the block scan computed)."""
+    if array.shape[:2] == (height, width):
+        return array
+    canvas = np.full((height, width, *array.shape[2:]), fill, array.dtype)
+    h, w = min(height, array.shape[0]), min(width, array.shape[1])
+    canvas[:h, :w] = array[:h, :w]
     return canvas
 
 
@@ -152,6 +173,7 @@ def encode_animation(
     loop: int | None,
     note: str,
     tolerance: int = DEFAULT_TOLERANCE,
+    transparent: Sequence[np.ndarray | None] = (),
 ) -> bytes:
     """A GIF of ``frames`` (BGR uint8, all one size) with these durations and loop count,
     a palette per frame, ``note`` in a comment extension, and no other metadata.
@@ -161,12 +183,21 @@ def encode_animation(
     change): less to quantise and compress, and still areas keep their colours
     instead of shimmering as each frame's palette changes. The error this allows
     never accumulates: pixels are compared with their values when last stored.
+
+    ``transparent`` (as ``DecodedAnimation.transparent``) keeps transparency:
+    then every frame is stored whole and cleared after it is shown.
     """
     if not frames or len(frames) != len(durations_ms):
         raise ValueError("need one duration per frame, and at least one frame")
     height, width = frames[0].shape[:2]
     if any(f.shape != (height, width, 3) or f.dtype != np.uint8 for f in frames):
         raise ValueError("frames must all be HxWx3 uint8 of one size")
+    if transparent:
+        if len(transparent) != len(frames):
+            raise ValueError("need one transparency mask (or None) per frame")
+        encoded = [_encode_frame(f, int(d), (0, 0), m, clear=True)
+                   for f, d, m in zip(frames, durations_ms, transparent, strict=True)]
+        return gif.assemble_gif(encoded, (width, height), loop, note)
     encoded, stored = [], None
     for frame, duration in zip(frames, durations_ms, strict=True):
         x, y, w, h = changed_rect(stored, frame, tolerance)
@@ -198,9 +229,25 @@ def changed_rect(
 
 
 def _encode_frame(
-    pixels: np.ndarray, duration_ms: int, origin: tuple[int, int]
+    pixels: np.ndarray,
+    duration_ms: int,
+    origin: tuple[int, int],
+    mask: np.ndarray | None = None,
+    clear: bool = False,
 ) -> gif.GifFrame:
     rgb = Image.fromarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))
-    paletted = rgb.quantize(256, method=Image.Quantize.FASTOCTREE)
-    palette = bytes(paletted.getpalette() or b"")
-    return gif.GifFrame(paletted.tobytes("gif", "P", 8), palette, rgb.size, duration_ms, origin)
+    if not clear:
+        paletted = rgb.quantize(256, method=Image.Quantize.FASTOCTREE)
+        palette = bytes(paletted.getpalette() or b"")
+        return gif.GifFrame(paletted.tobytes("gif", "P", 8), palette, rgb.size, duration_ms,
+                            origin)
+    # Cleared after it is shown, so the next frame's transparent pixels show the
+    # background, not this frame; 255 colours and index 255 for transparency.
+    paletted = rgb.quantize(255, method=Image.Quantize.FASTOCTREE)
+    indices = np.array(paletted, dtype=np.uint8)
+    if mask is not None:
+        indices[mask] = _TRANSPARENT_INDEX
+    palette = bytes(paletted.getpalette() or b"")[: 3 * _TRANSPARENT_INDEX]
+    lzw = Image.fromarray(indices, "P").tobytes("gif", "P", 8)
+    return gif.GifFrame(lzw, palette, rgb.size, duration_ms, origin, _TRANSPARENT_INDEX,
+                        gif.DISPOSE_BACKGROUND)

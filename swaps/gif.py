@@ -58,6 +58,7 @@ class GifFrame:
     delay_ms: int = 0
     origin: tuple[int, int] = (0, 0)  # left, top
     transparent_index: int | None = None
+    disposal: int = DISPOSE_NONE  # DISPOSE_BACKGROUND clears the frame after it is shown
 
 
 def _table_bytes(packed: int) -> int:
@@ -172,10 +173,9 @@ def _comment_extension(comment: str) -> bytes:
 
 def _frame_bytes(frame: GifFrame) -> bytes:
     delay = max(0, min(65535, round(frame.delay_ms / 10)))
-    flags = DISPOSE_NONE << 2
-    index = 0
+    flags, index = frame.disposal << 2, 0
     if frame.transparent_index is not None:
-        flags, index = DISPOSE_BACKGROUND << 2 | 1, frame.transparent_index
+        flags, index = flags | 1, frame.transparent_index
     control = b"\x21\xf9\x04" + struct.pack("<BHB", flags, delay, index) + b"\0"
     palette = frame.palette[:768].ljust(768, b"\0")  # a 256-entry local table
     descriptor = b"\x2c" + struct.pack("<HHHHB", *frame.origin, *frame.size, 0x80 | 7)

@@ -214,3 +214,38 @@ def test_encode_rejects_mismatched_input():
         encode_animation([], [], loop=0, note=NOTE)
     with pytest.raises(ValueError):
         encode_animation([frames[0], cv2.resize(frames[1], (5, 5))], [1, 1], loop=0, note=NOTE)
+
+
+def _transparent_gif() -> tuple[bytes, list[np.ndarray]]:
+    """Three frames of a red square moving over a transparent background."""
+    frames, masks = [], []
+    for i in range(3):
+        img = Image.new("P", (20, 10), 0)
+        img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+        img.paste(1, (3 * i, 2, 3 * i + 6, 8))
+        frames.append(img)
+        mask = np.ones((10, 20), bool)
+        mask[2:8, 3 * i : 3 * i + 6] = False
+        masks.append(mask)
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=[50] * 3,
+                   loop=0, transparency=0, disposal=2)
+    return out.getvalue(), masks
+
+
+def test_transparency_is_decoded_and_kept():
+    data, masks = _transparent_gif()
+    back = _decode(data)
+    assert len(back.transparent) == 3
+    for mask, got, frame in zip(masks, back.transparent, back.frames, strict=True):
+        assert np.array_equal(got, mask)
+        assert (frame[mask] == 255).all()  # shown over white for the engine
+    again = _decode(encode_animation(back.frames, back.durations_ms, loop=back.loop,
+                                     note=NOTE, transparent=back.transparent))
+    for mask, got in zip(masks, again.transparent, strict=True):
+        assert np.array_equal(got, mask)
+    assert again.frames[2][5, 8].tolist() == [0, 0, 255]
+
+
+def test_opaque_gif_has_no_transparency(clip):
+    assert _decode(encode_animation(clip, [50] * len(clip), loop=0, note=NOTE)).transparent == []
