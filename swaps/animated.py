@@ -30,9 +30,10 @@ from swaps import gif
 from swaps.imaging import HARD_MAX_PIXELS, ImageInputError
 
 DEFAULT_MAX_FRAMES = 300
-# Frames x canvas pixels: the decoded frames take 3 bytes a pixel (~150 MB here),
-# and the swapped copies as much again.
-DEFAULT_MAX_TOTAL_PIXELS = 50_000_000
+# Frames x canvas pixels: the decoded frames take 3 bytes a pixel (~120 MB here) and
+# the swapped copies as much again; 49 MP measured 440 MB peak RSS with the models.
+# 40 MP is 130 frames of 640x480, or 300 frames of 365x365.
+DEFAULT_MAX_TOTAL_PIXELS = 40_000_000
 _MATTE = (255, 255, 255, 255)  # transparent pixels are shown over white
 # Levels a pixel may drift before a frame stores it again: within GIF's own
 # quantisation error, and it keeps a re-quantised GIF's shimmer out of the rectangles.
