@@ -29,6 +29,7 @@ from .detect import WORK_PIXELS, Face, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr
 from .pipeline import SwapOptions, swap_face
+from .quality import face_descriptor, identity_distance
 
 SEARCH_EVERY = 1  # frames between detection passes while no chosen face is in view
 REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or all are wanted
@@ -195,8 +196,6 @@ def source_faces(
 
 
 def reference_descriptor(reference_bgr: np.ndarray, opts: SwapOptions) -> np.ndarray:
-    from .quality import face_descriptor  # loads the recognition model: only when asked
-
     image = as_bgr(reference_bgr, "reference")
     boxes = find_face_boxes(image, opts.detect_pixels)
     if not boxes:
@@ -286,8 +285,6 @@ class _Runner:
         return {k: track.Track(rects[k], place_landmarks(image, rects[k])) for k in keys}
 
     def _select_reference(self, image: np.ndarray, rects: list[Any]) -> dict[int, track.Track]:
-        from .quality import face_descriptor, identity_distance
-
         if not rects:
             return {}
         marks = [place_landmarks(image, r) for r in rects]
