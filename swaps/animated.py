@@ -1,4 +1,5 @@
-"""Animated GIF in and out: frames as BGR arrays, per-frame durations, loop count.
+"""Animated GIF in and out: frames as BGR arrays, per-frame durations, loop count;
+and ``swap_gif``, the whole job for an animated target (what the worker calls).
 
 Pure module: no Django. Limits are arguments, as in ``swaps.imaging``.
 
@@ -19,15 +20,19 @@ provenance note rides in a comment extension.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
 from swaps import gif
+from swaps.engine import swap_animation
 from swaps.imaging import HARD_MAX_PIXELS, ImageInputError
+from swaps.watermark import add_watermark
 
 DEFAULT_MAX_FRAMES = 300
 # Frames x canvas pixels: the decoded frames take 3 bytes a pixel (~120 MB here) and
@@ -252,3 +257,42 @@ def _encode_frame(
     lzw = Image.fromarray(indices, "P").tobytes("gif", "P", 8)
     return gif.GifFrame(lzw, palette, rgb.size, duration_ms, origin, _TRANSPARENT_INDEX,
                         gif.DISPOSE_BACKGROUND)
+
+
+# --------------------------------------------------------------------------- the whole job
+
+
+@dataclass
+class AnimatedSwap:
+    data: bytes  # the result GIF
+    faces: dict[str, Any]
+    timings_ms: dict[str, float]
+    frames: int
+
+
+def swap_gif(
+    data: bytes,
+    *,
+    note: str,
+    max_pixels: int,
+    watermark: bool = False,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
+    **swap_args: Any,
+) -> AnimatedSwap:
+    """An animated GIF target, end to end: decode, ``swap_animation`` (``swap_args``:
+    its keyword arguments: sources, identities, indices, reference, options), the
+    visible mark on every frame if asked, encode with the same timing, loop and
+    transparency. Raises ImageInputError or EngineError."""
+    begin = time.perf_counter()
+    decoded = decode_animation(data, image="target_image", max_pixels=max_pixels,
+                               max_frames=max_frames, max_total_pixels=max_total_pixels)
+    decoded_at = time.perf_counter()
+    result = swap_animation(decoded.frames, decoded.durations_ms, **swap_args)
+    frames = [add_watermark(f) for f in result.frames] if watermark else result.frames
+    swapped_at = time.perf_counter()
+    out = encode_animation(frames, decoded.durations_ms, loop=decoded.loop, note=note,
+                           transparent=decoded.transparent)
+    timings = {"decode": (decoded_at - begin) * 1e3, **result.timings_ms,
+               "encode": (time.perf_counter() - swapped_at) * 1e3}
+    return AnimatedSwap(out, result.faces, timings, len(frames))

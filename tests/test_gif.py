@@ -249,3 +249,27 @@ def test_transparency_is_decoded_and_kept():
 
 def test_opaque_gif_has_no_transparency(clip):
     assert _decode(encode_animation(clip, [50] * len(clip), loop=0, note=NOTE)).transparent == []
+
+
+def test_swap_gif_end_to_end():
+    """The worker's one call: frames, durations, loop, note and the visible mark."""
+    from swaps.engine import warm_up
+    from tests.images import ASTRONAUT, load_fixture
+
+    warm_up()
+    frames = moving_face_frames(count=4)
+    data = pillow_gif(frames, [70, 80, 90, 100], loop=5)
+    plain = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS,
+                              sources=[load_fixture(ASTRONAUT)])
+    marked = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS, watermark=True,
+                               sources=[load_fixture(ASTRONAUT)])
+    assert plain.frames == 4 and plain.faces["frames_swapped"] == 4
+    assert {"decode", "encode", "total"} <= set(plain.timings_ms)
+    for result in (plain, marked):
+        back = _decode(result.data)
+        assert back.durations_ms == [70, 80, 90, 100] and back.loop == 5
+        assert read_note(result.data) == NOTE
+    corner = (slice(440, 480), slice(560, 640))
+    plain_frames, marked_frames = _decode(plain.data).frames, _decode(marked.data).frames
+    assert all(np.abs(m[corner].astype(int) - p[corner]).mean() > 5
+               for p, m in zip(plain_frames, marked_frames, strict=True))
