@@ -273,3 +273,31 @@ def test_swap_gif_end_to_end():
     plain_frames, marked_frames = _decode(plain.data).frames, _decode(marked.data).frames
     assert all(np.abs(m[corner].astype(int) - p[corner]).mean() > 5
                for p, m in zip(plain_frames, marked_frames, strict=True))
+
+
+def _solid_frame(colour: int, size: tuple[int, int], origin=(0, 0), disposal=1) -> gif.GifFrame:
+    """A one-colour frame: palette entry 0 = ``colour`` (as 0xRRGGBB)."""
+    palette = colour.to_bytes(3, "big") + b"\0" * 765
+    lzw = Image.new("P", size, 0).tobytes("gif", "P", 8)
+    return gif.GifFrame(lzw, palette, size, 100, origin, disposal=disposal)
+
+
+@pytest.mark.parametrize(
+    ("disposal", "expected_at_green"),
+    [(1, [0, 255, 0]), (3, [255, 0, 0])],
+    ids=["keep", "restore-previous"],
+)
+def test_disposal_methods_are_applied(disposal, expected_at_green):
+    """Red canvas; a green patch with the given disposal; then a blue patch elsewhere.
+    The third frame shows what the green patch's disposal left behind. (Clearing to
+    the background is covered by the transparency and Pillow-written GIF tests.)"""
+    frames = [
+        _solid_frame(0xFF0000, (20, 10)),
+        _solid_frame(0x00FF00, (4, 4), origin=(2, 2), disposal=disposal),
+        _solid_frame(0x0000FF, (4, 4), origin=(12, 4)),
+    ]
+    back = _decode(gif.assemble_gif(frames, (20, 10), 0, ""))
+    third = back.frames[2]
+    assert third[3, 3][::-1].tolist() == expected_at_green  # BGR -> RGB
+    assert third[5, 13][::-1].tolist() == [0, 0, 255]
+    assert third[8, 18][::-1].tolist() == [255, 0, 0]
