@@ -36,7 +36,7 @@ from swaps.watermark import add_watermark
 
 DEFAULT_MAX_FRAMES = 300
 # Frames x canvas pixels: the decoded frames take 3 bytes a pixel (~120 MB here) and
-# the swapped copies as much again; 49 MP measured 440 MB peak RSS with the models.
+# the swapped copies as much again; 40 MP measured 384 MB peak RSS with the models.
 # 40 MP is 130 frames of 640x480, or 300 frames of 365x365.
 DEFAULT_MAX_TOTAL_PIXELS = 40_000_000
 _MATTE = (255, 255, 255, 255)  # transparent pixels are shown over white
