@@ -198,21 +198,25 @@ def encode_animation(
     height, width = frames[0].shape[:2]
     if any(f.shape != (height, width, 3) or f.dtype != np.uint8 for f in frames):
         raise ValueError("frames must all be HxWx3 uint8 of one size")
+    if transparent and len(transparent) != len(frames):
+        raise ValueError("need one transparency mask (or None) per frame")
     if transparent:
-        if len(transparent) != len(frames):
-            raise ValueError("need one transparency mask (or None) per frame")
         encoded = [_encode_frame(f, int(d), (0, 0), m, clear=True)
                    for f, d, m in zip(frames, durations_ms, transparent, strict=True)]
-        return gif.assemble_gif(encoded, (width, height), loop, note)
-    encoded, stored = [], None
-    for frame, duration in zip(frames, durations_ms, strict=True):
-        x, y, w, h = changed_rect(stored, frame, tolerance)
-        encoded.append(_encode_frame(frame[y : y + h, x : x + w], int(duration), (x, y)))
-        if stored is None:
-            stored = frame.copy()
-        else:
-            stored[y : y + h, x : x + w] = frame[y : y + h, x : x + w]
+    else:
+        encoded = _encode_changes(frames, durations_ms, tolerance)
     return gif.assemble_gif(encoded, (width, height), loop, note)
+
+
+def _encode_changes(
+    frames: Sequence[np.ndarray], durations_ms: Sequence[int], tolerance: int
+) -> list[gif.GifFrame]:
+    encoded, stored = [], frames[0].copy()
+    for i, (frame, duration) in enumerate(zip(frames, durations_ms, strict=True)):
+        x, y, w, h = changed_rect(stored if i else None, frame, tolerance)
+        encoded.append(_encode_frame(frame[y : y + h, x : x + w], int(duration), (x, y)))
+        stored[y : y + h, x : x + w] = frame[y : y + h, x : x + w]
+    return encoded
 
 
 def changed_rect(
