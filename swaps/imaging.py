@@ -29,6 +29,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
+from swaps import gif  # noqa: E402
+
 # Hard ceiling shared with OpenCV above; per-call max_pixels should be lower.
 HARD_MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = HARD_MAX_PIXELS
@@ -453,7 +455,8 @@ def _webp_note(data: bytes) -> str | None:
 
 def read_note(data: bytes) -> str | None:
     """The provenance note written by encode_image, or None if absent."""
-    readers = {"jpeg": _jpeg_note, "png": _png_note, "webp": _webp_note}
+    readers = {"jpeg": _jpeg_note, "png": _png_note, "webp": _webp_note,
+               "gif": gif.read_gif_comment}
     reader = readers.get(sniff_format(data) or "")
     try:
         return reader(data) if reader else None

@@ -13,8 +13,10 @@ def add_watermark(image: np.ndarray, text: str = WATERMARK_TEXT) -> np.ndarray:
     """A copy of `image` with `text` on a translucent band in the bottom-right corner."""
     out = image.copy()
     height, width = out.shape[:2]
-    # About 1/40 of the short side tall: readable on a phone, small on a print.
-    scale = max(0.3, min(width, height) / 40 / 22)
+    # About 1/40 of the short side tall: readable on a phone, small on a print;
+    # never wider than ~45% of the image (tiny images get a tiny mark).
+    (unit_w, _), _ = cv2.getTextSize(text, _FONT, 1.0, 1)
+    scale = min(max(0.3, min(width, height) / 40 / 22), 0.45 * width / unit_w)
     thickness = max(1, round(scale * 1.6))
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
     pad = max(2, text_h // 2)

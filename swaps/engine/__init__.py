@@ -13,6 +13,7 @@ import os
 # imported, which is why it precedes the imports below.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
 
+from .animation import AnimationResult, swap_animation  # noqa: E402
 from .checks import unswappable_reason  # noqa: E402
 from .detect import Face, detect_faces  # noqa: E402
 from .errors import (  # noqa: E402
@@ -30,6 +31,7 @@ from .pipeline import SwapOptions, SwapResult, swap  # noqa: E402
 from .select import parse_indices  # noqa: E402
 
 __all__ = [
+    "AnimationResult",
     "EngineError",
     "Face",
     "FaceCountMismatch",
@@ -47,6 +49,7 @@ __all__ = [
     "parse_indices",
     "prepare_sources",
     "swap",
+    "swap_animation",
     "swap_faces",
     "unswappable_reason",
     "warm_up",

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import blend, colour, mask, shape, skin, warp
+from . import blend, colour, enhance, mask, shape, skin, warp
 from .detect import WORK_PIXELS, Timer
 from .errors import EngineError
 from .images import shrink
@@ -28,6 +28,7 @@ class SwapOptions:
     source_shape: float = 0.0  # 0..1: how much of the source's feature layout to keep
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     detect_pixels: int = WORK_PIXELS
+    enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 
 @dataclass
@@ -106,7 +107,10 @@ def swap_face(
     warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
     start = timer.add("warp", start)
     out = _composite(target, crop, warped, dst_local, dst_size, opts)
-    timer.add("blend", start)
+    start = timer.add("blend", start)
+    if opts.enhance:
+        out = enhance.enhance_face(out, target, dst_landmarks, in_place=True)
+        timer.add("enhance", start)
     return out
 
 

@@ -1,0 +1,333 @@
+"""Face swap in every frame of an animation (an animated GIF target).
+
+The source faces are found once. In the frames, faces are found by a full
+detection pass only when needed (the first frame, a face lost, and every few
+frames while a wanted face is missing or every face is wanted); in between,
+each chosen face is followed cheaply (``track.follow``), so the faces keep
+their roles from frame to frame instead of being renumbered by size in each.
+A frame without the chosen faces passes through unchanged; no face in any
+frame is ``NoFaceDetected("target")``.
+
+Selection follows ``swap_faces`` (see plan-4): faces of all sources numbered
+together, image by image, largest first, saved identities after the photos;
+no sources means the frame's own faces swap with each other (default 0,1 ->
+1,0); one source index with several target indices (or "all") goes into each.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from . import shape, track, warp
+from .detect import WORK_PIXELS, Face, Timer, find_face_boxes, place_landmarks
+from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
+from .images import as_bgr
+from .pipeline import SwapOptions, swap_face
+from .quality import face_descriptor, identity_distance
+
+SEARCH_EVERY = 1  # frames between detection passes while no chosen face is in view
+REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or all are wanted
+FACE_IN_WINDOW_PX = 100.0  # later passes shrink the frame so the smallest face is this wide
+SOURCE_HEADROOM = 1.15  # a big source face is shrunk once to this times the target face
+
+TargetIndices = Sequence[int] | Literal["all"] | None
+
+
+@dataclass
+class AnimationResult:
+    frames: list[np.ndarray]
+    faces: dict[str, Any]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceFace:
+    image: np.ndarray
+    landmarks: np.ndarray
+
+    @property
+    def size(self) -> float:
+        return shape.fit_similarity(shape.MEAN_SHAPE_68, self.landmarks).scale
+
+    def shrunk_for(self, target_size: float, opts: SwapOptions) -> SourceFace:
+        """This face cut out and shrunk once to a little above ``target_size``, if every
+        frame would otherwise shrink (prefilter) the whole source again."""
+        scale = SOURCE_HEADROOM * target_size / self.size
+        if scale >= opts.prefilter_below:
+            return self
+        points, size = shape.extend_landmarks(self.landmarks, opts.forehead)
+        outline = points[shape.OUTLINE]
+        x0, y0 = np.maximum(0, np.floor(outline.min(axis=0) - 0.3 * size)).astype(int)
+        x1, y1 = np.ceil(outline.max(axis=0) + 0.3 * size).astype(int)
+        x1, y1 = min(x1, self.image.shape[1]), min(y1, self.image.shape[0])
+        region = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+        image, landmarks = warp.prefilter_source(self.image, self.landmarks, region, scale)
+        return SourceFace(image, landmarks)
+
+
+@dataclass
+class _Plan:
+    """Who goes where: resolved once, before the frames."""
+
+    sources: dict[int, SourceFace] | None  # by face number; None: the frame's own faces
+    source_indices: list[int]
+    target_indices: list[int] | None  # None: every face in the frame
+    n_source: int
+    reference: np.ndarray | None = None  # descriptor of the reference face
+
+    def pairs(self, keys: Sequence[int]) -> list[tuple[int, int]]:
+        """(source, target) pairs; targets are keys of the followed faces."""
+        targets = list(keys) if self.target_indices is None else self.target_indices
+        if len(self.source_indices) == 1:
+            return [(self.source_indices[0], t) for t in targets]
+        return list(zip(self.source_indices, targets, strict=False))
+
+    def wanted(self) -> list[int] | None:
+        """Face numbers (in a frame) to follow; None = all."""
+        if self.target_indices is None:
+            return None
+        extra = self.source_indices if self.sources is None else []
+        return sorted(set(self.target_indices) | set(extra))
+
+
+def swap_animation(
+    frames: Sequence[np.ndarray],
+    durations_ms: Sequence[int] | None = None,
+    *,
+    sources: Sequence[np.ndarray] = (),
+    identities: Sequence[Any] = (),
+    source_indices: Sequence[int] | None = None,
+    target_indices: TargetIndices = None,
+    reference_bgr: np.ndarray | None = None,
+    options: SwapOptions | None = None,
+) -> AnimationResult:
+    """Swap faces in every frame (BGR uint8, one size); durations are only checked.
+
+    ``identities``: saved faces (anything with ``crop`` and ``landmarks``).
+    """
+    begin = time.perf_counter()
+    opts = options or SwapOptions()
+    timer = Timer({"detect": 0.0, "landmarks": 0.0, "track": 0.0, "warp": 0.0, "blend": 0.0})
+    images = _check_frames(frames, durations_ms)
+    plan = _plan(sources, identities, source_indices, target_indices, reference_bgr, opts, timer)
+    runner = _Runner(plan, opts, timer)
+    out = [runner.frame(image, i) for i, image in enumerate(images)]
+    faces = runner.report(len(out))
+    timer.add("total", begin)
+    return AnimationResult(frames=out, faces=faces, timings_ms=timer.ms)
+
+
+def _check_frames(
+    frames: Sequence[np.ndarray], durations_ms: Sequence[int] | None
+) -> list[np.ndarray]:
+    if len(frames) == 0:
+        raise EngineError("invalid_option", "the animation has no frames", {"image": "target"})
+    if durations_ms is not None and len(durations_ms) != len(frames):
+        raise EngineError("invalid_option", "one duration per frame is needed", {"image": "target"})
+    images = [as_bgr(f, "target") for f in frames]
+    if any(im.shape != images[0].shape for im in images):
+        raise EngineError("invalid_option", "frames differ in size", {"image": "target"})
+    return images
+
+
+def _plan(
+    sources: Sequence[np.ndarray],
+    identities: Sequence[Any],
+    source_indices: Sequence[int] | None,
+    target_indices: TargetIndices,
+    reference_bgr: np.ndarray | None,
+    opts: SwapOptions,
+    timer: Timer,
+) -> _Plan:
+    own = not sources and not identities
+    src = list(source_indices) if source_indices is not None else ([0, 1] if own else [0])
+    tgt = None if target_indices == "all" else list(target_indices or ([1, 0] if own else [0]))
+    if tgt is not None and len(src) != 1 and len(src) != len(tgt):
+        raise EngineError(
+            "face_count_mismatch",
+            f"{len(src)} source faces cannot go into {len(tgt)} target faces",
+            {"source": len(src), "target": len(tgt)},
+        )
+    reference = None if reference_bgr is None else reference_descriptor(reference_bgr, opts)
+    if reference is not None:
+        tgt = [0]  # the nearest face, chosen per detection pass
+    if own:
+        return _Plan(None, src, tgt, 0, reference)
+    faces, n_source = source_faces(sources, identities, src, opts, timer)
+    return _Plan(dict(zip(src, faces, strict=True)), src, tgt, n_source, reference)
+
+
+def source_faces(
+    sources: Sequence[np.ndarray],
+    identities: Sequence[Any],
+    indices: Sequence[int],
+    opts: SwapOptions,
+    timer: Timer,
+) -> tuple[list[SourceFace], int]:
+    """The chosen source faces (photos first, largest first, then identities) and the
+    number of faces there are."""
+    start = time.perf_counter()
+    photos = [as_bgr(s, "source") for s in sources]
+    found = [find_face_boxes(p, opts.detect_pixels) for p in photos]
+    start = timer.add("detect", start)
+    for k, boxes in enumerate(found):
+        if not boxes:
+            raise NoFaceDetected("source" if len(photos) == 1 else f"source_{k + 1}")
+    numbered = [(p, r) for p, boxes in zip(photos, found, strict=True) for r, _ in boxes]
+    total = len(numbered) + len(identities)
+    chosen = []
+    for index in indices:
+        if not 0 <= index < total:
+            raise FaceIndexOutOfRange("source", int(index), total)
+        if index < len(numbered):
+            image, rect = numbered[index]
+            chosen.append(SourceFace(image, place_landmarks(image, rect)))
+        else:
+            saved = identities[index - len(numbered)]
+            chosen.append(SourceFace(as_bgr(saved.crop, "source"), np.asarray(saved.landmarks)))
+    timer.add("landmarks", start)
+    return chosen, total
+
+
+def reference_descriptor(reference_bgr: np.ndarray, opts: SwapOptions) -> np.ndarray:
+    image = as_bgr(reference_bgr, "reference")
+    boxes = find_face_boxes(image, opts.detect_pixels)
+    if not boxes:
+        raise NoFaceDetected("reference")
+    rect, score = boxes[0]
+    face = Face((rect.left(), rect.top(), rect.width(), rect.height()), score,
+                place_landmarks(image, rect))
+    return face_descriptor(image, face)
+
+
+class _Runner:
+    """Frame-by-frame state: the followed faces and what was seen."""
+
+    def __init__(self, plan: _Plan, opts: SwapOptions, timer: Timer) -> None:
+        self.plan, self.opts, self.timer = plan, opts, timer
+        self.tracks: dict[int, track.Track] = {}
+        self.last_pass = -math.inf
+        self.most_faces = 0
+        self.frames_swapped = 0
+        self.first_pairs: list[list[int]] | None = None
+        self.lost = False
+        self.sources_fitted = False
+        self.smallest: int | None = None  # px: the smallest face followed lately
+        self.chosen_reference: dict[str, Any] | None = None
+
+    def frame(self, image: np.ndarray, i: int) -> np.ndarray:
+        self._follow(image)
+        if self._pass_due(i):
+            self._detect(image, i)
+        pairs = [(s, t) for s, t in self.plan.pairs(sorted(self.tracks)) if t in self.tracks]
+        pairs = [(s, t) for s, t in pairs if self.plan.sources is not None or s in self.tracks]
+        if not pairs:
+            return image
+        if self.first_pairs is None:
+            self.first_pairs = [[int(s), int(t)] for s, t in pairs]
+        self.frames_swapped += 1
+        return self._swap(image, pairs)
+
+    def _follow(self, image: np.ndarray) -> None:
+        start = time.perf_counter()
+        if self.tracks:
+            self.smallest = min(t.rect.width() for t in self.tracks.values())
+        followed = {k: track.follow(image, t) for k, t in self.tracks.items()}
+        self.tracks = {k: t for k, t in followed.items() if t is not None}
+        self.lost = len(followed) > len(self.tracks)
+        self.timer.add("track", start)
+
+    def _pass_due(self, i: int) -> bool:
+        wanted = self.plan.wanted()
+        complete = wanted is not None and all(k in self.tracks for k in wanted)
+        if self.lost or not self.tracks:
+            every = 1 if self.lost else SEARCH_EVERY
+        else:
+            every = math.inf if complete else REFRESH_EVERY
+        return i - self.last_pass >= every
+
+    def _detect(self, image: np.ndarray, i: int) -> None:
+        self.last_pass = i
+        start = time.perf_counter()
+        boxes = find_face_boxes(image, self._budget(image))
+        start = self.timer.add("detect", start)
+        self.most_faces = max(self.most_faces, len(boxes))
+        self.tracks = self._select(image, [r for r, _ in boxes])
+        if self.tracks and self.plan.sources is not None and not self.sources_fitted:
+            largest = max(shape.fit_similarity(shape.MEAN_SHAPE_68, t.landmarks).scale
+                          for t in self.tracks.values())
+            self.plan.sources = {k: f.shrunk_for(largest, self.opts)
+                                 for k, f in self.plan.sources.items()}
+            self.sources_fitted = True
+        self.timer.add("landmarks", start)
+
+    def _budget(self, image: np.ndarray) -> int:
+        """Pixels for a detection pass: fewer once the faces' size is known."""
+        if self.smallest is None:
+            return self.opts.detect_pixels
+        scale = min(1.0, FACE_IN_WINDOW_PX / max(self.smallest, 1))
+        pixels = image.shape[0] * image.shape[1] * scale * scale
+        return int(min(self.opts.detect_pixels, max(WORK_PIXELS // 16, pixels)))
+
+    def _select(self, image: np.ndarray, rects: list[Any]) -> dict[int, track.Track]:
+        if self.plan.reference is not None:
+            return self._select_reference(image, rects)
+        wanted = self.plan.wanted()
+        keys = range(len(rects)) if wanted is None else wanted
+        if not rects or max(keys, default=-1) >= len(rects):
+            return {}
+        return {k: track.Track(rects[k], place_landmarks(image, rects[k])) for k in keys}
+
+    def _select_reference(self, image: np.ndarray, rects: list[Any]) -> dict[int, track.Track]:
+        if not rects:
+            return {}
+        marks = [place_landmarks(image, r) for r in rects]
+        faces = [Face((r.left(), r.top(), r.width(), r.height()), 0.0, m)
+                 for r, m in zip(rects, marks, strict=True)]
+        distances = [identity_distance(face_descriptor(image, f), self.plan.reference)
+                     for f in faces]
+        best = int(np.argmin(distances))
+        if self.chosen_reference is None:
+            self.chosen_reference = {"index": best, "distance": round(distances[best], 4)}
+        return {0: track.Track(rects[best], marks[best])}
+
+    def _swap(self, image: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+        out = image
+        for s, t in pairs:
+            if self.plan.sources is None:
+                source, src_marks = image, self.tracks[s].landmarks
+            else:
+                face = self.plan.sources[s]
+                source, src_marks = face.image, face.landmarks
+            try:
+                out = swap_face(source, src_marks, out, self.tracks[t].landmarks,
+                                self.opts, self.timer)
+            except EngineError as exc:  # e.g. the face has left the frame
+                if exc.code != "face_outside_image":
+                    raise
+        return out
+
+    def report(self, n_frames: int) -> dict[str, Any]:
+        if self.most_faces == 0:
+            raise NoFaceDetected("target")
+        if self.frames_swapped == 0:
+            wanted = self.plan.wanted() or [0]
+            raise FaceIndexOutOfRange("target", max(wanted), self.most_faces)
+        plan = self.plan
+        faces: dict[str, Any] = {
+            "source": plan.n_source if plan.sources is not None else self.most_faces,
+            "target": self.most_faces,
+            "swapped": self.first_pairs or [],
+            "frames": n_frames,
+            "frames_swapped": self.frames_swapped,
+        }
+        if self.chosen_reference is not None:
+            faces["reference"] = self.chosen_reference
+            faces["swapped"] = [[s, self.chosen_reference["index"]] for s, _ in faces["swapped"]]
+        return faces

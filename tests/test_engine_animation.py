@@ -1,0 +1,207 @@
+"""swap_animation: every frame of an animated target, sources found once, faces followed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from swaps.animated import decode_animation, encode_animation
+from swaps.engine import EngineError, FaceIndexOutOfRange, NoFaceDetected, detect_faces, warm_up
+from swaps.engine.animation import AnimationResult, swap_animation
+from swaps.engine.quality import face_descriptor, identity_distance
+from tests.animations import moving_face_frames
+from tests.images import ASTRONAUT, GRACE_HOPPER, TWO_FACES, load_fixture, tiled_faces
+
+FRAMES = 8
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models_loaded() -> None:
+    warm_up()
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return load_fixture(ASTRONAUT)
+
+
+@pytest.fixture(scope="module")
+def gif_frames() -> tuple[list[np.ndarray], list[int]]:
+    """Grace Hopper's face drifting over 8 frames, through a real GIF encode/decode."""
+    data = encode_animation(moving_face_frames(count=FRAMES), [60] * FRAMES, loop=0, note="t")
+    decoded = decode_animation(data, image="target_image", max_pixels=10**7)
+    return decoded.frames, decoded.durations_ms
+
+
+@pytest.fixture(scope="module")
+def swapped(gif_frames, astronaut) -> AnimationResult:
+    frames, durations = gif_frames
+    return swap_animation(frames, durations, sources=[astronaut])
+
+
+@pytest.fixture(scope="module")
+def two_face_frames() -> list[np.ndarray]:
+    mosaic, _ = tiled_faces(TWO_FACES)
+    return moving_face_frames(mosaic, count=6, size=(900, 480), face_scale=0.9)
+
+
+def _face_changed(before: np.ndarray, after: np.ndarray, grow: float = 0.3) -> list[bool]:
+    """For each face found in ``before`` (largest first): did pixels change in its box?"""
+    changed = np.any(before != after, axis=2)
+    out = []
+    for face in detect_faces(before):
+        x, y, w, h = face.box
+        out.append(bool(changed[y : y + h, x : x + w].mean() > 0.3))
+    return out
+
+
+def _outside_faces_unchanged(before: np.ndarray, after: np.ndarray) -> bool:
+    keep = np.ones(before.shape[:2], bool)
+    for face in detect_faces(before):
+        x, y, w, h = face.box
+        dx, dy = int(0.6 * w), int(0.6 * h)
+        keep[max(0, y - dy) : y + h + dy, max(0, x - dx) : x + w + dx] = False
+    return np.array_equal(before[keep], after[keep])
+
+
+def test_every_frame_gets_the_source_face(gif_frames, swapped, astronaut):
+    frames, _ = gif_frames
+    assert len(swapped.frames) == FRAMES
+    assert swapped.faces == {"source": 1, "target": 1, "swapped": [[0, 0]], "frames": FRAMES,
+                             "frames_swapped": FRAMES}
+    source = face_descriptor(astronaut, detect_faces(astronaut)[0])
+    for before, after in zip(frames, swapped.frames, strict=True):
+        assert after.shape == before.shape and after.dtype == np.uint8
+        assert _face_changed(before, after) == [True]
+        assert _outside_faces_unchanged(before, after)
+    for i in (0, FRAMES // 2, FRAMES - 1):
+        out = swapped.frames[i]
+        d_src = identity_distance(face_descriptor(out, detect_faces(out)[0]), source)
+        d_tgt = identity_distance(
+            face_descriptor(out, detect_faces(out)[0]),
+            face_descriptor(frames[i], detect_faces(frames[i])[0]),
+        )
+        assert d_src < d_tgt
+
+
+def test_inputs_are_not_modified(gif_frames, astronaut):
+    frames, durations = gif_frames
+    copies = [f.copy() for f in frames[:3]]
+    swap_animation(frames[:3], durations[:3], sources=[astronaut])
+    assert all(np.array_equal(a, b) for a, b in zip(frames[:3], copies, strict=True))
+
+
+def test_followed_faces_stay_on_the_face(gif_frames, swapped):
+    """The swapped face sits where a fresh detection finds the target face, every frame."""
+    frames, _ = gif_frames
+    for before, after in zip(frames, swapped.frames, strict=True):
+        target, result = detect_faces(before)[0], detect_faces(after)
+        assert result, "the swapped frame still shows a face"
+        size = target.box[2]
+        err = np.linalg.norm(result[0].landmarks - target.landmarks, axis=1).mean()
+        assert err < 0.08 * size
+
+
+def test_frames_without_a_face_pass_through(gif_frames, astronaut):
+    frames, _ = gif_frames
+    blank = np.full_like(frames[0], 90)
+    mixed = [frames[0], blank, frames[1], blank.copy(), frames[2]]
+    result = swap_animation(mixed, [50] * 5, sources=[astronaut])
+    assert result.faces["frames_swapped"] == 3
+    assert np.array_equal(result.frames[1], blank) and np.array_equal(result.frames[3], blank)
+    assert not np.array_equal(result.frames[0], frames[0])
+    assert not np.array_equal(result.frames[4], frames[2])
+
+
+def test_no_face_in_any_frame(astronaut):
+    frames = [np.full((120, 160, 3), v, np.uint8) for v in (50, 90, 130)]
+    with pytest.raises(NoFaceDetected) as err:
+        swap_animation(frames, [50] * 3, sources=[astronaut])
+    assert err.value.details == {"image": "target"}
+
+
+def test_no_face_in_the_source(gif_frames):
+    frames, durations = gif_frames
+    with pytest.raises(NoFaceDetected) as err:
+        swap_animation(frames[:2], durations[:2], sources=[np.full((200, 200, 3), 128, np.uint8)])
+    assert err.value.details == {"image": "source"}
+
+
+def test_target_index_out_of_range(gif_frames, astronaut):
+    frames, durations = gif_frames
+    with pytest.raises(FaceIndexOutOfRange) as err:
+        swap_animation(frames[:2], durations[:2], sources=[astronaut], target_indices=[3])
+    assert err.value.details == {"image": "target", "index": 3, "faces": 1}
+
+
+def test_source_index_out_of_range(gif_frames, astronaut):
+    frames, durations = gif_frames
+    with pytest.raises(FaceIndexOutOfRange) as err:
+        swap_animation(frames[:2], durations[:2], sources=[astronaut], source_indices=[1])
+    assert err.value.details["image"] == "source"
+
+
+@pytest.mark.parametrize(
+    "frames, durations",
+    [([], []), ([np.zeros((8, 8, 3), np.uint8)], [1, 2]),
+     ([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 8, 3), np.uint8)], [1, 2])],
+)
+def test_bad_frame_lists_are_refused(frames, durations, astronaut):
+    with pytest.raises(EngineError):
+        swap_animation(frames, durations, sources=[astronaut])
+
+
+def test_all_faces_in_every_frame(two_face_frames, astronaut):
+    result = swap_animation(two_face_frames, None, sources=[astronaut], target_indices="all")
+    assert result.faces["target"] == 2
+    assert sorted(result.faces["swapped"]) == [[0, 0], [0, 1]]
+    for before, after in zip(two_face_frames, result.frames, strict=True):
+        assert _face_changed(before, after) == [True, True]
+
+
+def test_only_the_chosen_face_changes(two_face_frames, astronaut):
+    result = swap_animation(two_face_frames, None, sources=[astronaut], target_indices=[1])
+    assert result.faces["swapped"] == [[0, 1]]
+    for before, after in zip(two_face_frames, result.frames, strict=True):
+        assert _face_changed(before, after) == [False, True]
+
+
+def test_without_sources_the_two_faces_swap(two_face_frames):
+    result = swap_animation(two_face_frames, None)
+    assert result.faces["swapped"] == [[0, 1], [1, 0]]
+    for before, after in zip(two_face_frames, result.frames, strict=True):
+        assert _face_changed(before, after) == [True, True]
+
+
+def test_reference_picks_the_matching_face(two_face_frames):
+    grace = load_fixture(GRACE_HOPPER)
+    flipped = cv2.flip(load_fixture(ASTRONAUT), 1)
+    result = swap_animation(two_face_frames[:3], None, sources=[flipped], reference_bgr=grace)
+    assert result.faces["reference"]["index"] == 0  # Grace Hopper is the larger face
+    assert result.faces["reference"]["distance"] < 0.6
+    for before, after in zip(two_face_frames[:3], result.frames, strict=True):
+        assert _face_changed(before, after) == [True, False]
+
+
+@dataclass(frozen=True)
+class _SavedFace:
+    crop: np.ndarray
+    landmarks: np.ndarray
+
+
+def test_saved_identity_as_the_source(gif_frames, astronaut):
+    frames, durations = gif_frames
+    face = detect_faces(astronaut)[0]
+    saved = _SavedFace(astronaut, face.landmarks)
+    result = swap_animation(frames[:3], durations[:3], identities=[saved])
+    assert result.faces["source"] == 1
+    from_photo = swap_animation(frames[:3], durations[:3], sources=[astronaut])
+    for a, b in zip(result.frames, from_photo.frames, strict=True):
+        assert np.abs(a.astype(int) - b).mean() < 1.0
+
+
+def test_timings_are_reported(swapped):
+    assert {"detect", "track", "warp", "blend", "total"} <= set(swapped.timings_ms)
