@@ -36,7 +36,7 @@ from swaps.engine import (
 )
 from swaps.engine import multi as engine_multi
 from swaps.engine.checks import MAX_OUTSIDE, outside_fraction
-from swaps.engine.identity import CROP_MAX_SIDE
+from swaps.engine.identity import CROP_MAX_SIDE, MAGIC
 from swaps.engine.pipeline import swap_face
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
 from swaps.engine.select import faces_needed
@@ -374,7 +374,15 @@ def test_saving_needs_exactly_one_face(two):
     assert "one face" in info.value.message
 
 
-@pytest.mark.parametrize("data", [b"", b"not an archive", b"PK\x03\x04broken"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"not a saved face",
+        MAGIC + bytes(100),  # truncated
+        MAGIC + bytes(2000),  # numbers, but no picture
+    ],
+)
 def test_corrupt_saved_face_is_refused(data):
     with pytest.raises(EngineError) as info:
         FaceIdentity.from_bytes(data)
