@@ -506,6 +506,10 @@ def test_a_face_cut_by_the_border_is_refused(grace, astronaut):
     with pytest.raises(FaceNotSwappable) as info:
         swap_faces(astronaut, sources=[cut])
     assert info.value.details == {"image": "source", "index": 0, "reason": "cut_off"}
+    # Cut in half, the face is not even found: refused all the same, never pasted.
+    for photo, other in ((grace, astronaut), (astronaut, grace)):
+        with pytest.raises((FaceNotSwappable, NoFaceDetected)):
+            swap_faces(cut_face(photo, 0, 0.5), sources=[other])
 
 
 def test_a_slightly_trimmed_face_still_swaps(grace, astronaut):
