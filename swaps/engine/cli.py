@@ -1,10 +1,10 @@
 """Command line for the engine's swap modes and saved faces.
 
     python -m swaps.engine SRC TARGET OUT [--source-face 0,1] [--target-face all]
-    python -m swaps.engine TARGET OUT --source A.jpg --source B.jpg [--identity FACE.npz]
+    python -m swaps.engine TARGET OUT --source A.jpg --source B.jpg [--identity FACE]
     python -m swaps.engine TARGET OUT --self            # the target's faces trade places
     python -m swaps.engine SRC TARGET OUT --reference WHO.jpg
-    python -m swaps.engine save-face IMAGE OUT.npz      # a saved face for --identity
+    python -m swaps.engine save-face IMAGE FACE         # a saved face for --identity
 
 Prints the facts as one JSON object on the last stdout line. Exit codes:
 0 success, 2 engine error (``code: message`` on stderr), 1 I/O error.
