@@ -25,6 +25,7 @@ from swaps.engine import (
     FaceIndexOutOfRange,
     FaceNotSwappable,
     NoFaceDetected,
+    SwapOptions,
     detect_faces,
     face_identity,
     parse_indices,
@@ -635,3 +636,12 @@ def test_cli_needs_a_source_or_self(tmp_path, two_path):
     assert proc.returncode == 2 and "--self" in proc.stderr
     proc = run_cli(two_path, tmp_path / "out.png", "--self", "--source", two_path)
     assert proc.returncode == 2
+
+
+def test_face_counts_are_exact_unless_asked_to_stop_early(four, grace):
+    exact = swap_faces(four, sources=[grace])
+    early = swap_faces(four, sources=[grace], options=SwapOptions(exact_face_counts=False))
+
+    assert exact.faces["target"] == len(detect_faces(four)) == 4
+    assert 1 <= early.faces["target"] <= 4
+    assert early.faces["swapped"] == exact.faces["swapped"] == [[0, 0]]

@@ -28,6 +28,8 @@ class SwapOptions:
     source_shape: float = 0.0  # 0..1: how much of the source's feature layout to keep
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     detect_pixels: int = WORK_PIXELS
+    # False: detection stops at the faces a swap uses; faces.source/target become lower bounds
+    exact_face_counts: bool = True
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 
