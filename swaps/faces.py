@@ -15,7 +15,7 @@ from django.conf import settings
 from accounts.models import Account
 from faceswap_site.errors import STATUS_BY_CODE, ApiError
 from swaps import engine
-from swaps.imaging import decode_image
+from swaps.imaging import INPUT_FORMATS, decode_image
 from swaps.inputs import read_image_input
 from swaps.models import SavedFace
 from swaps.services import ImageValue
@@ -51,7 +51,8 @@ def delete_saved_face(*, face: SavedFace) -> None:
 
 def _decoded(value: ImageValue, *, field: str) -> np.ndarray:
     image = read_image_input(value, field=field)
-    return decode_image(image.data, image=field, max_pixels=settings.MAX_IMAGE_PIXELS).array
+    return decode_image(image.data, image=field, max_pixels=settings.MAX_IMAGE_PIXELS,
+                        allowed_formats=INPUT_FORMATS).array  # a GIF: its first frame
 
 
 def _engine_call(call: Callable[[], Any]) -> Any:

@@ -331,7 +331,7 @@ def _exchange(
     headers = {
         "Host": target.host_header,
         "User-Agent": "FaceSwap-ImageFetcher/1.0",
-        "Accept": "image/jpeg, image/png, image/webp, image/*;q=0.8",
+        "Accept": "image/jpeg, image/png, image/webp, image/gif, image/*;q=0.8",
         "Accept-Encoding": "identity",  # we never decompress, so never invite compression
         "Connection": "close",
     }

@@ -9,10 +9,10 @@ from django.conf import settings
 
 from swaps.services import OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 
-ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,.jpg,.jpeg,.png,.webp"
+ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,.jpg,.jpeg,.png,.webp,.gif"
 MAX_FACE_INDEX = 1000  # the API's bound too
 IMAGE_FIELDS = ("source_image", "target_image")
-FORMAT_LABELS = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP"}
+FORMAT_LABELS = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "gif": "GIF"}
 
 
 def max_image_mb() -> str:
@@ -24,7 +24,7 @@ def _image_field(label: str, hint: str) -> forms.FileField:
     # A plain FileField: format, size and pixel checks live in one place (the service),
     # so the browser and the API refuse the same files with the same words.
     return forms.FileField(
-        label=label, help_text=f"{hint} JPEG, PNG or WebP, up to {max_image_mb()} MB.",
+        label=label, help_text=f"{hint} JPEG, PNG, WebP or GIF, up to {max_image_mb()} MB.",
         widget=forms.FileInput(attrs={"accept": ACCEPTED_TYPES}),
     )
 

@@ -38,6 +38,9 @@ Image.MAX_IMAGE_PIXELS = HARD_MAX_PIXELS
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 DEFAULT_FORMATS: frozenset[str] = frozenset({"jpeg", "png", "webp"})
+# What the service accepts: GIF too (an animated target is swapped frame by frame by
+# swaps.animated; anywhere else a GIF gives its first frame).
+INPUT_FORMATS: frozenset[str] = DEFAULT_FORMATS | {"gif"}
 _BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
@@ -67,7 +70,7 @@ class DecodedImage:
 
 
 def _invalid(image: str) -> ImageInputError:
-    message = f"{image}: not a valid JPEG, PNG or WebP image."
+    message = f"{image}: not a valid JPEG, PNG, WebP or GIF image."
     return ImageInputError("invalid_image_format", message, {"image": image})
 
 

@@ -14,7 +14,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from swaps.fetch import FetchPolicy, UrlError, fetch_url
-from swaps.imaging import ImageInfo, ImageInputError, decode_base64_image, probe_image
+from swaps.imaging import (
+    INPUT_FORMATS,
+    ImageInfo,
+    ImageInputError,
+    decode_base64_image,
+    probe_image,
+)
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -37,7 +43,7 @@ def fetch_policy() -> FetchPolicy:
 def read_image_input(value: UploadedFile | str, *, field: str) -> ImageInput:
     data = _read_bytes(value, field=field)
     info = probe_image(data, image=field, max_bytes=settings.MAX_IMAGE_BYTES,
-                       max_pixels=settings.MAX_IMAGE_PIXELS)
+                       max_pixels=settings.MAX_IMAGE_PIXELS, allowed_formats=INPUT_FORMATS)
     return ImageInput(data=data, info=info)
 
 

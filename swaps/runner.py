@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from swaps import engine
-from swaps.imaging import decode_image, encode_image
+from swaps import animated, engine
+from swaps.imaging import INPUT_FORMATS, decode_image, encode_image
 from swaps.models import InputRole, SwapInput, SwapJob
 from swaps.watermark import add_watermark
 
@@ -35,34 +35,58 @@ class Outcome:
 
 @dataclass
 class JobImages:
-    """A job's decoded inputs, sources in request order."""
+    """A job's decoded inputs, sources in request order; ``target`` is None for an
+    animated GIF target, whose bytes are in ``target_data``."""
 
-    target: np.ndarray
+    target: np.ndarray | None
     sources: list[np.ndarray] = field(default_factory=list)
     reference: np.ndarray | None = None
     identities: list[Any] = field(default_factory=list)  # engine.FaceIdentity
+    target_data: bytes = b""
 
 
 def swap_job(job: SwapJob) -> Outcome:
-    timings: dict[str, float] = {}
     started = time.perf_counter()
     images = load_images(job)
-    timings["decode"] = _ms_since(started)
+    loaded_ms = _ms_since(started)
+    if images.target is None:
+        return _swap_animated(images, job.options, loaded_ms)
+    timings: dict[str, float] = {"decode": loaded_ms}
     result = run_engine(images, job.options)
     timings.update(result.timings_ms)
     started = time.perf_counter()
     image = add_watermark(result.image) if job.options.get("watermark") else result.image
-    data = encode_image(image, job.output_format, note=settings.OUTPUT_NOTE)
+    data = _encode(image, job.output_format)
     timings["encode"] = _ms_since(started)
     return Outcome(image=data, faces=_plain(result.faces), timings=timings)
+
+
+def _swap_animated(images: JobImages, options: dict[str, Any], loaded_ms: float) -> Outcome:
+    """Every frame of an animated GIF target, the sources found once."""
+    result = animated.swap_gif(
+        images.target_data, note=settings.OUTPUT_NOTE, max_pixels=settings.MAX_IMAGE_PIXELS,
+        watermark=bool(options.get("watermark")), **engine_arguments(images, options))
+    timings = {name: round(ms, 1) for name, ms in result.timings_ms.items()}
+    timings["decode"] = round(timings.get("decode", 0.0) + loaded_ms, 1)
+    return Outcome(image=result.data, faces=_plain(result.faces), timings=timings)
+
+
+def _encode(image: np.ndarray, fmt: str) -> bytes:
+    if fmt == "gif":  # a still target asked as GIF: one frame, played once
+        return animated.encode_animation([image], [0], loop=None, note=settings.OUTPUT_NOTE)
+    return encode_image(image, fmt, note=settings.OUTPUT_NOTE)
 
 
 def load_images(job: SwapJob) -> JobImages:
     rows = list(job.inputs.all())  # ordered by role, then position
     by_role = {role: [row for row in rows if row.role == role] for role in InputRole.values}
     references = by_role[InputRole.REFERENCE]
+    target_row = by_role[InputRole.TARGET][0]
+    target_data = _read(target_row)
+    moving = target_row.format == "gif" and animated.gif_frame_count(target_data) > 1
     return JobImages(
-        target=_decode(by_role[InputRole.TARGET][0]),
+        target=None if moving else _decode(target_row, target_data),
+        target_data=target_data,
         sources=[_decode(row) for row in by_role[InputRole.SOURCE]],
         reference=_decode(references[0]) if references else None,
         identities=[engine.FaceIdentity.from_bytes(_read(row))
@@ -75,9 +99,10 @@ def _read(row: SwapInput) -> bytes:
         return handle.read()
 
 
-def _decode(row: SwapInput) -> np.ndarray:
-    return decode_image(_read(row), image=f"{row.role}_image",
-                        max_pixels=settings.MAX_IMAGE_PIXELS).array
+def _decode(row: SwapInput, data: bytes | None = None) -> np.ndarray:
+    """A still image; a GIF source or reference gives its first frame."""
+    return decode_image(_read(row) if data is None else data, image=f"{row.role}_image",
+                        max_pixels=settings.MAX_IMAGE_PIXELS, allowed_formats=INPUT_FORMATS).array
 
 
 def engine_arguments(images: JobImages, options: dict[str, Any]) -> dict[str, Any]:

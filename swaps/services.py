@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 from accounts import quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
-from swaps import engine, runner
+from swaps import animated, engine, runner
 from swaps.imaging import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
@@ -29,7 +29,7 @@ from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FORMATS = ("jpeg", "png", "webp")
+OUTPUT_FORMATS = ("jpeg", "png", "webp", "gif")
 MAX_SOURCES = 4  # source photos, or saved faces, per job
 
 ImageValue = UploadedFile | str
@@ -86,6 +86,10 @@ class _Checked:
     sources: tuple[ImageInput, ...]
     reference: ImageInput | None
     faces: tuple[SavedFace, ...]
+    frames: int = 1  # of the target: more than 1 for an animated GIF
+
+    def output_format(self) -> str:
+        return _output_format(self.spec.options.output_format, self.target, self.frames)
 
     def images(self) -> list[tuple[str, int, ImageInput]]:
         found = [(InputRole.TARGET, 0, self.target)]
@@ -144,12 +148,15 @@ def _check(spec: SwapSpec, *, account: Account,
            read: Callable[[NamedImage], ImageInput]) -> _Checked:
     if len(spec.sources) > MAX_SOURCES or len(spec.face_ids) > MAX_SOURCES:
         raise ValueError(f"at most {MAX_SOURCES} sources per job")  # the forms check this
-    return _Checked(
-        spec=spec, target=read(spec.target),
+    target = read(spec.target)
+    checked = _Checked(
+        spec=spec, target=target, frames=_frame_count(target, field=spec.target.field),
         sources=tuple(read(source) for source in spec.sources),
         reference=read(spec.reference) if spec.reference is not None else None,
         faces=owned_saved_faces(account=account, face_ids=spec.face_ids),
     )
+    checked.output_format()  # an impossible output format is refused before any charge
+    return checked
 
 
 def owned_saved_faces(*, account: Account, face_ids: Sequence[uuid.UUID]
@@ -170,9 +177,9 @@ def _create(item: _Checked, *, account: Account, api_key: ApiKey | None,
         account=account, api_key=api_key,
         options={**options.as_json(plan_watermarks=account.plan.watermark_by_default),
                  "source_face_ids": [str(face.pk) for face in item.faces]},
-        output_format=options.output_format or _default_output_format(item.target),
+        output_format=item.output_format(),
         return_base64=options.return_base64, client_reference=options.client_reference,
-        cost=quotas.job_cost(frames=_frame_count(item.target)), webhook_url=options.webhook_url,
+        cost=quotas.job_cost(frames=item.frames), webhook_url=options.webhook_url,
     )
     quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
     for role, position, image in item.images():
@@ -183,17 +190,29 @@ def _create(item: _Checked, *, account: Account, api_key: ApiKey | None,
     return job
 
 
-def _frame_count(target: ImageInput) -> int:
+def _frame_count(target: ImageInput, *, field: str) -> int:
     """Frames the job swaps: its cost grows with them (accounts.quotas.job_cost).
 
-    Hook for animated GIF targets: swaps.imaging refuses GIF today, so every target is a
-    still image (1). Once GIF decoding lands, return the target's frame count here.
+    A GIF's blocks are scanned (no pixel decoded): too many frames or pixels over all
+    frames is ImageInputError(image_too_large), before any charge.
     """
-    return 1
+    if target.info.format != "gif":
+        return 1
+    return animated.probe_animation(target.data, image=field,
+                                    max_pixels=settings.MAX_IMAGE_PIXELS).frames
 
 
-def _default_output_format(target: ImageInput) -> str:
-    return target.info.format if target.info.format in OUTPUT_FORMATS else "png"
+def _output_format(asked: str | None, target: ImageInput, frames: int) -> str:
+    """An animated target gives a GIF; a still one its own format (a GIF: PNG) unless asked."""
+    if frames > 1:
+        if asked not in (None, "gif"):
+            raise ApiError("invalid_parameter",
+                           "An animated GIF target gives a GIF: send output_format gif or none.",
+                           {"output_format": asked})
+        return "gif"
+    if asked:
+        return asked
+    return target.info.format if target.info.format in ("jpeg", "png", "webp") else "png"
 
 
 def _store_input(job: SwapJob, role: str, position: int, image: ImageInput, *,

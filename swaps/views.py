@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Account
 from accounts.views import limit_posts_per_ip
+from faceswap_site.errors import ApiError
 from swaps import services
 from swaps.api.views import result_file_response
 from swaps.fetch import UrlError
@@ -29,8 +30,9 @@ from swaps.imaging import ImageInputError
 from swaps.models import InputRole, JobStatus, SwapJob
 from swaps.signing import job_for_token, result_path
 
-# Typed, user-facing input errors: shown on the form, never a 500.
-INPUT_ERRORS = (ImageInputError, UrlError)
+# Typed, user-facing input errors: shown on the form, never a 500 (ApiError: an output
+# format an animated target cannot have).
+INPUT_ERRORS = (ImageInputError, UrlError, ApiError)
 JOBS_PER_PAGE = 20
 
 

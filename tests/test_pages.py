@@ -227,7 +227,7 @@ def test_new_swap_form_is_a_multipart_form_with_hints(ann_client, settings):
     assert "csrfmiddlewaretoken" in html
     assert 'for="id_source_image"' in html and 'for="id_target_image"' in html
     mb = settings.MAX_IMAGE_BYTES // (1024 * 1024)
-    assert f"up to {mb} MB" in html and "JPEG, PNG or WebP" in html
+    assert f"up to {mb} MB" in html and "JPEG, PNG, WebP or GIF" in html
 
 
 def test_upload_end_to_end_shows_the_result_and_serves_it_without_login(

@@ -133,6 +133,10 @@ class FacesSerializer(serializers.Serializer):
         help_text="[source face, target face] pairs.")
     reference = ReferenceMatchSerializer(
         required=False, help_text="With reference_image: the target face it chose.")
+    frames = serializers.IntegerField(
+        required=False, help_text="An animated GIF target: its frame count.")
+    frames_swapped = serializers.IntegerField(
+        required=False, help_text="An animated GIF target: frames in which a face was swapped.")
 
 
 class SwapJobSerializer(serializers.ModelSerializer):
