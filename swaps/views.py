@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Account
+from accounts.quotas import QuotaError
 from accounts.views import limit_posts_per_ip
 from faceswap_site.errors import ApiError
 from swaps import services
@@ -30,9 +31,9 @@ from swaps.imaging import ImageInputError
 from swaps.models import InputRole, JobStatus, SwapJob
 from swaps.signing import job_for_token, result_path
 
-# Typed, user-facing input errors: shown on the form, never a 500 (ApiError: an output
-# format an animated target cannot have).
-INPUT_ERRORS = (ImageInputError, UrlError, ApiError)
+# Typed, user-facing errors: shown on the form, never a 500 (ApiError: an output format an
+# animated target cannot have; QuotaError: not enough credits).
+INPUT_ERRORS = (ImageInputError, UrlError, ApiError, QuotaError)
 JOBS_PER_PAGE = 20
 
 

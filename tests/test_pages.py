@@ -309,6 +309,16 @@ def test_missing_files_and_bad_options_are_form_errors(ann_client):
     assert not SwapJob.objects.exists()
 
 
+def test_the_form_says_when_credits_are_exhausted(ann, ann_client):
+    Account.objects.filter(pk=ann.pk).update(credits=0)
+
+    response = ann_client.post(reverse("swaps:new"), swap_form())
+
+    assert response.status_code == 200
+    assert "credits" in " ".join(response.context["form"].non_field_errors()).lower()
+    assert not SwapJob.objects.exists()
+
+
 def test_form_options_reach_the_job(ann_client):
     ann_client.post(reverse("swaps:new"), swap_form(source_face="2", target_face="1",
                                                     output_format="webp"))
