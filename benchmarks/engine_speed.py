@@ -13,8 +13,8 @@ Cases (``--cases``):
 - ``large``: the 29 MP / 19 MP pair in ../shared/faces/large;
 - ``multi``: a group photo (../shared/faces/multi/bald_guys.jpg) as target,
   one face swapped vs every face: prints the cost of each extra face;
-- ``gif`` and ``saved``: hooks for an animated target and a saved face as the
-  source, filled in when the engine has ``swap_animation`` / ``face_identity``.
+- animated targets and saved faces have their own benchmarks:
+  ``benchmarks/gif_speed.py`` and ``benchmarks/engine_modes.py``.
 
 Cases whose photos are missing are skipped with a message. Every figure is the
 median over ``--runs`` runs; ``spread`` is the 25th-75th percentile of the
@@ -181,28 +181,10 @@ def per_extra_face(rows: Sequence[Row]) -> str | None:
     return f"multi: {extra:.1f} ms per extra face ({n} faces)"
 
 
-def case_gif(_shared: Path, _runs: int) -> list[Row] | str:
-    # Hook: a 50-frame 480p animated target through engine.swap_animation
-    # (decode and encode through swaps.imaging's GIF support).
-    if not hasattr(engine, "swap_animation"):
-        return "swaps.engine has no swap_animation yet"
-    return "not written yet: add the GIF case here"
-
-
-def case_saved(_shared: Path, _runs: int) -> list[Row] | str:
-    # Hook: the 1mp pair with the source given as engine.face_identity(...)
-    # (FaceIdentity.from_bytes per request) vs the fresh source photo.
-    if not hasattr(engine, "face_identity"):
-        return "swaps.engine has no face_identity yet"
-    return "not written yet: add the saved-face case here"
-
-
 CASES: dict[str, Callable[[Path, int], list[Row] | str]] = {
     "1mp": case_pair("1mp", pair_1mp),
     "large": case_pair("large", pair_large),
     "multi": case_multi,
-    "gif": case_gif,
-    "saved": case_saved,
 }
 
 
