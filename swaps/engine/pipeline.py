@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import blend, colour, mask, shape, skin, warp
+from . import blend, colour, mask, shape, skin, trade_off, warp
 from .detect import WORK_PIXELS, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr, shrink
@@ -19,13 +19,17 @@ from .images import as_bgr, shrink
 class SwapOptions:
     """Tuning knobs; lengths are fractions of the face size (~ the face width)."""
 
+    # 0..1: how much of the source face survives beyond its features (shape,
+    # skin colour, outline); 0 = fit the target's face exactly. See trade_off.py.
+    identity: float = trade_off.DEFAULT_IDENTITY
     forehead: float = 0.18  # how far above the brows the swapped region reaches
-    erode: float = 0.04  # how far inside the face outline the seam sits
+    erode: float | None = None  # how far inside the face outline the seam sits
     feather: float = 0.016  # Gaussian sigma of the seam's soft edge
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more
-    source_shape: float = 0.0  # 0..1: how much of the source's feature layout to keep
+    source_shape: float | None = None  # 0..1 of the source's proportions (else identity's)
+    source_colour: float | None = None  # 0..1 of the source's skin colour (else identity's)
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     detect_pixels: int = WORK_PIXELS
 
@@ -125,7 +129,8 @@ def swap_face(
     start = time.perf_counter()
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
     dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
-    dst_points = shape.morph_towards(dst_points, src_points, opts.source_shape)
+    keep = trade_off.resolve(opts.identity, opts.source_shape, opts.source_colour, opts.erode)
+    dst_points = shape.morph_towards(dst_points, src_points, keep.shape)
     crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
     dst_local = dst_points - crop.origin
     scale = min(1.0, opts.analysis_face_px / dst_size)
@@ -133,7 +138,7 @@ def swap_face(
     sampled, src_local = _source_for_warp(source, src_points, src_size, dst_size, opts)
     warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
     start = timer.add("warp", start)
-    out = _composite(target, crop, warped, dst_local, dst_size, opts)
+    out = _composite(target, crop, warped, dst_local, dst_size, opts, keep)
     timer.add("blend", start)
     return out
 
@@ -145,12 +150,14 @@ def _composite(
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
+    keep: trade_off.Blend,
 ) -> np.ndarray:
     """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
     target_crop = target[crop.slices()]
-    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts)
+    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts, keep.erode)
     outline = dst_local[shape.OUTLINE]
     gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
+    gain = colour.keep_source(gain, keep.colour)
     blended = blend.blend(target_crop, blend.apply_gain(warped, gain), soft)
     out = target.copy()
     out[crop.slices()] = blended
@@ -163,6 +170,7 @@ def _soft_mask(
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
+    erode: float,
 ) -> np.ndarray:
     """Full-size blend weights: the face outline, hair removed from the forehead
     band, eroded and feathered; computed on the analysis grid."""
@@ -175,7 +183,7 @@ def _soft_mask(
         small_src, small_dst = shrink(warped, grid), shrink(target_crop, grid)
         hard = hard * skin.band_weight(small_src, small_dst, dst_local, band, step)
     face_px = face_size / step[0]
-    soft = mask.feather(hard, opts.erode * face_px, opts.feather * face_px)
+    soft = mask.feather(hard, erode * face_px, opts.feather * face_px)
     return mask.upsample(soft, size)
 
 

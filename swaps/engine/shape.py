@@ -65,9 +65,10 @@ FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
 # Jaw below the cheekbones plus brows, eyes, nose and mouth. Outside it (but
 # inside the outline) are the forehead band and the temples, where hair hangs.
 INNER_FACE = np.r_[2:15, 17:N_LANDMARKS]
-# Brows, eyes, nose and mouth: the points a shape morph moves; the jaw line and
-# outer points stay, so the face still fits the target's head.
-FEATURES = np.r_[17:N_LANDMARKS]
+JAW_POINTS = np.arange(17)
+# The points a shape morph moves: the 68 and the forehead band above the brows
+# (it follows them). The frame stays, so the background does not move.
+MORPHED = np.r_[0:N_LANDMARKS, FOREHEAD]
 EXTRA_MEAN = np.vstack([MEAN_SHAPE_68[BROWS] - (0.0, FOREHEAD_LIFT), _frame_points(FRAME_BOX)])
 MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN])
 # Outline of the swappable region: jaw line, then the forehead band right to left.
@@ -112,6 +113,9 @@ class Similarity:
         z = self.a * (points[:, 0] + 1j * points[:, 1]) + self.b
         return np.column_stack([z.real, z.imag])
 
+    def inverse(self) -> Similarity:
+        return Similarity(1 / self.a, -self.b / self.a)
+
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
     """Least-squares similarity mapping ``src`` points onto ``dst`` points."""
@@ -139,19 +143,47 @@ def extend_landmarks(
     return np.vstack([landmarks, extra]), fit.scale
 
 
+def placed_source_shape(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """The source's extended shape laid onto the target's head.
+
+    A least-squares similarity puts ``src`` on ``dst``; then the similarity
+    fitted back from ``dst``'s 68 points to the result is undone, so the target's
+    68 points map onto the returned ones by the identity: same centroid, size and
+    rotation (the head stays put), only the proportions are the source's.
+    """
+    placed = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS]).apply(src)
+    back = fit_similarity(dst[:N_LANDMARKS], placed[:N_LANDMARKS])
+    return back.inverse().apply(placed)
+
+
 def morph_towards(
-    dst: np.ndarray, src: np.ndarray, amount: float, points: np.ndarray = FEATURES
+    dst: np.ndarray, src: np.ndarray, amount: float, points: np.ndarray = MORPHED
 ) -> np.ndarray:
     """Move ``points`` of the extended ``dst`` shape ``amount`` of the way to the
-    source's shape (``src``, similarity-aligned onto ``dst`` first).
+    source's shape placed on the target's head (``placed_source_shape``).
 
-    0 keeps the target's geometry exactly (head pose and expression); larger
-    values keep more of the source's proportions, which the eye reads as
-    identity, at the cost of moving the target's features.
+    0 keeps the target's geometry exactly; larger values keep more of the
+    source's proportions, which the eye (and a face recogniser) reads as
+    identity. Moving all 68 points by one amount keeps the head's position,
+    size and rotation.
     """
     if amount <= 0:
         return dst
-    fit = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS])
     out = dst.copy()
-    out[points] += amount * (fit.apply(src[points]) - dst[points])
+    out[points] += amount * (placed_source_shape(dst, src)[points] - dst[points])
+    return _jaw_not_inside(out, dst)
+
+
+def _jaw_not_inside(morphed: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Jaw points of ``morphed`` that moved towards the face's centre go back.
+
+    A narrower source jaw would leave the target's own jaw line showing around
+    the new face (a double outline); keeping the target's jaw there stretches
+    the source's cheeks a little instead.
+    """
+    centre = dst[:N_LANDMARKS].mean(axis=0)
+    radius = np.linalg.norm(dst[JAW_POINTS] - centre, axis=1)
+    inward = np.linalg.norm(morphed[JAW_POINTS] - centre, axis=1) < radius
+    out = morphed.copy()
+    out[JAW_POINTS[inward]] = dst[JAW_POINTS[inward]]
     return out
