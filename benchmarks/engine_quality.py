@@ -267,46 +267,70 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
 
 
 def parse_options(items: list[str]) -> SwapOptions:
+    """SwapOptions from ``field=value`` strings (numbers, or true/false)."""
     opts = SwapOptions()
     for item in items:
         key, _, value = item.partition("=")
         current = getattr(opts, key)
-        kind = type(current)
-        parsed = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        if isinstance(current, bool):
+            parsed: object = value.lower() in ("1", "true", "yes")
+        else:
+            parsed = type(current)(value) if current is not None else float(value)
         opts = dataclasses.replace(opts, **{key: parsed})
     return opts
 
 
-def main(argv: list[str] | None = None) -> int:
+def choose_methods(args: argparse.Namespace) -> dict[str, Callable[..., np.ndarray]]:
+    opts = parse_options(args.option)
+    methods = {"engine": engine_swap(opts)}
+    for level in args.sweep:
+        methods[f"identity {level:g}"] = engine_swap(dataclasses.replace(opts, identity=level))
+    if not args.no_baseline:
+        methods["baseline"] = baseline_swap
+    return methods
+
+
+def by_split(rows: list[dict], methods: Iterable[str]) -> dict[str, dict[str, list]]:
+    groups: dict[str, dict[str, list[q.SwapScores]]] = {}
+    for split in ("tune", "held-out", "all"):
+        chosen = [r for r in rows if split in ("all", r["pair_obj"].target.split)]
+        if chosen:
+            groups[split] = {m: [r[m] for r in chosen] for m in methods}
+    return groups
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--split", choices=["tune", "held-out", "all"], default="all")
     p.add_argument("--per-target", type=int, default=3, help="source faces per target face")
     p.add_argument("--option", action="append", default=[], help="SwapOptions field=value")
+    p.add_argument(
+        "--sweep",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[],
+        help="also run the engine at these identity levels, e.g. 0,0.35,1",
+    )
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     p.add_argument("--sheet", type=Path, default=DEFAULT_SHEET, help="contact sheet PNG")
     p.add_argument("--pairs-table", action="store_true", help="print every pair's figures")
     p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared/faces dir")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     cv2.setNumThreads(1)
     warm_up()
     images, faces = load_faces(args.shared)
-    pairs = [
-        pr for pr in build_pairs(faces, args.per_target) if args.split in ("all", pr.target.split)
-    ]
-    methods = {"engine": engine_swap(parse_options(args.option))}
-    if not args.no_baseline:
-        methods["baseline"] = baseline_swap
+    pairs = build_pairs(faces, args.per_target)
+    pairs = [pr for pr in pairs if args.split in ("all", pr.target.split)]
+    methods = choose_methods(args)
     rows = evaluate(images, pairs, methods, keep_outputs=True)
     contact_sheet(rows, methods, args.sheet)
     if args.pairs_table:
         print(pair_table(rows, list(methods)) + "\n")
-    groups: dict[str, dict[str, list[q.SwapScores]]] = {}
-    for row in rows:
-        for split in (row["pair_obj"].target.split, "all"):
-            for m in methods:
-                groups.setdefault(split, {}).setdefault(m, []).append(row[m])
-    print(f"{len(faces)} faces, {len(pairs)} pairs; options: {parse_options(args.option)}\n")
-    print(median_table(groups))
+    print(f"{len(faces)} faces, {len(pairs)} pairs; engine: {parse_options(args.option)}\n")
+    print(median_table(by_split(rows, methods)))
     print(f"\nContact sheet (target | source | {' | '.join(methods)}): {args.sheet}")
     return 0
 

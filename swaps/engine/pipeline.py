@@ -24,7 +24,7 @@ class SwapOptions:
     identity: float = trade_off.DEFAULT_IDENTITY
     forehead: float = 0.18  # how far above the brows the swapped region reaches
     erode: float | None = None  # how far inside the face outline the seam sits
-    feather: float = 0.016  # Gaussian sigma of the seam's soft edge
+    feather: float | None = None  # Gaussian sigma of the seam's soft edge
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more
@@ -129,7 +129,9 @@ def swap_face(
     start = time.perf_counter()
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
     dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
-    keep = trade_off.resolve(opts.identity, opts.source_shape, opts.source_colour, opts.erode)
+    keep = trade_off.resolve(
+        opts.identity, opts.source_shape, opts.source_colour, opts.erode, opts.feather
+    )
     dst_points = shape.morph_towards(dst_points, src_points, keep.shape)
     crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
     dst_local = dst_points - crop.origin
@@ -154,7 +156,7 @@ def _composite(
 ) -> np.ndarray:
     """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
     target_crop = target[crop.slices()]
-    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts, keep.erode)
+    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts, keep)
     outline = dst_local[shape.OUTLINE]
     gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
     gain = colour.keep_source(gain, keep.colour)
@@ -170,7 +172,7 @@ def _soft_mask(
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
-    erode: float,
+    keep: trade_off.Blend,
 ) -> np.ndarray:
     """Full-size blend weights: the face outline, hair removed from the forehead
     band, eroded and feathered; computed on the analysis grid."""
@@ -183,7 +185,7 @@ def _soft_mask(
         small_src, small_dst = shrink(warped, grid), shrink(target_crop, grid)
         hard = hard * skin.band_weight(small_src, small_dst, dst_local, band, step)
     face_px = face_size / step[0]
-    soft = mask.feather(hard, erode * face_px, opts.feather * face_px)
+    soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
     return mask.upsample(soft, size)
 
 

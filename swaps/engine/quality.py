@@ -158,11 +158,15 @@ def background_changed(target: np.ndarray, output: np.ndarray, landmarks: np.nda
 
 
 def edge_energy(image: np.ndarray) -> np.ndarray:
-    """Gradient magnitude of the grey image (Sobel), float32."""
+    """Squared gradient magnitude of the grey image (Sobel), float32.
+
+    Squared, so a few strong new edges (a seam) weigh more than a general
+    change of fine texture.
+    """
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
-    return cv2.magnitude(gx, gy)
+    return gx * gx + gy * gy
 
 
 def seam_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:

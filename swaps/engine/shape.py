@@ -143,35 +143,36 @@ def extend_landmarks(
     return np.vstack([landmarks, extra]), fit.scale
 
 
-def placed_source_shape(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """The source's extended shape laid onto the target's head.
-
-    A least-squares similarity puts ``src`` on ``dst``; then the similarity
-    fitted back from ``dst``'s 68 points to the result is undone, so the target's
-    68 points map onto the returned ones by the identity: same centroid, size and
-    rotation (the head stays put), only the proportions are the source's.
-    """
-    placed = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS]).apply(src)
-    back = fit_similarity(dst[:N_LANDMARKS], placed[:N_LANDMARKS])
-    return back.inverse().apply(placed)
+def _keep_head(dst: np.ndarray, shape: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``shape`` with the similarity fitted from ``dst``'s 68 points to its own
+    undone (on ``points``): the 68 points then map onto each other by the
+    identity, i.e. same centroid, size and rotation; only proportions differ."""
+    back = fit_similarity(dst[:N_LANDMARKS], shape[:N_LANDMARKS])
+    out = shape.copy()
+    out[points] = back.inverse().apply(shape[points])
+    return out
 
 
 def morph_towards(
     dst: np.ndarray, src: np.ndarray, amount: float, points: np.ndarray = MORPHED
 ) -> np.ndarray:
     """Move ``points`` of the extended ``dst`` shape ``amount`` of the way to the
-    source's shape placed on the target's head (``placed_source_shape``).
+    source's shape laid onto the target's head.
 
     0 keeps the target's geometry exactly; larger values keep more of the
     source's proportions, which the eye (and a face recogniser) reads as
-    identity. Moving all 68 points by one amount keeps the head's position,
-    size and rotation.
+    identity. The head itself does not move: the source's shape is aligned by
+    a similarity, then put back to the target's centroid, size and rotation
+    (``_keep_head``), and so is the result once the jaw line has been kept
+    from moving inwards (``_jaw_not_inside``).
     """
     if amount <= 0:
         return dst
+    placed = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS]).apply(src)
+    goal = _keep_head(dst, placed, points)
     out = dst.copy()
-    out[points] += amount * (placed_source_shape(dst, src)[points] - dst[points])
-    return _jaw_not_inside(out, dst)
+    out[points] += amount * (goal[points] - dst[points])
+    return _keep_head(dst, _jaw_not_inside(out, dst), points)
 
 
 def _jaw_not_inside(morphed: np.ndarray, dst: np.ndarray) -> np.ndarray:

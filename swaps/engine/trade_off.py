@@ -12,12 +12,15 @@ three things that decide it together:
   the target's own jaw never shows around a narrower face;
 - colour: the share of the source's own low-frequency skin colour kept
   (0 = the target's tone and light, fully);
-- mask: how far inside the face outline the blend starts to fade (less
-  erosion at higher identity carries the source's outline to the jaw).
+- mask: where the blend ends and how it fades. The mask is the face outline
+  eroded, then blurred with a Gaussian of 1/2.5 of the erosion, so the fade
+  is complete at the outline (no step where the mask is cut off); higher
+  identity erodes less and fades faster, carrying the source's face closer to
+  its outline.
 
-identity 0 is the target's geometry with full colour transfer and an eroded
-mask (faces look alike, the photo is untouched); 1 is the source's proportions
-with half its skin colour and the mask out to the outline. The default, 0.7,
+identity 0 is the target's geometry with full colour transfer and a well
+eroded mask; 1 is the source's proportions with half its skin colour and the
+mask closer to the outline. The default, 0.7,
 meets every target of ``benchmarks/engine_quality.py`` (see the README).
 """
 
@@ -32,7 +35,9 @@ DEFAULT_IDENTITY = 0.7
 # are interpolated linearly, the colour as the cube (a tone that differs from
 # the neck and ears shows more than anything else, so it comes last).
 COLOUR_AT_ONE = 0.5
-ERODE_AT_ZERO, ERODE_AT_ONE = 0.04, 0.0
+ERODE_AT_ZERO, ERODE_AT_ONE = 0.04, 0.02
+# Erosion over feather sigma: the blur's tail is cut below 1% at the outline.
+ERODE_PER_SIGMA = 2.5
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,8 @@ class Blend:
 
     shape: float  # 0..1 of the source's proportions
     colour: float  # 0..1 of the source's own skin colour
-    erode: float  # how far inside the outline the mask starts to fade
+    erode: float  # how far inside the outline the mask is eroded before blurring
+    feather: float  # Gaussian sigma of the mask's soft edge
 
 
 def _unit(value: float, name: str) -> float:
@@ -55,11 +61,15 @@ def resolve(
     shape: float | None = None,
     colour: float | None = None,
     erode: float | None = None,
+    feather: float | None = None,
 ) -> Blend:
     """The settings ``identity`` stands for; an explicit value overrides its part."""
     level = _unit(identity, "identity")
+    if erode is None:
+        erode = ERODE_AT_ZERO + (ERODE_AT_ONE - ERODE_AT_ZERO) * level
     return Blend(
         shape=level if shape is None else _unit(shape, "source_shape"),
         colour=COLOUR_AT_ONE * level**3 if colour is None else _unit(colour, "source_colour"),
-        erode=ERODE_AT_ZERO + (ERODE_AT_ONE - ERODE_AT_ZERO) * level if erode is None else erode,
+        erode=erode,
+        feather=erode / ERODE_PER_SIGMA if feather is None else feather,
     )
