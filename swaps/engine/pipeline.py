@@ -132,7 +132,8 @@ def swap_face(
     keep = trade_off.resolve(
         opts.identity, opts.source_shape, opts.source_colour, opts.erode, opts.feather
     )
-    dst_points = shape.morph_towards(dst_points, src_points, keep.shape)
+    move = trade_off.MAX_MOVE * dst_size
+    dst_points = shape.morph_towards(dst_points, src_points, keep.shape, max_move=move)
     crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
     dst_local = dst_points - crop.origin
     scale = min(1.0, opts.analysis_face_px / dst_size)

@@ -154,7 +154,11 @@ def _keep_head(dst: np.ndarray, shape: np.ndarray, points: np.ndarray) -> np.nda
 
 
 def morph_towards(
-    dst: np.ndarray, src: np.ndarray, amount: float, points: np.ndarray = MORPHED
+    dst: np.ndarray,
+    src: np.ndarray,
+    amount: float,
+    points: np.ndarray = MORPHED,
+    max_move: float = np.inf,
 ) -> np.ndarray:
     """Move ``points`` of the extended ``dst`` shape ``amount`` of the way to the
     source's shape laid onto the target's head.
@@ -164,14 +168,18 @@ def morph_towards(
     identity. The head itself does not move: the source's shape is aligned by
     a similarity, then put back to the target's centroid, size and rotation
     (``_keep_head``), and so is the result once the jaw line has been kept
-    from moving inwards (``_jaw_not_inside``).
+    from moving inwards (``_jaw_not_inside``). No point moves more than
+    ``max_move`` pixels: shapes that far apart differ mostly by pose or
+    expression, not identity, so the whole move is scaled down.
     """
     if amount <= 0:
         return dst
     placed = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS]).apply(src)
     goal = _keep_head(dst, placed, points)
+    move = goal[points] - dst[points]
+    amount = min(amount, max_move / max(float(np.linalg.norm(move, axis=1).max()), 1e-9))
     out = dst.copy()
-    out[points] += amount * (goal[points] - dst[points])
+    out[points] += amount * move
     return _keep_head(dst, _jaw_not_inside(out, dst), points)
 
 

@@ -36,6 +36,9 @@ DEFAULT_IDENTITY = 0.7
 # the neck and ears shows more than anything else, so it comes last).
 COLOUR_AT_ONE = 0.5
 ERODE_AT_ZERO, ERODE_AT_ONE = 0.04, 0.02
+# No landmark moves further than this (face units) however different the
+# shapes: beyond it they differ by pose or expression more than by identity.
+MAX_MOVE = 0.15
 # Erosion over feather sigma: the blur's tail is cut below 1% at the outline.
 ERODE_PER_SIGMA = 2.5
 
