@@ -3,11 +3,13 @@
     .venv/bin/python -m benchmarks.engine_quality [--split tune|held-out|all]
         [--option identity=0.6 ...] [--sheet /tmp/engine_quality.png]
 
-Faces: every swappable face of ../shared/faces (multi/ group photos, large/
-portraits) and of the test fixtures. A face is left out when it is turned away
+Faces: every swappable face in the photos under ``--shared`` (default
+../shared/faces: multi/ group photos, large/ portraits; any folder of photos
+works) and in the test fixtures. A face is left out when it is turned away
 (nose tip outside the middle 60% of the jaw's width), when its eyes are under
-10 px apart, or when the photo's 68-point annotations (multi/*.xml) disagree
-with our landmarks by more than 0.1 inter-ocular distances (a bad fit).
+10 px apart, or when the photo's 68-point annotations (dlib imglab XML such as
+multi/*.xml) disagree with our landmarks by more than 0.1 inter-ocular
+distances (a bad fit).
 
 Pairs: for each target face, ``--per-target`` source faces of another person
 (dlib descriptor distance >= 0.6), drawn with a fixed seed, other photos first.
@@ -86,20 +88,29 @@ class Pair:
     target: FaceRef
 
 
-def photo_paths(shared: Path) -> list[Path]:
-    found = [*sorted((shared / "multi").glob("*.jpg")), *sorted((shared / "large").glob("*.jp*g"))]
-    return found + sorted(FIXTURES.glob("*.jpg"))
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def photo_paths(shared: Path, fixtures: bool = True) -> list[Path]:
+    """Every image under ``shared`` (recursively), then the test fixtures."""
+    found = sorted(p for p in shared.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return found + (sorted(FIXTURES.glob("*.jpg")) if fixtures else [])
 
 
 def annotations(shared: Path) -> dict[str, list[np.ndarray]]:
-    """photo file name -> the 68-point annotations of its faces (multi/*.xml)."""
+    """photo file name -> the 68-point annotations of its faces (dlib's imglab
+    XML, like multi/*.xml; any *.xml under ``shared`` that parses as one)."""
     out: dict[str, list[np.ndarray]] = {}
-    for path in sorted((shared / "multi").glob("*.xml")):
-        for image in ET.parse(path).getroot().iter("image"):
+    for path in sorted(shared.rglob("*.xml")):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            continue
+        for image in root.iter("image"):
             for box in image.iter("box"):
                 parts = sorted(box.iter("part"), key=lambda p: int(p.get("name", "0")))
                 pts = np.array([(float(p.get("x", 0)), float(p.get("y", 0))) for p in parts])
-                out.setdefault(image.get("file", ""), []).append(pts)
+                out.setdefault(Path(image.get("file", "")).name, []).append(pts)
     return out
 
 
@@ -115,14 +126,15 @@ def swappable(face: Face, known: list[np.ndarray]) -> bool:
     return err / iod <= MAX_ANNOTATION_ERR
 
 
-def load_faces(shared: Path) -> tuple[dict[str, np.ndarray], list[FaceRef]]:
-    images, faces = {}, []
+def load_faces(shared: Path, fixtures: bool = True) -> tuple[dict[str, np.ndarray], list[FaceRef]]:
+    images: dict[str, np.ndarray] = {}
+    faces = []
     notes = annotations(shared)
-    for path in photo_paths(shared):
+    for path in photo_paths(shared, fixtures):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            continue
         photo = path.stem
+        if image is None or photo in images:
+            continue
         for i, face in enumerate(detect_faces(image)):
             if swappable(face, notes.get(path.name, [])):
                 images[photo] = image
@@ -313,7 +325,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     p.add_argument("--sheet", type=Path, default=DEFAULT_SHEET, help="contact sheet PNG")
     p.add_argument("--pairs-table", action="store_true", help="print every pair's figures")
-    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared/faces dir")
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="photos (recursive)")
+    p.add_argument("--no-fixtures", action="store_true", help="leave the test fixtures out")
     return p.parse_args(argv)
 
 
@@ -321,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     cv2.setNumThreads(1)
     warm_up()
-    images, faces = load_faces(args.shared)
+    images, faces = load_faces(args.shared, fixtures=not args.no_fixtures)
     pairs = build_pairs(faces, args.per_target)
     pairs = [pr for pr in pairs if args.split in ("all", pr.target.split)]
     methods = choose_methods(args)
