@@ -110,20 +110,26 @@ class Similarity:
         return abs(self.a)
 
     def apply(self, points: np.ndarray) -> np.ndarray:
-        z = self.a * (points[:, 0] + 1j * points[:, 1]) + self.b
-        return np.column_stack([z.real, z.imag])
+        c, s = self.a.real, self.a.imag
+        return points @ np.array([[c, s], [-s, c]]) + (self.b.real, self.b.imag)
 
     def inverse(self) -> Similarity:
         return Similarity(1 / self.a, -self.b / self.a)
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
-    """Least-squares similarity mapping ``src`` points onto ``dst`` points."""
-    zs = src[:, 0] + 1j * src[:, 1]
-    zd = dst[:, 0] + 1j * dst[:, 1]
-    ms, md = zs.mean(), zd.mean()
-    a = np.sum((zd - md) * np.conj(zs - ms)) / np.sum(np.abs(zs - ms) ** 2)
-    return Similarity(complex(a), complex(md - a * ms))
+    """Least-squares similarity mapping ``src`` points onto ``dst`` points.
+
+    In complex numbers a = sum(d * conj(s)) / sum(|s|^2) over the centred
+    points; written out in reals, which is faster for 68 points.
+    """
+    ms, md = src.mean(axis=0), dst.mean(axis=0)
+    s, d = src - ms, dst - md
+    norm = float(np.vdot(s, s))
+    re = float(np.vdot(s, d)) / norm
+    im = float(s[:, 0] @ d[:, 1] - s[:, 1] @ d[:, 0]) / norm
+    a = complex(re, im)
+    return Similarity(a, complex(md[0], md[1]) - a * complex(ms[0], ms[1]))
 
 
 def extend_landmarks(
