@@ -23,8 +23,8 @@ class SwapOptions:
     # skin colour, outline); 0 = fit the target's face exactly. See trade_off.py.
     identity: float = trade_off.DEFAULT_IDENTITY
     forehead: float = 0.18  # how far above the brows the swapped region reaches
-    erode: float | None = None  # how far inside the face outline the seam sits
-    feather: float | None = None  # Gaussian sigma of the seam's soft edge
+    erode: float | None = None  # how far inside the outline the seam sits (else identity's)
+    feather: float | None = None  # sigma of the seam's soft edge (else erode / 2.5)
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more

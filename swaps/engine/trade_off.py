@@ -8,8 +8,9 @@ three things that decide it together:
 
 - shape: how far the target's 68-point layout moves towards the source's
   proportions (``shape.morph_towards``). The move never shifts, scales or
-  turns the head as a whole, and the jaw line only ever moves outwards, so
-  the target's own jaw never shows around a narrower face;
+  turns the head as a whole, the jaw line only ever moves outwards (so the
+  target's own jaw never shows around a narrower face), and no point moves
+  more than ``MAX_MOVE``;
 - colour: the share of the source's own low-frequency skin colour kept
   (0 = the target's tone and light, fully);
 - mask: where the blend ends and how it fades. The mask is the face outline
@@ -19,9 +20,9 @@ three things that decide it together:
   its outline.
 
 identity 0 is the target's geometry with full colour transfer and a well
-eroded mask; 1 is the source's proportions with half its skin colour and the
-mask closer to the outline. The default, 0.7,
-meets every target of ``benchmarks/engine_quality.py`` (see the README).
+eroded mask (the engine before this option); 1 is the source's proportions
+with half its skin colour and the mask closer to the outline. The default,
+0.7, meets every target of ``benchmarks/engine_quality.py`` (see the README).
 """
 
 from __future__ import annotations
