@@ -337,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     images, faces = load_faces(args.shared, fixtures=not args.no_fixtures)
     pairs = build_pairs(faces, args.per_target)
     pairs = [pr for pr in pairs if args.split in ("all", pr.target.split)]
+    if not pairs:
+        print(f"no cross-identity pairs among {len(faces)} faces", file=sys.stderr)
+        return 1
     methods = choose_methods(args)
     rows = evaluate(images, pairs, methods, keep_outputs=True)
     contact_sheet(rows, methods, args.sheet)
