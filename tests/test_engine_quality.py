@@ -14,7 +14,16 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.engine import EngineError, SwapOptions, detect_faces, shape, swap, trade_off, warm_up
+from swaps.engine import (
+    EngineError,
+    SwapOptions,
+    detail,
+    detect_faces,
+    shape,
+    swap,
+    trade_off,
+    warm_up,
+)
 from swaps.engine import quality as q
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
 
@@ -221,3 +230,45 @@ def test_no_landmark_moves_further_than_the_limit():
     assert np.linalg.norm(free - dst, axis=1).max() > 20
     assert np.linalg.norm(held - dst, axis=1).max() < 10 * 1.2
     assert q.head_error(dst[:68], held[:68]) < 1e-9
+
+
+# --- sharpness matching -----------------------------------------------------------
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def test_a_sharp_source_is_softened_for_a_soft_target_only(faces):
+    image, face, _ = faces[GRACE_HOPPER]
+    region = q.inner_face(image.shape, face.landmarks)
+    soft = cv2.GaussianBlur(image, (0, 0), 2.5)
+    assert detail.matching_blur(image, image, region) == 0.0
+    assert detail.matching_blur(soft, image, region) == 0.0  # never sharpened
+    sigma = detail.matching_blur(image, soft, region)
+    assert sigma > 0
+    softened = _grey(detail.soften(image, sigma))
+    goal = detail.sharpness(_grey(soft), region.astype(np.uint8))
+    assert detail.sharpness(softened, region.astype(np.uint8)) <= goal * detail.TOLERANCE
+
+
+@pytest.mark.parametrize("sigma", [1.0, 6.0])
+def test_soften_blurs_without_moving_or_shifting_colour(faces, sigma):
+    image = faces[GRACE_HOPPER][0]
+    out = detail.soften(image, sigma)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(float).mean() - image.astype(float).mean()) < 1.0
+    edges = cv2.Laplacian(_grey(out), cv2.CV_32F).var()
+    assert edges < 0.6 * cv2.Laplacian(_grey(image), cv2.CV_32F).var()
+
+
+def test_a_swap_into_a_soft_photo_comes_out_soft(faces):
+    source = faces[GRACE_HOPPER][0]
+    target, face, _ = faces[ASTRONAUT]
+    soft_target = cv2.GaussianBlur(target, (0, 0), 1.5)
+    region = q.inner_face(target.shape, face.landmarks).astype(np.uint8)
+    kept = swap(source, soft_target, options=SwapOptions(match_sharpness=False)).image
+    matched = swap(source, soft_target).image
+    sharp = [detail.sharpness(_grey(im), region) for im in (kept, matched, soft_target)]
+    assert sharp[1] < sharp[0]
+    assert sharp[1] <= sharp[2] * 1.3

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import blend, colour, mask, shape, skin, trade_off, warp
+from . import blend, colour, detail, mask, shape, skin, trade_off, warp
 from .detect import WORK_PIXELS, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr, shrink
@@ -31,6 +31,7 @@ class SwapOptions:
     source_shape: float | None = None  # 0..1 of the source's proportions (else identity's)
     source_colour: float | None = None  # 0..1 of the source's skin colour (else identity's)
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
+    match_sharpness: bool = True  # soften a source sharper than the target photo
     detect_pixels: int = WORK_PIXELS
 
 
@@ -146,6 +147,32 @@ def swap_face(
     return out
 
 
+@dataclass(frozen=True)
+class _Analysis:
+    """The crops on the analysis grid (the face ~``analysis_face_px`` across)."""
+
+    size: tuple[int, int]  # of the full-size crop (w, h)
+    grid: tuple[int, int]
+    step: tuple[float, float]
+    source: np.ndarray  # the warped source
+    target: np.ndarray
+    inner: np.ndarray  # the inner face (jaw below the cheekbones, features), 0..1
+
+    @classmethod
+    def of(
+        cls,
+        warped: np.ndarray,
+        target_crop: np.ndarray,
+        dst_local: np.ndarray,
+        face_size: float,
+        opts: SwapOptions,
+    ) -> _Analysis:
+        size = (target_crop.shape[1], target_crop.shape[0])
+        grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
+        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
+        return cls(size, grid, step, shrink(warped, grid), shrink(target_crop, grid), inner)
+
+
 def _composite(
     target: np.ndarray,
     crop: _Crop,
@@ -157,7 +184,11 @@ def _composite(
 ) -> np.ndarray:
     """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
     target_crop = target[crop.slices()]
-    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts, keep)
+    grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
+    soft = _soft_mask(grid, dst_local, face_size, opts, keep)
+    if opts.match_sharpness:
+        sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
+        warped = detail.soften(warped, sigma * grid.step[0])
     outline = dst_local[shape.OUTLINE]
     gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
     gain = colour.keep_source(gain, keep.colour)
@@ -168,8 +199,7 @@ def _composite(
 
 
 def _soft_mask(
-    warped: np.ndarray,
-    target_crop: np.ndarray,
+    grid: _Analysis,
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
@@ -177,17 +207,14 @@ def _soft_mask(
 ) -> np.ndarray:
     """Full-size blend weights: the face outline, hair removed from the forehead
     band, eroded and feathered; computed on the analysis grid."""
-    size = (target_crop.shape[1], target_crop.shape[0])
-    grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
-    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid, step)
+    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.skin_forehead:
-        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
-        band = (hard > 0) & (inner < 0.5)
-        small_src, small_dst = shrink(warped, grid), shrink(target_crop, grid)
-        hard = hard * skin.band_weight(small_src, small_dst, dst_local, band, step)
-    face_px = face_size / step[0]
+        band = (hard > 0) & (grid.inner < 0.5)
+        weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
+        hard = hard * weight
+    face_px = face_size / grid.step[0]
     soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
-    return mask.upsample(soft, size)
+    return mask.upsample(soft, grid.size)
 
 
 def swap(
