@@ -72,3 +72,11 @@ def match_colour(
     grid = (max(2, math.ceil(w * scale)), max(2, math.ceil(h * scale)))
     hard = hull_mask(outline, grid, (w / grid[0], h / grid[1]))
     return colour_gain(shrink(warped, grid), shrink(target, grid), hard, sigma_px * scale)
+
+
+def keep_source(gain: np.ndarray, share: float) -> np.ndarray:
+    """The gain that moves the source only ``1 - share`` of the way to the target's
+    colour (geometrically: gain ** (1 - share)), keeping ``share`` of its own."""
+    if share <= 0:
+        return gain
+    return np.power(gain, 1.0 - share, dtype=np.float32)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import blend, colour, enhance, mask, shape, skin, warp
+from . import blend, colour, detail, enhance, mask, shape, skin, trade_off, warp
 from .detect import WORK_PIXELS, Timer
 from .errors import EngineError
 from .images import shrink
@@ -19,14 +19,19 @@ from .images import shrink
 class SwapOptions:
     """Tuning knobs; lengths are fractions of the face size (~ the face width)."""
 
+    # 0..1: how much of the source face survives beyond its features (shape,
+    # skin colour, outline); 0 = fit the target's face exactly. See trade_off.py.
+    identity: float = trade_off.DEFAULT_IDENTITY
     forehead: float = 0.18  # how far above the brows the swapped region reaches
-    erode: float = 0.04  # how far inside the face outline the seam sits
-    feather: float = 0.016  # Gaussian sigma of the seam's soft edge
+    erode: float | None = None  # how far inside the outline the seam sits (else identity's)
+    feather: float | None = None  # sigma of the seam's soft edge (else erode / 2.5)
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more
-    source_shape: float = 0.0  # 0..1: how much of the source's feature layout to keep
+    source_shape: float | None = None  # 0..1 of the source's proportions (else identity's)
+    source_colour: float | None = None  # 0..1 of the source's skin colour (else identity's)
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
+    match_sharpness: bool = True  # soften a source sharper than the target photo
     detect_pixels: int = WORK_PIXELS
     # False: detection stops at the faces a swap uses; faces.source/target become lower bounds
     exact_face_counts: bool = True
@@ -100,7 +105,11 @@ def swap_face(
     start = time.perf_counter()
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
     dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
-    dst_points = shape.morph_towards(dst_points, src_points, opts.source_shape)
+    keep = trade_off.resolve(
+        opts.identity, opts.source_shape, opts.source_colour, opts.erode, opts.feather
+    )
+    move = trade_off.MAX_MOVE * dst_size
+    dst_points = shape.morph_towards(dst_points, src_points, keep.shape, max_move=move)
     crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
     dst_local = dst_points - crop.origin
     scale = min(1.0, opts.analysis_face_px / dst_size)
@@ -108,12 +117,38 @@ def swap_face(
     sampled, src_local = _source_for_warp(source, src_points, src_size, dst_size, opts)
     warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
     start = timer.add("warp", start)
-    out = _composite(target, crop, warped, dst_local, dst_size, opts)
+    out = _composite(target, crop, warped, dst_local, dst_size, opts, keep)
     start = timer.add("blend", start)
     if opts.enhance:
         out = enhance.enhance_face(out, target, dst_landmarks, in_place=True)
         timer.add("enhance", start)
     return out
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """The crops on the analysis grid (the face ~``analysis_face_px`` across)."""
+
+    size: tuple[int, int]  # of the full-size crop (w, h)
+    grid: tuple[int, int]
+    step: tuple[float, float]
+    source: np.ndarray  # the warped source
+    target: np.ndarray
+    inner: np.ndarray  # the inner face (jaw below the cheekbones, features), 0..1
+
+    @classmethod
+    def of(
+        cls,
+        warped: np.ndarray,
+        target_crop: np.ndarray,
+        dst_local: np.ndarray,
+        face_size: float,
+        opts: SwapOptions,
+    ) -> _Analysis:
+        size = (target_crop.shape[1], target_crop.shape[0])
+        grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
+        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
+        return cls(size, grid, step, shrink(warped, grid), shrink(target_crop, grid), inner)
 
 
 def _composite(
@@ -123,12 +158,18 @@ def _composite(
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
+    keep: trade_off.Blend,
 ) -> np.ndarray:
     """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
     target_crop = target[crop.slices()]
-    soft = _soft_mask(warped, target_crop, dst_local, face_size, opts)
+    grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
+    soft = _soft_mask(grid, dst_local, face_size, opts, keep)
+    if opts.match_sharpness:
+        sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
+        warped = detail.soften(warped, sigma * grid.step[0])
     outline = dst_local[shape.OUTLINE]
     gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
+    gain = colour.keep_source(gain, keep.colour)
     blended = blend.blend(target_crop, blend.apply_gain(warped, gain), soft)
     out = target.copy()
     out[crop.slices()] = blended
@@ -136,25 +177,22 @@ def _composite(
 
 
 def _soft_mask(
-    warped: np.ndarray,
-    target_crop: np.ndarray,
+    grid: _Analysis,
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
+    keep: trade_off.Blend,
 ) -> np.ndarray:
     """Full-size blend weights: the face outline, hair removed from the forehead
     band, eroded and feathered; computed on the analysis grid."""
-    size = (target_crop.shape[1], target_crop.shape[0])
-    grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
-    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid, step)
+    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.skin_forehead:
-        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
-        band = (hard > 0) & (inner < 0.5)
-        small_src, small_dst = shrink(warped, grid), shrink(target_crop, grid)
-        hard = hard * skin.band_weight(small_src, small_dst, dst_local, band, step)
-    face_px = face_size / step[0]
-    soft = mask.feather(hard, opts.erode * face_px, opts.feather * face_px)
-    return mask.upsample(soft, size)
+        band = (hard > 0) & (grid.inner < 0.5)
+        weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
+        hard = hard * weight
+    face_px = face_size / grid.step[0]
+    soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
+    return mask.upsample(soft, grid.size)
 
 
 def swap(

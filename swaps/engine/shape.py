@@ -65,9 +65,10 @@ FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
 # Jaw below the cheekbones plus brows, eyes, nose and mouth. Outside it (but
 # inside the outline) are the forehead band and the temples, where hair hangs.
 INNER_FACE = np.r_[2:15, 17:N_LANDMARKS]
-# Brows, eyes, nose and mouth: the points a shape morph moves; the jaw line and
-# outer points stay, so the face still fits the target's head.
-FEATURES = np.r_[17:N_LANDMARKS]
+JAW_POINTS = np.arange(17)
+# The points a shape morph moves: the 68 and the forehead band above the brows
+# (it follows them). The frame stays, so the background does not move.
+MORPHED = np.r_[0:N_LANDMARKS, FOREHEAD]
 EXTRA_MEAN = np.vstack([MEAN_SHAPE_68[BROWS] - (0.0, FOREHEAD_LIFT), _frame_points(FRAME_BOX)])
 MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN])
 # Outline of the swappable region: jaw line, then the forehead band right to left.
@@ -109,17 +110,26 @@ class Similarity:
         return abs(self.a)
 
     def apply(self, points: np.ndarray) -> np.ndarray:
-        z = self.a * (points[:, 0] + 1j * points[:, 1]) + self.b
-        return np.column_stack([z.real, z.imag])
+        c, s = self.a.real, self.a.imag
+        return points @ np.array([[c, s], [-s, c]]) + (self.b.real, self.b.imag)
+
+    def inverse(self) -> Similarity:
+        return Similarity(1 / self.a, -self.b / self.a)
 
 
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
-    """Least-squares similarity mapping ``src`` points onto ``dst`` points."""
-    zs = src[:, 0] + 1j * src[:, 1]
-    zd = dst[:, 0] + 1j * dst[:, 1]
-    ms, md = zs.mean(), zd.mean()
-    a = np.sum((zd - md) * np.conj(zs - ms)) / np.sum(np.abs(zs - ms) ** 2)
-    return Similarity(complex(a), complex(md - a * ms))
+    """Least-squares similarity mapping ``src`` points onto ``dst`` points.
+
+    In complex numbers a = sum(d * conj(s)) / sum(|s|^2) over the centred
+    points; written out in reals, which is faster for 68 points.
+    """
+    ms, md = src.mean(axis=0), dst.mean(axis=0)
+    s, d = src - ms, dst - md
+    norm = float(np.vdot(s, s))
+    re = float(np.vdot(s, d)) / norm
+    im = float(s[:, 0] @ d[:, 1] - s[:, 1] @ d[:, 0]) / norm
+    a = complex(re, im)
+    return Similarity(a, complex(md[0], md[1]) - a * complex(ms[0], ms[1]))
 
 
 def extend_landmarks(
@@ -139,19 +149,56 @@ def extend_landmarks(
     return np.vstack([landmarks, extra]), fit.scale
 
 
+def _keep_head(dst: np.ndarray, shape: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``shape`` with the similarity fitted from ``dst``'s 68 points to its own
+    undone (on ``points``): the 68 points then map onto each other by the
+    identity, i.e. same centroid, size and rotation; only proportions differ."""
+    back = fit_similarity(dst[:N_LANDMARKS], shape[:N_LANDMARKS])
+    out = shape.copy()
+    out[points] = back.inverse().apply(shape[points])
+    return out
+
+
 def morph_towards(
-    dst: np.ndarray, src: np.ndarray, amount: float, points: np.ndarray = FEATURES
+    dst: np.ndarray,
+    src: np.ndarray,
+    amount: float,
+    points: np.ndarray = MORPHED,
+    max_move: float = np.inf,
 ) -> np.ndarray:
     """Move ``points`` of the extended ``dst`` shape ``amount`` of the way to the
-    source's shape (``src``, similarity-aligned onto ``dst`` first).
+    source's shape laid onto the target's head.
 
-    0 keeps the target's geometry exactly (head pose and expression); larger
-    values keep more of the source's proportions, which the eye reads as
-    identity, at the cost of moving the target's features.
+    0 keeps the target's geometry exactly; larger values keep more of the
+    source's proportions, which the eye (and a face recogniser) reads as
+    identity. The head itself does not move: the source's shape is aligned by
+    a similarity, then put back to the target's centroid, size and rotation
+    (``_keep_head``), and so is the result once the jaw line has been kept
+    from moving inwards (``_jaw_not_inside``). No point moves more than
+    ``max_move`` pixels: shapes that far apart differ mostly by pose or
+    expression, not identity, so the whole move is scaled down.
     """
     if amount <= 0:
         return dst
-    fit = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS])
+    placed = fit_similarity(src[:N_LANDMARKS], dst[:N_LANDMARKS]).apply(src)
+    goal = _keep_head(dst, placed, points)
+    move = goal[points] - dst[points]
+    amount = min(amount, max_move / max(float(np.linalg.norm(move, axis=1).max()), 1e-9))
     out = dst.copy()
-    out[points] += amount * (fit.apply(src[points]) - dst[points])
+    out[points] += amount * move
+    return _keep_head(dst, _jaw_not_inside(out, dst), points)
+
+
+def _jaw_not_inside(morphed: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Jaw points of ``morphed`` that moved towards the face's centre go back.
+
+    A narrower source jaw would leave the target's own jaw line showing around
+    the new face (a double outline); keeping the target's jaw there stretches
+    the source's cheeks a little instead.
+    """
+    centre = dst[:N_LANDMARKS].mean(axis=0)
+    radius = np.linalg.norm(dst[JAW_POINTS] - centre, axis=1)
+    inward = np.linalg.norm(morphed[JAW_POINTS] - centre, axis=1) < radius
+    out = morphed.copy()
+    out[JAW_POINTS[inward]] = dst[JAW_POINTS[inward]]
     return out
