@@ -19,8 +19,6 @@ import math
 import cv2
 import numpy as np
 
-from .images import shrink
-
 # Blurs tried on the source, grid pixels; the first that is no sharper wins.
 SIGMAS = (0.5, 0.75, 1.0, 1.4, 2.0, 2.8)
 # The source is left alone unless it is this much sharper than the target.
@@ -72,16 +70,19 @@ def matching_blur(source: np.ndarray, target: np.ndarray, region: np.ndarray) ->
 def soften(image: np.ndarray, sigma_px: float) -> np.ndarray:
     """``image`` blurred by about ``sigma_px`` pixels, cheaply.
 
-    A wide blur runs on a copy shrunk so the blur is ~2 px there, and is
-    upsampled: a 4 MP face crop costs a few ms instead of ~50.
+    A wide blur halves the image (``pyrDown``, itself a small Gaussian) until
+    the rest of the blur is ~1-2 px there, blurs that and upsamples: a 4 MP
+    face crop costs ~10 ms instead of ~50.
     """
     if sigma_px <= 0:
         return image
-    if sigma_px <= 2.0:
-        return cv2.GaussianBlur(image, (0, 0), sigma_px)
     h, w = image.shape[:2]
-    factor = sigma_px / 2.0
-    small = shrink(image, (max(2, math.ceil(w / factor)), max(2, math.ceil(h / factor))))
-    # Shrinking and bilinear upsampling blur too (~0.5 of a small pixel).
-    small = cv2.GaussianBlur(small, (0, 0), 1.9)
+    small, scale = image, 1.0
+    while sigma_px / scale > 3.0 and min(small.shape[:2]) >= 16:
+        small, scale = cv2.pyrDown(small), scale * 2.0
+    # Each pyrDown blurred by ~1 px of its output and the upsampling adds ~0.5.
+    rest = math.sqrt(max((sigma_px / scale) ** 2 - (1.0 if scale > 1 else 0.0), 0.09))
+    small = cv2.GaussianBlur(small, (0, 0), rest)
+    if scale == 1.0:
+        return small
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
