@@ -1,7 +1,7 @@
 """Quality of the face-swap engine beside a naive baseline, on cross-identity pairs.
 
     .venv/bin/python -m benchmarks.engine_quality [--split tune|held-out|all]
-        [--option identity=0.6 ...] [--sheet /tmp/engine_quality.png]
+        [--option likeness=0.6 ...] [--sheet /tmp/engine_quality.png]
 
 Faces: every swappable face in the photos under ``--shared`` (default
 ../shared/faces: multi/ group photos, large/ portraits; any folder of photos
@@ -296,7 +296,7 @@ def choose_methods(args: argparse.Namespace) -> dict[str, Callable[..., np.ndarr
     opts = parse_options(args.option)
     methods = {"engine": engine_swap(opts)}
     for level in args.sweep:
-        methods[f"identity {level:g}"] = engine_swap(dataclasses.replace(opts, identity=level))
+        methods[f"likeness {level:g}"] = engine_swap(dataclasses.replace(opts, likeness=level))
     if not args.no_baseline:
         methods["baseline"] = baseline_swap
     return methods
@@ -320,7 +320,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--sweep",
         type=lambda v: [float(x) for x in v.split(",")],
         default=[],
-        help="also run the engine at these identity levels, e.g. 0,0.35,1",
+        help="also run the engine at these likeness levels, e.g. 0,0.35,1",
     )
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     p.add_argument("--sheet", type=Path, default=DEFAULT_SHEET, help="contact sheet PNG")

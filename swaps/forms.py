@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from swaps.engine import DEFAULT_LIKENESS
 from swaps.services import OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,.jpg,.jpeg,.png,.webp,.gif"
@@ -47,6 +48,17 @@ class NewSwapForm(forms.Form):
         choices=[("", "Same as the target photo")]
         + [(f, FORMAT_LABELS.get(f, f.upper())) for f in OUTPUT_FORMATS],
     )
+    likeness = forms.FloatField(
+        label="Likeness to the source face", required=False, initial=DEFAULT_LIKENESS,
+        min_value=0.0, max_value=1.0,
+        help_text=f"0 fits the target photo most closely, 1 looks most like the source "
+                  f"face. Default {DEFAULT_LIKENESS:g}.",
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    enhance = forms.BooleanField(
+        label="Enhance the swapped face", required=False,
+        help_text="Sharpen and restore its detail.",
+    )
 
     def to_spec(self) -> SwapSpec:
         data = self.cleaned_data
@@ -54,6 +66,8 @@ class NewSwapForm(forms.Form):
             source_faces=(data.get("source_face") or 0,),
             target_faces=(data.get("target_face") or 0,),
             output_format=data.get("output_format") or None,
+            likeness=data.get("likeness"),
+            enhance=bool(data.get("enhance")),
         )
         return SwapSpec(target=NamedImage("target_image", data["target_image"]),
                         sources=(NamedImage("source_image", data["source_image"]),),

@@ -113,8 +113,16 @@ def engine_arguments(images: JobImages, options: dict[str, Any]) -> dict[str, An
         "source_indices": _indices(options, "source_faces", legacy="source_face"),
         "target_indices": _indices(options, "target_faces", legacy="target_face"),
         "reference_bgr": images.reference,
-        "options": engine.SwapOptions(enhance=True) if options.get("enhance") else None,
+        "options": engine_options(options),
     }
+
+
+def engine_options(options: dict[str, Any]) -> engine.SwapOptions:
+    """The engine's options from the job's; likeness absent or null: the engine's default."""
+    chosen: dict[str, Any] = {"enhance": bool(options.get("enhance"))}
+    if options.get("likeness") is not None:
+        chosen["likeness"] = float(options["likeness"])
+    return engine.SwapOptions(**chosen)
 
 
 def _indices(options: dict[str, Any], key: str, *, legacy: str) -> Any:

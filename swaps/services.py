@@ -41,6 +41,7 @@ class SwapOptions:
     source_faces: FaceIndices | None = None  # None: the engine's default
     target_faces: FaceIndices | Literal["all"] | None = None  # None: the engine's default
     enhance: bool = False
+    likeness: float | None = None  # None: the engine's default
     output_format: str | None = None  # None: the target's format
     return_base64: bool = False
     client_reference: str = ""
@@ -51,7 +52,7 @@ class SwapOptions:
         watermark = plan_watermarks if self.watermark is None else self.watermark
         return {"source_faces": _listed(self.source_faces),
                 "target_faces": _listed(self.target_faces),
-                "enhance": self.enhance, "watermark": watermark}
+                "enhance": self.enhance, "likeness": self.likeness, "watermark": watermark}
 
 
 def _listed(indices: FaceIndices | str | None) -> list[int] | str | None:

@@ -7,6 +7,8 @@ import base64
 import uuid
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 
 from swaps import engine
@@ -14,12 +16,6 @@ from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
 from tests.conftest import credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
-
-# Enabled by itself once the media branch (enhance) is merged.
-needs_enhance = pytest.mark.skipif(
-    "enhance" not in getattr(engine.SwapOptions, "__dataclass_fields__", {}),
-    reason="needs engine.SwapOptions.enhance (media branch)")
-
 
 def _error(response: Any, status: int = 400) -> dict[str, Any]:
     assert response.status_code == status, response.content[:400]
@@ -127,6 +123,29 @@ def test_enhance_is_stored_as_an_engine_option(api_client, upload):
         "target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg"),
         "enhance": "true"})
     assert SwapJob.objects.get(pk=response.json()["id"]).options["enhance"] is True
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("0.25", 0.25), ("1", 1.0), ("", None)])
+def test_likeness_is_stored_as_an_engine_option(api_client, upload, sent, stored):
+    data = {"target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg")}
+    if sent:
+        data["likeness"] = sent
+    response = api_client.post("/api/v1/swaps", data)
+    assert response.status_code == 202, response.content
+    assert SwapJob.objects.get(pk=response.json()["id"]).options["likeness"] == stored
+
+
+@pytest.mark.parametrize("bad", ["-0.1", "1.01", "nan", "inf", "a lot"])
+def test_a_likeness_outside_0_to_1_is_refused_and_costs_nothing(api_client, photo, account,
+                                                                bad):
+    before = credits_of(account)
+    response = api_client.post("/api/v1/swaps", {
+        "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+        "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+        "likeness": bad}, format="json")
+    error = _error(response)
+    assert error["code"] == "invalid_parameter" and "likeness" in error["details"]["fields"]
+    assert credits_of(account) == before and not SwapJob.objects.exists()
 
 
 def test_a_job_ending_erases_its_copy_of_a_saved_face_but_not_the_face(
@@ -348,9 +367,18 @@ def test_a_saved_face_swaps_without_a_source_photo(post_work, submit, upload, ap
     assert job["faces"]["swapped"] == [[0, 0]]
 
 
-@needs_enhance
-def test_enhance_runs_end_to_end(submit, upload, api_client):
-    job = _job(api_client, submit({"target_image": upload("astronaut.jpg"),
-                                   "source_image": upload("grace_hopper.jpg"),
-                                   "enhance": "true"}))
+def _result_pixels(submit: Any, upload: Any, api_client: Any, **options: str) -> np.ndarray:
+    job = _job(api_client, submit({"target_image": upload("grace_hopper.jpg"),
+                                   "source_image": upload("astronaut.jpg"), **options}))
     assert job["status"] == JobStatus.COMPLETED, job["error"]
+    data = b"".join(api_client.get(f"/api/v1/swaps/{job['id']}/result").streaming_content)
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).astype(np.int16)
+
+
+def test_enhance_and_likeness_change_the_result(submit, upload, api_client):
+    default = _result_pixels(submit, upload, api_client, watermark="false")
+    same = _result_pixels(submit, upload, api_client, watermark="false", likeness="0.7")
+    assert np.array_equal(same, default)  # 0.7 is the default
+    for options in ({"enhance": "true"}, {"likeness": "0"}, {"likeness": "1"}):
+        changed = _result_pixels(submit, upload, api_client, watermark="false", **options)
+        assert np.abs(changed - default).mean() > 0.05, options

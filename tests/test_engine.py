@@ -491,3 +491,25 @@ def test_cli_rejects_undecodable_input(tmp_path):
     proc = run_cli(str(junk), str(fixture_path(GRACE_HOPPER)), str(tmp_path / "o.png"))
     assert proc.returncode == 2
     assert "invalid_image_format" in proc.stderr
+
+
+def _cli_swap(tmp_path: Path, *options: str) -> np.ndarray:
+    out = tmp_path / f"out{len(list(tmp_path.iterdir()))}.png"
+    proc = run_cli(str(fixture_path(ASTRONAUT)), str(fixture_path(GRACE_HOPPER)), str(out),
+                   *options)
+    assert proc.returncode == 0, proc.stderr
+    return cv2.imread(str(out)).astype(np.int16)
+
+
+def test_cli_passes_likeness_and_enhance_to_the_engine(tmp_path):
+    default = _cli_swap(tmp_path)
+    assert np.array_equal(_cli_swap(tmp_path, "--likeness", "0.7"), default)
+    for options in (("--likeness", "0"), ("--enhance",)):
+        assert np.abs(_cli_swap(tmp_path, *options) - default).mean() > 0.05, options
+
+
+def test_cli_refuses_a_likeness_out_of_range(tmp_path):
+    proc = run_cli(str(fixture_path(ASTRONAUT)), str(fixture_path(GRACE_HOPPER)),
+                   str(tmp_path / "o.png"), "--likeness", "1.5")
+    assert proc.returncode == 2
+    assert "invalid_option" in proc.stderr and "likeness" in proc.stderr

@@ -1,4 +1,4 @@
-"""The tuned swap (identity trade-off) and the quality measures it is judged by.
+"""The tuned swap (likeness trade-off) and the quality measures it is judged by.
 
 The figures asserted on the fixtures are the ones benchmarks/engine_quality.py
 reports over many pairs; the thresholds leave room for resampling noise but
@@ -63,7 +63,7 @@ def test_default_swap_meets_the_quality_targets(faces, source, target):
     assert s.transferred and s.d_src <= 0.45  # looks like the source...
     assert s.d_src < s.d_tgt - 0.2  # ...and clearly not like the target
     # The head stays: on these ~100 px faces landmark noise alone gives up to
-    # ~0.07 (identity 0 included); a head that moved would give far more.
+    # ~0.07 (likeness 0 included); a head that moved would give far more.
     assert s.head_err <= 0.1
     assert s.background == 0.0  # not one pixel moves by 12 levels outside the face
     # Grace's glasses frames add real edges in the ring around the astronaut's
@@ -73,14 +73,14 @@ def test_default_swap_meets_the_quality_targets(faces, source, target):
 
 
 @pytest.mark.parametrize(("source", "target"), DIRECTIONS, ids=["to_grace", "to_astronaut"])
-def test_more_identity_means_nearer_the_source(faces, source, target):
-    d = [scores(faces, source, target, identity=level).d_src for level in (0.0, 0.7, 1.0)]
+def test_more_likeness_means_nearer_the_source(faces, source, target):
+    d = [scores(faces, source, target, likeness=level).d_src for level in (0.0, 0.7, 1.0)]
     assert d[0] > d[1] + 0.08 and d[1] > d[2]
 
 
 def test_nothing_outside_the_grown_face_hull_changes(faces):
     """Outside the target's landmark hull grown by 0.6 inter-ocular distances the
-    output is byte-identical, at the strongest identity setting too."""
+    output is byte-identical, at the strongest likeness setting too."""
     target, face, _ = faces[ASTRONAUT]
     source = faces[GRACE_HOPPER][0]
     iod = q.inter_ocular(face.landmarks)
@@ -89,15 +89,15 @@ def test_nothing_outside_the_grown_face_hull_changes(faces):
     distance = cv2.distanceTransform(1 - hull, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     outside = distance > q.BACKGROUND_MARGIN * iod
     for level in (0.7, 1.0):
-        out = swap(source, target, options=SwapOptions(identity=level)).image
+        out = swap(source, target, options=SwapOptions(likeness=level)).image
         assert np.array_equal(out[outside], target[outside])
 
 
-def test_identity_zero_keeps_the_target_geometry(faces):
-    """identity=0 is the plain landmark swap: the face's shape is the target's."""
+def test_likeness_zero_keeps_the_target_geometry(faces):
+    """likeness=0 is the plain landmark swap: the face's shape is the target's."""
     src, _, _ = faces[GRACE_HOPPER]
     dst, dst_face, _ = faces[ASTRONAUT]
-    out = swap(src, dst, options=SwapOptions(identity=0.0)).image
+    out = swap(src, dst, options=SwapOptions(likeness=0.0)).image
     found, _ = q.face_at(out, dst_face)
     err = np.linalg.norm(found.landmarks - dst_face.landmarks, axis=1).mean()
     assert err < 0.05 * dst_face.box[2]
@@ -106,25 +106,25 @@ def test_identity_zero_keeps_the_target_geometry(faces):
 # --- the trade-off option ---------------------------------------------------------
 
 
-def test_identity_sets_shape_colour_and_mask_together():
+def test_likeness_sets_shape_colour_and_mask_together():
     low, mid, high = (trade_off.resolve(v) for v in (0.0, 0.7, 1.0))
     assert (low.shape, low.colour) == (0.0, 0.0)
     assert low.shape < mid.shape < high.shape == 1.0
     assert low.colour < mid.colour < high.colour == trade_off.COLOUR_AT_ONE
     assert low.erode > mid.erode > high.erode
-    assert SwapOptions().identity == trade_off.DEFAULT_IDENTITY
+    assert SwapOptions().likeness == trade_off.DEFAULT_LIKENESS
 
 
-def test_explicit_settings_override_identity():
+def test_explicit_settings_override_likeness():
     keep = trade_off.resolve(0.7, shape=0.2, colour=0.0, erode=0.05)
     assert (keep.shape, keep.colour, keep.erode) == (0.2, 0.0, 0.05)
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, math.nan])
-def test_identity_out_of_range_is_an_invalid_option(faces, bad):
+def test_likeness_out_of_range_is_an_invalid_option(faces, bad):
     src, dst = faces[ASTRONAUT][0], faces[GRACE_HOPPER][0]
     with pytest.raises(EngineError) as info:
-        swap(src, dst, options=SwapOptions(identity=bad))
+        swap(src, dst, options=SwapOptions(likeness=bad))
     assert info.value.code == "invalid_option"
 
 

@@ -325,8 +325,23 @@ def test_form_options_reach_the_job(ann_client):
 
     job = SwapJob.objects.get()
     assert job.options == {"source_faces": [2], "target_faces": [1], "enhance": False,
-                           "watermark": True, "source_face_ids": []}  # Free plan: marked
+                           "likeness": None, "watermark": True,
+                           "source_face_ids": []}  # Free plan: marked
     assert job.output_format == "webp"
+
+
+def test_likeness_and_enhance_from_the_form_reach_the_job(ann_client):
+    ann_client.post(reverse("swaps:new"), swap_form(likeness="0.4", enhance="on"))
+
+    options = SwapJob.objects.get().options
+    assert (options["likeness"], options["enhance"]) == (0.4, True)
+
+
+def test_a_likeness_above_one_is_a_form_error(ann_client):
+    response = ann_client.post(reverse("swaps:new"), swap_form(likeness="1.5"))
+
+    assert "likeness" in response.context["form"].errors
+    assert not SwapJob.objects.exists()
 
 
 # --- Previews, ownership ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -19,8 +20,6 @@ from swaps.models import JobStatus, SwapJob
 from swaps.services import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 from swaps.signing import result_path
 from swaps.webhooks import check_webhook_url
-
-# Contract fields that later releases implement; refusing beats silently ignoring them.
 
 
 class SwapCreateSerializer(serializers.Serializer):
@@ -48,6 +47,11 @@ class SwapCreateSerializer(serializers.Serializer):
     enhance = serializers.BooleanField(
         required=False, default=False,
         help_text="Sharpen and restore detail of the swapped face.")
+    likeness = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0,
+        help_text="0..1, default 0.7: how much of the source face is kept beyond its "
+                  "features (face shape, skin colour, how far the blend reaches). Lower "
+                  "fits the target photo more closely, higher looks more like the source.")
     watermark = serializers.BooleanField(
         required=False, allow_null=True, default=None,
         help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).")
@@ -57,6 +61,11 @@ class SwapCreateSerializer(serializers.Serializer):
         required=False, default="", allow_blank=True, max_length=2048,
         help_text="http(s) URL (ports 80/443, public addresses only) that receives the "
                   "final job object as a signed POST; refused with 400 url_not_allowed.")
+
+    def validate_likeness(self, value: float | None) -> float | None:
+        if value is not None and math.isnan(value):
+            raise serializers.ValidationError("A number between 0 and 1 is required.")
+        return value
 
     def validate_webhook_url(self, value: str) -> str:
         if value:
@@ -83,7 +92,8 @@ class SwapCreateSerializer(serializers.Serializer):
         return SwapOptions(
             source_faces=data.get("source_faces_index"),
             target_faces=data.get("target_faces_index"),
-            enhance=data["enhance"], output_format=data.get("output_format"),
+            enhance=data["enhance"], likeness=data["likeness"],
+            output_format=data.get("output_format"),
             return_base64=data["return_base64"], client_reference=data["client_reference"],
             watermark=data["watermark"],
             webhook_url=data["webhook_url"],

@@ -29,8 +29,10 @@ from .models import warm_up  # noqa: E402
 from .multi import PreparedSources, prepare_sources, swap_faces  # noqa: E402
 from .pipeline import SwapOptions, SwapResult, swap  # noqa: E402
 from .select import parse_indices  # noqa: E402
+from .trade_off import DEFAULT_LIKENESS  # noqa: E402
 
 __all__ = [
+    "DEFAULT_LIKENESS",
     "AnimationResult",
     "EngineError",
     "Face",

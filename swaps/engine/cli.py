@@ -1,6 +1,7 @@
 """Command line for the engine's swap modes and saved faces.
 
     python -m swaps.engine SRC TARGET OUT [--source-face 0,1] [--target-face all]
+    python -m swaps.engine SRC TARGET OUT [--likeness 0.5] [--enhance]
     python -m swaps.engine TARGET OUT --source A.jpg --source B.jpg [--identity FACE]
     python -m swaps.engine TARGET OUT --self            # the target's faces trade places
     python -m swaps.engine SRC TARGET OUT --reference WHO.jpg
@@ -30,7 +31,9 @@ from .errors import EngineError
 from .identity import FaceIdentity, face_identity
 from .models import warm_up
 from .multi import swap_faces
+from .pipeline import SwapOptions
 from .select import parse_indices
+from .trade_off import DEFAULT_LIKENESS
 
 EXIT_IO = 1
 EXIT_ENGINE = 2
@@ -60,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     add("--source-face", default=None, help="source face indices: 0, 0,1 or all")
     add("--target-face", default=None, help="target face indices: 0, 1,0 or all")
     add("--reference", type=Path, default=None, help="change the target face most like this")
+    add("--likeness", type=float, default=DEFAULT_LIKENESS,
+        help="0..1: how much of the source face is kept beyond its features "
+        f"(default {DEFAULT_LIKENESS:g}; lower fits the target photo more closely)")
+    add("--enhance", action="store_true", help="sharpen and restore the swapped face's detail")
     add("--threads", type=int, default=None, help="OpenCV threads (default: OpenCV's)")
     return p
 
@@ -151,6 +158,7 @@ def run(args: argparse.Namespace) -> dict:
         **inputs,
         source_indices=parse_indices(args.source_face, "source"),
         target_indices=parse_indices(args.target_face, "target"),
+        options=SwapOptions(likeness=args.likeness, enhance=args.enhance),
     )
     start = time.perf_counter()
     args.out.write_bytes(encode(result.image, args.out))

@@ -21,15 +21,15 @@ class SwapOptions:
 
     # 0..1: how much of the source face survives beyond its features (shape,
     # skin colour, outline); 0 = fit the target's face exactly. See trade_off.py.
-    identity: float = trade_off.DEFAULT_IDENTITY
+    likeness: float = trade_off.DEFAULT_LIKENESS
     forehead: float = 0.18  # how far above the brows the swapped region reaches
-    erode: float | None = None  # how far inside the outline the seam sits (else identity's)
+    erode: float | None = None  # how far inside the outline the seam sits (else likeness')
     feather: float | None = None  # sigma of the seam's soft edge (else erode / 2.5)
     colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
     analysis_face_px: int = 160  # face size on the grid for masks, maps, colour
     prefilter_below: float = 0.8  # shrink the source first if it must shrink more
-    source_shape: float | None = None  # 0..1 of the source's proportions (else identity's)
-    source_colour: float | None = None  # 0..1 of the source's skin colour (else identity's)
+    source_shape: float | None = None  # 0..1 of the source's proportions (else likeness')
+    source_colour: float | None = None  # 0..1 of the source's skin colour (else likeness')
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     match_sharpness: bool = True  # soften a source sharper than the target photo
     detect_pixels: int = WORK_PIXELS
@@ -106,7 +106,7 @@ def swap_face(
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
     dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
     keep = trade_off.resolve(
-        opts.identity, opts.source_shape, opts.source_colour, opts.erode, opts.feather
+        opts.likeness, opts.source_shape, opts.source_colour, opts.erode, opts.feather
     )
     move = trade_off.MAX_MOVE * dst_size
     dst_points = shape.morph_towards(dst_points, src_points, keep.shape, max_move=move)

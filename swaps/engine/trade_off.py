@@ -1,9 +1,9 @@
-"""The identity trade-off: one number for how much of the source face survives.
+"""The likeness trade-off: one number for how much of the source face survives.
 
 A swap pulls two ways. The more of the source's face shape, skin colour and
 outline is kept, the more the result looks like the source person; the more
 of the target's is kept, the better the new face sits in the target photo
-(head position, skin tone and light, no seams). ``identity`` (0..1) sets the
+(head position, skin tone and light, no seams). ``likeness`` (0..1) sets the
 three things that decide it together:
 
 - shape: how far the target's 68-point layout moves towards the source's
@@ -16,10 +16,10 @@ three things that decide it together:
 - mask: where the blend ends and how it fades. The mask is the face outline
   eroded, then blurred with a Gaussian of 1/2.5 of the erosion, so the fade
   is complete at the outline (no step where the mask is cut off); higher
-  identity erodes less and fades faster, carrying the source's face closer to
+  likeness erodes less and fades faster, carrying the source's face closer to
   its outline.
 
-identity 0 is the target's geometry with full colour transfer and a well
+likeness 0 is the target's geometry with full colour transfer and a well
 eroded mask (the engine before this option); 1 is the source's proportions
 with half its skin colour and the mask closer to the outline. The default,
 0.7, meets every target of ``benchmarks/engine_quality.py`` (see the README).
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 from .errors import EngineError
 
-DEFAULT_IDENTITY = 0.7
-# Settings at identity 0 and at identity 1; in between the shape and the mask
+DEFAULT_LIKENESS = 0.7
+# Settings at likeness 0 and at likeness 1; in between the shape and the mask
 # are interpolated linearly, the colour as the cube (a tone that differs from
 # the neck and ears shows more than anything else, so it comes last).
 COLOUR_AT_ONE = 0.5
@@ -61,14 +61,14 @@ def _unit(value: float, name: str) -> float:
 
 
 def resolve(
-    identity: float,
+    likeness: float,
     shape: float | None = None,
     colour: float | None = None,
     erode: float | None = None,
     feather: float | None = None,
 ) -> Blend:
-    """The settings ``identity`` stands for; an explicit value overrides its part."""
-    level = _unit(identity, "identity")
+    """The settings ``likeness`` stands for; an explicit value overrides its part."""
+    level = _unit(likeness, "likeness")
     if erode is None:
         erode = ERODE_AT_ZERO + (ERODE_AT_ONE - ERODE_AT_ZERO) * level
     return Blend(
