@@ -38,6 +38,7 @@ from tests.images import (
     FOUR_FACES,
     GRACE_HOPPER,
     TWO_FACES,
+    Tile,
     fixture_path,
     load_fixture,
     tile_of,
@@ -177,6 +178,27 @@ def test_stopping_at_the_needed_face_lists_the_same_faces_first(tiles):
         found = find_face_boxes(mosaic, need=need)
         assert need <= len(found) <= len(every)
         assert [(str(r), s) for r, s in found] == [(str(r), s) for r, s in every[: len(found)]]
+
+
+# Ten faces in a wide strip, shrinking slowly: the smaller ones sit below what
+# the first pass over the working copy finds (it sees 7 of them).
+CROWD = (
+    Tile(GRACE_HOPPER, 0.5), Tile(ASTRONAUT, 1.1, flip=True), Tile(GRACE_HOPPER, 0.45, flip=True),
+    Tile(ASTRONAUT, 1.0), Tile(GRACE_HOPPER, 0.42), Tile(ASTRONAUT, 0.95, flip=True),
+    Tile(GRACE_HOPPER, 0.4, flip=True), Tile(ASTRONAUT, 0.9), Tile(GRACE_HOPPER, 0.38),
+    Tile(ASTRONAUT, 0.85, flip=True),
+)
+
+
+def test_faces_at_the_detection_limit_make_it_look_for_smaller_ones():
+    crowd, tiles = tiled_faces(CROWD, columns=6)
+    first_pass = find_face_boxes(crowd, crowds=False)
+    boxes = [r for r, _ in find_face_boxes(crowd)]
+    assert len(first_pass) < len(boxes) == len(CROWD)
+    assert sorted(tile_of(((r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2), tiles)
+                  for r in boxes) == list(range(len(CROWD)))
+    widths = [r.width() for r in boxes]  # still largest first (boxes of one level differ by 1 px)
+    assert all(a >= b - 1 for a, b in zip(widths, widths[1:], strict=False))
 
 
 def test_each_face_is_listed_once():

@@ -130,56 +130,73 @@ def overlaps(a: dlib.rectangle, b: dlib.rectangle) -> bool:
     return inner / (bw * bh) > OVERLAP_IOU or covered > OVERLAP_COVERED
 
 
+def _depth(scale: float, level: int) -> float:
+    """Where a pyramid level of a copy at ``scale`` sits on one axis for every
+    copy, in (6/5)-steps of magnification: the higher, the smaller its faces."""
+    return math.log(scale) / -math.log(LEVEL_STEP) - level
+
+
 @dataclass
 class _Sighting:
-    """A face during the scan: its best box so far, and the level and score it
-    was first seen with, which rank it (coarser level = larger face; at one
-    level a face that fits the level better scores higher)."""
+    """A face during the scan: its best box so far, and the depth and score it
+    was first seen with, which rank it (shallower = larger face; at one depth a
+    face that fits the level better scores higher)."""
 
     rect: dlib.rectangle
     score: float
-    level: int
-    rank: tuple[int, float]
+    depth: float
+    rank: tuple[float, float]
 
 
-def _merge(found: list[_Sighting], detections: list[Detection], level: int) -> None:
+def _merge(found: list[_Sighting], detections: list[Detection], depth: float) -> bool:
     """Add one level's detections: new faces, or better boxes for faces first
-    seen up to ``REFINE_LEVELS`` coarser (others are duplicates, dropped)."""
+    seen up to ``REFINE_LEVELS`` shallower (others are duplicates, dropped).
+    True if a new face was seen."""
+    new = False
     for rect, score in detections:
         seen = next((f for f in found if overlaps(rect, f.rect)), None)
         if seen is None:
-            found.append(_Sighting(rect, score, level, (-level, -score)))
-        elif seen.level - level <= REFINE_LEVELS and score > seen.score:
+            found.append(_Sighting(rect, score, depth, (depth, -score)))
+            new = True
+        elif depth - seen.depth <= REFINE_LEVELS + 1e-6 and score > seen.score:
             seen.rect, seen.score = rect, score
+    return new
 
 
-def _scan(levels: list[np.ndarray], full_hw: tuple[int, ...], need: int | None) -> list[Detection]:
-    """Scan the levels coarsest first; with ``need``, stop ``REFINE_LEVELS``
-    after the level where that many faces have been seen."""
-    found: list[_Sighting] = []
+def _scan(
+    image: np.ndarray, scale: float, count: int, need: int | None, found: list[_Sighting]
+) -> bool:
+    """Scan ``count`` levels (0: all) of a copy at ``scale``, coarsest first,
+    adding to ``found``; with ``need``, stop ``REFINE_LEVELS`` after the level
+    where that many faces have been seen. True if a face was first seen at the
+    finest level: it may have smaller neighbours."""
+    levels = _pyramid(_working_copy(image, scale), count)
     last: int | None = None  # the finest level still to scan, once enough faces are seen
+    new_at_finest = False
     for level in range(len(levels) - 1, -1, -1):
         if last is not None and level < last:
             break
-        _merge(found, _scan_level(levels, level, full_hw), level)
+        new = _merge(found, _scan_level(levels, level, image.shape), _depth(scale, level))
+        new_at_finest = new and level == 0
         if need is not None and last is None and len(found) >= need:
             last = level - REFINE_LEVELS
-    found.sort(key=lambda f: f.rank)
-    return [(f.rect, f.score) for f in found]
+    return new_at_finest
 
 
-def _retry_upsampled(image: np.ndarray, scale: float, need: int | None) -> list[Detection]:
+def _scan_finer(image: np.ndarray, scale: float, need: int | None, found: list[_Sighting]) -> None:
     """Faces down to half the size: a copy at twice the scale (at most 2x
-    upsampled), scanning only the levels above the working copy's."""
+    upsampled), scanning only the levels above the first copy's."""
     bigger = min(MAX_UPSCALE, 2.0 * scale)
-    if bigger <= scale:
-        return []
-    count = math.ceil(math.log(bigger / scale) / -math.log(LEVEL_STEP))
-    return _scan(_pyramid(_working_copy(image, bigger), count), image.shape, need)
+    if bigger > scale * 1.01:
+        count = math.ceil(math.log(bigger / scale) / -math.log(LEVEL_STEP))
+        _scan(image, bigger, count, need, found)
 
 
 def find_face_boxes(
-    image: np.ndarray, work_pixels: int = WORK_PIXELS, need: int | None = None
+    image: np.ndarray,
+    work_pixels: int = WORK_PIXELS,
+    need: int | None = None,
+    crowds: bool = True,
 ) -> list[Detection]:
     """HOG detections at full-resolution coordinates, largest first.
 
@@ -187,13 +204,22 @@ def find_face_boxes(
     largest faces) first, so with ``need`` the scan stops soon after that many
     faces are seen. They come out exactly as in the full list, but smaller
     faces may be missing: the length is then only a lower bound of the face
-    count. A portrait's face costs about a fifth of a full scan. When no level
-    finds a face, one retry at twice the scale looks for faces half as small:
-    it costs 3x, but only on the photos that would otherwise fail.
+    count. A portrait's face costs about a fifth of a full scan.
+
+    A second copy at twice the scale looks for faces half as small when the
+    first found none, or (``crowds``) when it found a face only at its finest
+    level: faces in a group come in similar sizes, so one at the detection
+    limit means others are likely just below it. It costs about 3x a scan,
+    only on such photos; a portrait's cost is unchanged.
     """
     scale = detection_scale(*image.shape[:2], work_pixels=work_pixels)
-    found = _scan(_pyramid(_working_copy(image, scale)), image.shape, need)
-    return found or _retry_upsampled(image, scale, need)
+    found: list[_Sighting] = []
+    at_limit = _scan(image, scale, 0, need, found)
+    enough = need is not None and len(found) >= need
+    if not found or (crowds and at_limit and not enough):
+        _scan_finer(image, scale, need, found)
+    found.sort(key=lambda f: f.rank)
+    return [(f.rect, f.score) for f in found]
 
 
 def place_landmarks(image: np.ndarray, rect: dlib.rectangle) -> np.ndarray:
