@@ -31,7 +31,8 @@ from PIL import Image, ImageSequence
 
 from swaps import gif
 from swaps.engine import swap_animation
-from swaps.imaging import HARD_MAX_PIXELS, ImageInputError
+from swaps.imaging import HARD_MAX_PIXELS
+from swaps.imaging.errors import ImageInputError
 from swaps.watermark import add_watermark
 
 DEFAULT_MAX_FRAMES = 300

@@ -12,7 +12,7 @@ from django.urls import reverse
 from PIL import Image
 
 from swaps.animated import decode_animation, encode_animation
-from swaps.imaging import read_note
+from swaps.imaging.provenance import read_note
 from swaps.models import JobStatus, SwapJob
 from tests.animations import moving_face_frames, pillow_gif
 from tests.conftest import credits_of

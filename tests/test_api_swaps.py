@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from swaps.imaging import read_note
+from swaps.imaging.provenance import read_note
 from swaps.models import JobStatus, SwapJob
 
 pytestmark = pytest.mark.django_db

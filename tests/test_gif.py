@@ -17,7 +17,9 @@ from swaps.animated import (
     gif_frame_count,
     probe_animation,
 )
-from swaps.imaging import ImageInputError, read_note, sniff_format
+from swaps.imaging.errors import ImageInputError
+from swaps.imaging.headers import sniff_format
+from swaps.imaging.provenance import read_note
 from tests.animations import moving_face_frames, pillow_gif
 
 NOTE = "Altered by FaceSwap: this image contains an AI face swap."
