@@ -40,13 +40,13 @@ def _pil_bytes(img: Image.Image, fmt: str, **kwargs) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def astronaut() -> Image.Image:
+def astronaut_pil() -> Image.Image:
     return Image.open(FIXTURES / "astronaut.jpg").convert("RGB")
 
 
 @pytest.fixture(scope="module")
-def samples(astronaut: Image.Image) -> dict[str, bytes]:
-    small = astronaut.resize((96, 80))
+def samples(astronaut_pil: Image.Image) -> dict[str, bytes]:
+    small = astronaut_pil.resize((96, 80))
     return {
         "jpeg": _pil_bytes(small, "JPEG", quality=85),
         "png": _pil_bytes(small, "PNG"),
@@ -440,11 +440,11 @@ def test_looks_like_base64_image_rejects(value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def exif_source(astronaut: Image.Image) -> bytes:
+def exif_source(astronaut_pil: Image.Image) -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "SecretCam"
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 17.0, 40.0)}
-    data = _pil_bytes(astronaut, "JPEG", exif=exif, quality=90)
+    data = _pil_bytes(astronaut_pil, "JPEG", exif=exif, quality=90)
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)  # the source really has GPS
     return data
 
