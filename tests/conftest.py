@@ -78,6 +78,17 @@ def other_api_client(other_account: Account) -> APIClient:
     return key_client(create_api_key(account=other_account).raw)
 
 
+def api_error(response: Any, status: int | None = None) -> dict[str, Any]:
+    """The `error` of an API error envelope, after checking the envelope (and `status`)."""
+    if status is not None:
+        assert response.status_code == status, response.content[:400]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["success"] is False
+    assert body["request_id"] == response["X-Request-Id"]
+    return body["error"]
+
+
 def credits_of(account: Account) -> int:
     account.refresh_from_db(fields=["credits"])
     return account.credits
