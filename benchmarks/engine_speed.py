@@ -4,8 +4,8 @@ Reproduce the README table (one core, as production workers are sized):
 
     taskset -c 0 .venv/bin/python -m benchmarks.engine_speed --runs 15
 
-Each request is timed as the worker runs it: ``swaps.imaging.decode_image`` on
-both uploads, the swap, ``swaps.imaging.encode_image`` in the target's format.
+Each request is timed as the worker runs it: ``swaps.imaging.decoding.decode_image``
+on both uploads, the swap, ``swaps.imaging.encoding.encode_image`` in the target's format.
 Cases (``--cases``):
 
 - ``1mp``: the test fixtures upscaled to ~1 MP and JPEG-encoded in memory, so
@@ -44,7 +44,10 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from swaps import engine, imaging  # noqa: E402
+from swaps import engine  # noqa: E402
+from swaps.imaging import HARD_MAX_PIXELS  # noqa: E402
+from swaps.imaging.decoding import DecodedImage, decode_image  # noqa: E402
+from swaps.imaging.encoding import encode_image  # noqa: E402
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture  # noqa: E402
 
 STAGES = ("decode", "detect", "landmarks", "warp", "blend", "encode", "total")
@@ -87,8 +90,8 @@ def pair_large(shared: Path) -> tuple[bytes, bytes] | None:
     return src.read_bytes(), dst.read_bytes()
 
 
-def decode(data: bytes, name: str) -> imaging.DecodedImage:
-    return imaging.decode_image(data, image=name, max_pixels=imaging.HARD_MAX_PIXELS)
+def decode(data: bytes, name: str) -> DecodedImage:
+    return decode_image(data, image=name, max_pixels=HARD_MAX_PIXELS)
 
 
 # --------------------------------------------------------------------------- timing
@@ -101,7 +104,7 @@ def request(src: bytes, dst: bytes, swap_fn: SwapFn) -> tuple[Sample, str]:
     decoded = time.perf_counter()
     result = swap_fn(source.array, target.array)
     swapped = time.perf_counter()
-    imaging.encode_image(result.image, target.format, note=NOTE)
+    encode_image(result.image, target.format, note=NOTE)
     end = time.perf_counter()
     ms = {k: float(result.timings_ms.get(k, 0.0)) for k in ENGINE_STAGES}
     ms.update(

@@ -31,7 +31,8 @@ from PIL import Image, ImageSequence
 
 from swaps import gif
 from swaps.engine import swap_animation
-from swaps.imaging import HARD_MAX_PIXELS, ImageInputError
+from swaps.imaging import HARD_MAX_PIXELS
+from swaps.imaging.errors import ImageInputError, too_many_pixels
 from swaps.watermark import add_watermark
 
 DEFAULT_MAX_FRAMES = 300
@@ -94,8 +95,7 @@ def probe_animation(
         raise _too_large(image, f"too many frames (limit {max_frames}).", max_frames=max_frames)
     pixels = scan.width * scan.height
     if pixels > min(max_pixels, HARD_MAX_PIXELS):
-        raise _too_large(image, f"too many pixels (limit {max_pixels}).", max_pixels=max_pixels,
-                         width=scan.width, height=scan.height)
+        raise too_many_pixels(image, scan.width, scan.height, max_pixels)
     if pixels * scan.frames > max_total_pixels:
         raise _too_large(image, f"too many pixels over all frames (limit {max_total_pixels}).",
                          max_total_pixels=max_total_pixels, frames=scan.frames)

@@ -15,7 +15,8 @@ from django.conf import settings
 from accounts.models import Account
 from faceswap_site.errors import STATUS_BY_CODE, ApiError
 from swaps import engine
-from swaps.imaging import INPUT_FORMATS, decode_image
+from swaps.imaging import INPUT_FORMATS
+from swaps.imaging.decoding import decode_image
 from swaps.inputs import read_image_input
 from swaps.models import SavedFace
 from swaps.services import ImageValue

@@ -15,7 +15,9 @@ import numpy as np
 from django.conf import settings
 
 from swaps import animated, engine
-from swaps.imaging import INPUT_FORMATS, decode_image, encode_image
+from swaps.imaging import INPUT_FORMATS
+from swaps.imaging.decoding import decode_image
+from swaps.imaging.encoding import encode_image
 from swaps.models import InputRole, SwapInput, SwapJob
 from swaps.watermark import add_watermark
 

@@ -21,7 +21,7 @@ from accounts import quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from swaps import animated, engine, runner
-from swaps.imaging import ImageInputError
+from swaps.imaging.errors import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
 from swaps.previews import make_preview

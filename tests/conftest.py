@@ -1,10 +1,11 @@
-"""Shared fixtures: isolated media, a synchronous worker, accounts with API keys, photos."""
+"""Shared fixtures: isolated media, a synchronous worker, accounts with API keys, photos,
+and the engine's models and fixture faces for the tests that run the engine."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,6 +15,9 @@ from rest_framework.test import APIClient
 from accounts.keys import create_api_key
 from accounts.models import Account
 from swaps.models import SavedFace
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -74,6 +78,17 @@ def other_api_client(other_account: Account) -> APIClient:
     return key_client(create_api_key(account=other_account).raw)
 
 
+def api_error(response: Any, status: int | None = None) -> dict[str, Any]:
+    """The `error` of an API error envelope, after checking the envelope (and `status`)."""
+    if status is not None:
+        assert response.status_code == status, response.content[:400]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["success"] is False
+    assert body["request_id"] == response["X-Request-Id"]
+    return body["error"]
+
+
 def credits_of(account: Account) -> int:
     account.refresh_from_db(fields=["credits"])
     return account.credits
@@ -119,6 +134,31 @@ def post_work(api_client: APIClient, django_capture_on_commit_callbacks: Any
             return (client or api_client).post(path, data, format=fmt, **extra)
 
     return post
+
+
+@pytest.fixture(scope="session")
+def engine_models() -> None:
+    """Load the engine's models once per session (~2 s); engine test modules use it with
+    ``pytestmark = pytest.mark.usefixtures("engine_models")``."""
+    from swaps.engine import warm_up
+
+    warm_up()
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """The astronaut photo (one face) as BGR pixels; shared by every test, so never modify."""
+    from tests.images import ASTRONAUT, load_fixture
+
+    return load_fixture(ASTRONAUT)
+
+
+@pytest.fixture(scope="session")
+def grace() -> np.ndarray:
+    """The Grace Hopper photo (one face) as BGR pixels; shared by every test, so never modify."""
+    from tests.images import GRACE_HOPPER, load_fixture
+
+    return load_fixture(GRACE_HOPPER)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts import quotas
 from swaps.models import InputRole, SwapJob
-from tests.conftest import credits_of
+from tests.conftest import api_error, credits_of
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db
 CREATE_ROUTES = ["/api/faceswap/basicswap", "/api/faceswap/faceswap2",
                  "/api/faceswap/swap1from2", "/api/faceswap/swapfacesameimage",
                  "/api/v1/face-swap/jobs"]
-
-
-def _error(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:400]
-    body = response.json()
-    assert body["success"] is False and body["request_id"] == response["X-Request-Id"]
-    return body["error"]
 
 
 def _basic(upload: Any, **extra: Any) -> dict[str, Any]:
@@ -99,7 +92,7 @@ def test_faceswap2_swaps_into_the_face_at_swap_index(post_work, upload, api_clie
 
 
 def test_a_bad_swap_index_is_refused(api_client, upload, account):
-    error = _error(api_client.post("/api/faceswap/faceswap2", _basic(upload, swap_index="-1")),
+    error = api_error(api_client.post("/api/faceswap/faceswap2", _basic(upload, swap_index="-1")),
                    400)
     assert "swap_index" in error["details"]["fields"]
     assert not SwapJob.objects.exists() and credits_of(account) == 100
@@ -132,7 +125,7 @@ def test_swap1from2_is_all_or_nothing_when_credits_run_short(api_client, upload,
         "srcimage": upload("two.png", two_faces_png),
         "targetimage1": upload("astronaut.jpg"), "targetimage2": upload("grace_hopper.jpg")})
 
-    assert _error(response, 402)["code"] == "insufficient_credits"
+    assert api_error(response, 402)["code"] == "insufficient_credits"
     assert not SwapJob.objects.exists() and credits_of(account) == 1
     assert media_files() == []
 
@@ -141,7 +134,7 @@ def test_swap1from2_names_the_bad_image(api_client, upload, two_faces_png, accou
     response = api_client.post("/api/faceswap/swap1from2", {
         "srcimage": upload("two.png", two_faces_png), "targetimage1": upload("astronaut.jpg"),
         "targetimage2": upload("x.jpg", b"nope")})
-    error = _error(response, 400)
+    error = api_error(response, 400)
     assert (error["code"], error["details"]["image"]) == ("invalid_image_format",
                                                           "targetimage2")
     assert credits_of(account) == 100
@@ -207,7 +200,7 @@ def test_face_swap_jobs_take_urls_or_base64_and_report_the_result(post_work, pho
 def test_face_swap_jobs_refuse_a_missing_image(api_client, photo, account):
     response = api_client.post("/api/v1/face-swap/jobs", {
         "base_image_url": base64.b64encode(photo("astronaut.jpg")).decode()}, format="json")
-    assert "selfie_url" in _error(response, 400)["details"]["fields"]
+    assert "selfie_url" in api_error(response, 400)["details"]["fields"]
     assert credits_of(account) == 100
 
 
@@ -215,7 +208,7 @@ def test_face_swap_job_urls_must_be_public(api_client, upload, no_network_listen
     response = api_client.post("/api/v1/face-swap/jobs", {
         "base_image_url": f"http://127.0.0.1:{no_network_listener.port}/a.jpg",
         "selfie_url": upload("grace_hopper.jpg")})
-    error = _error(response, 400)
+    error = api_error(response, 400)
     assert (error["code"], error["details"]["image"]) == ("url_not_allowed", "base_image_url")
     assert no_network_listener.accepted == []
 
@@ -225,7 +218,7 @@ def test_face_swap_job_urls_must_be_public(api_client, upload, no_network_listen
 @pytest.mark.parametrize("route", CREATE_ROUTES)
 def test_every_create_route_needs_a_key(route, upload, two_faces_png):
     response = APIClient().post(route, _valid_body(route, upload, two_faces_png))
-    assert _error(response, 401)["code"] == "api_key_required"
+    assert api_error(response, 401)["code"] == "api_key_required"
     assert not SwapJob.objects.exists()
 
 
@@ -264,7 +257,7 @@ def test_the_same_key_on_another_body_is_a_422(api_client, upload):
     api_client.post("/api/faceswap/basicswap", _basic(upload), HTTP_IDEMPOTENCY_KEY="c-2")
     response = api_client.post("/api/faceswap/basicswap", _basic(upload, enhance="true"),
                                HTTP_IDEMPOTENCY_KEY="c-2")
-    assert _error(response, 422)["code"] == "idempotency_conflict"
+    assert api_error(response, 422)["code"] == "idempotency_conflict"
     assert SwapJob.objects.count() == 1
 
 
@@ -272,7 +265,7 @@ def test_a_key_used_on_another_route_is_a_422(api_client, upload):
     api_client.post("/api/faceswap/basicswap", _basic(upload), HTTP_IDEMPOTENCY_KEY="c-3")
     response = api_client.post("/api/faceswap/faceswap2", _basic(upload),
                                HTTP_IDEMPOTENCY_KEY="c-3")
-    assert _error(response, 422)["code"] == "idempotency_conflict"
+    assert api_error(response, 422)["code"] == "idempotency_conflict"
 
 
 def test_another_accounts_tasks_are_not_found(api_client, other_api_client, upload):
@@ -282,7 +275,7 @@ def test_another_accounts_tasks_are_not_found(api_client, other_api_client, uplo
         "selfie_url": upload("grace_hopper.jpg")}).json()["reference_id"]
 
     for path in (f"/api/task-status/{task_id}", f"/api/v1/face-swap/jobs/{reference_id}"):
-        assert _error(other_api_client.get(path), 404)["code"] == "not_found"
+        assert api_error(other_api_client.get(path), 404)["code"] == "not_found"
         assert api_client.get(path).status_code == 200
 
 
@@ -290,13 +283,13 @@ def test_another_accounts_tasks_are_not_found(api_client, other_api_client, uplo
                                   "/api/task-status/6f1c0000-0000-4000-8000-000000000000",
                                   "/api/v1/face-swap/jobs/6f1c0000-0000-4000-8000-000000000000"])
 def test_unknown_tasks_are_json_404s(api_client, path):
-    assert _error(api_client.get(path), 404)["code"] == "not_found"
+    assert api_error(api_client.get(path), 404)["code"] == "not_found"
 
 
 def test_status_routes_need_a_key():
     for path in ("/api/task-status/6f1c0000-0000-4000-8000-000000000000",
                  "/api/v1/face-swap/jobs/6f1c0000-0000-4000-8000-000000000000"):
-        assert _error(APIClient().get(path), 401)["code"] == "api_key_required"
+        assert api_error(APIClient().get(path), 401)["code"] == "api_key_required"
 
 
 def test_a_rate_limited_compat_request_creates_nothing(api_client, upload, account):
@@ -309,7 +302,7 @@ def test_a_rate_limited_compat_request_creates_nothing(api_client, upload, accou
 
     response = api_client.post("/api/faceswap/basicswap", _basic(upload))
 
-    assert _error(response, 429)["code"] == "rate_limit_exceeded"
+    assert api_error(response, 429)["code"] == "rate_limit_exceeded"
     assert not SwapJob.objects.exists() and credits_of(account) == 100
 
 

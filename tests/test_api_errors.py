@@ -12,17 +12,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey
 from swaps.models import SwapJob
+from tests.conftest import api_error
 
 pytestmark = pytest.mark.django_db
-
-
-def _error(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is False
-    assert body["request_id"] == response["X-Request-Id"]
-    return body["error"]
 
 
 def _bomb_png(side: int = 30_000) -> bytes:
@@ -45,7 +37,7 @@ def _swap(client: APIClient, upload: Any, **overrides: Any) -> Any:
 # --- Authentication -------------------------------------------------------------------
 
 def test_it_requires_an_api_key(upload):
-    error = _error(_swap(APIClient(), upload), 401)
+    error = api_error(_swap(APIClient(), upload), 401)
     assert error["code"] == "api_key_required"
 
 
@@ -54,7 +46,7 @@ def test_it_requires_an_api_key(upload):
                                     {"HTTP_X_API_KEY": "no-dot-at-all"}])
 def test_it_rejects_a_wrong_key(header):
     response = APIClient().get("/api/v1/swaps", **header)
-    assert _error(response, 401)["code"] == "invalid_api_key"
+    assert api_error(response, 401)["code"] == "invalid_api_key"
 
 
 def test_bearer_and_x_api_key_are_the_same_key(api_key):
@@ -66,7 +58,7 @@ def test_bearer_and_x_api_key_are_the_same_key(api_key):
 def test_a_revoked_key_fails_on_the_very_next_request(api_client, account):
     assert api_client.get("/api/v1/swaps").status_code == 200
     ApiKey.objects.get(account=account).revoke()
-    assert _error(api_client.get("/api/v1/swaps"), 401)["code"] == "invalid_api_key"
+    assert api_error(api_client.get("/api/v1/swaps"), 401)["code"] == "invalid_api_key"
 
 
 def test_no_raw_key_is_stored(api_key, django_db_blocker):
@@ -89,35 +81,35 @@ def test_no_raw_key_is_stored(api_key, django_db_blocker):
     ({"client_reference": "x" * 1025}, "client_reference"),
 ])
 def test_it_rejects_bad_parameters(api_client, upload, overrides, field):
-    error = _error(_swap(api_client, upload, **overrides), 400)
+    error = api_error(_swap(api_client, upload, **overrides), 400)
     assert error["code"] == "invalid_parameter"
     assert field in error["details"]["fields"]
     assert not SwapJob.objects.exists()
 
 
 def test_it_requires_both_images(api_client, upload):
-    error = _error(api_client.post("/api/v1/swaps", {"source_image": upload("astronaut.jpg")}),
+    error = api_error(api_client.post("/api/v1/swaps", {"source_image": upload("astronaut.jpg")}),
                    400)
     assert "target_image" in error["details"]["fields"]
 
 
 def test_malformed_json_is_a_400(api_client):
     response = api_client.post("/api/v1/swaps", "{nope", content_type="application/json")
-    assert _error(response, 400)["code"] == "invalid_parameter"
+    assert api_error(response, 400)["code"] == "invalid_parameter"
 
 
 # --- Images ---------------------------------------------------------------------------
 
 def test_it_refuses_a_file_that_is_not_an_image(api_client, upload):
     response = _swap(api_client, upload, target_image=upload("x.jpg", b"<html>hello</html>"))
-    error = _error(response, 400)
+    error = api_error(response, 400)
     assert error["code"] == "invalid_image_format"
     assert error["details"]["image"] == "target_image"
     assert not SwapJob.objects.exists()
 
 
 def test_it_refuses_a_decompression_bomb_before_decoding(api_client, upload):
-    error = _error(_swap(api_client, upload, source_image=upload("bomb.png", _bomb_png())), 413)
+    error = api_error(_swap(api_client, upload, source_image=upload("bomb.png", _bomb_png())), 413)
     assert error["code"] == "image_too_large"
     assert error["details"]["image"] == "source_image"
 
@@ -133,18 +125,18 @@ def test_a_fuzzed_png_is_an_invalid_image_never_a_500(api_client, upload, photo)
     # Header intact, body corrupt: refused now or failed by the worker, never a 5xx.
     assert response.status_code in (202, 400)
     if response.status_code == 400:
-        assert _error(response, 400)["code"] == "invalid_image_format"
+        assert api_error(response, 400)["code"] == "invalid_image_format"
 
 
 def test_an_image_over_the_cap_is_a_413(api_client, upload, settings):
     settings.MAX_IMAGE_BYTES = 20_000
-    error = _error(_swap(api_client, upload), 413)
+    error = api_error(_swap(api_client, upload), 413)
     assert error["code"] == "image_too_large"
 
 
 def test_a_request_over_the_cap_is_a_413_before_reading_it(api_client, upload, settings):
     settings.MAX_REQUEST_BYTES = 50_000
-    error = _error(_swap(api_client, upload), 413)
+    error = api_error(_swap(api_client, upload), 413)
     assert error["code"] == "request_too_large"
 
 
@@ -155,7 +147,7 @@ def test_a_base64_image_over_the_cap_is_a_413(api_client, settings, photo):
     data = {"source_image": base64.b64encode(photo("astronaut.jpg")).decode(),
             "target_image": base64.b64encode(photo("astronaut.jpg")).decode()}
     response = api_client.post("/api/v1/swaps", data, format="json")
-    assert _error(response, 413)["code"] == "image_too_large"
+    assert api_error(response, 413)["code"] == "image_too_large"
 
 
 # --- URLs -----------------------------------------------------------------------------
@@ -170,7 +162,7 @@ def test_url_inputs_cannot_reach_the_server_side(api_client, upload, no_network_
     url = url.format(port=no_network_listener.port)
     response = api_client.post("/api/v1/swaps", {"source_image": url,
                                                  "target_image": upload("astronaut.jpg")})
-    assert _error(response, 400)["code"] == "url_not_allowed"
+    assert api_error(response, 400)["code"] == "url_not_allowed"
     assert no_network_listener.accepted == []
     assert not SwapJob.objects.exists()
 
@@ -178,12 +170,12 @@ def test_url_inputs_cannot_reach_the_server_side(api_client, upload, no_network_
 # --- JSON everywhere on /api/ ---------------------------------------------------------
 
 def test_unknown_api_routes_are_json_404(api_client):
-    assert _error(api_client.get("/api/v1/nothing-here"), 404)["code"] == "not_found"
-    assert _error(api_client.get("/api/v1/swaps/not-a-uuid"), 404)["code"] == "not_found"
+    assert api_error(api_client.get("/api/v1/nothing-here"), 404)["code"] == "not_found"
+    assert api_error(api_client.get("/api/v1/swaps/not-a-uuid"), 404)["code"] == "not_found"
 
 
 def test_a_wrong_method_is_a_json_405(api_client):
-    error = _error(api_client.put("/api/v1/swaps", {}), 405)
+    error = api_error(api_client.put("/api/v1/swaps", {}), 405)
     assert error["code"] == "method_not_allowed"
 
 
@@ -195,7 +187,7 @@ def test_an_unexpected_failure_is_a_json_500(api_client, upload, monkeypatch):
 
     monkeypatch.setattr(services, "create_swap_job", explode)
     api_client.raise_request_exception = False
-    error = _error(_swap(api_client, upload), 500)
+    error = api_error(_swap(api_client, upload), 500)
     assert error == {"code": "server_error", "message": "Internal server error.", "details": {}}
 
 
@@ -207,5 +199,5 @@ def test_every_response_has_a_request_id(api_client):
 def test_a_url_error_says_which_image(api_client, upload):
     response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
                                                  "target_image": "gopher://example.com/x"})
-    error = _error(response, 400)
+    error = api_error(response, 400)
     assert (error["code"], error["details"]["image"]) == ("url_not_allowed", "target_image")

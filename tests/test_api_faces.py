@@ -13,17 +13,10 @@ from rest_framework.test import APIClient
 from accounts.models import IdempotencyRecord, Plan
 from swaps import engine
 from swaps.models import SavedFace
-from tests.conftest import credits_of, make_saved_face
+from tests.conftest import api_error, credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
 
-
-
-def _error(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:400]
-    body = response.json()
-    assert body["success"] is False and body["request_id"] == response["X-Request-Id"]
-    return body["error"]
 
 
 def _rate_headers(response: Any) -> tuple[str, str, str]:
@@ -70,12 +63,12 @@ def test_detect_accepts_base64_in_json_and_finds_no_face_in_noise(api_client, no
     ({"image": "file:///etc/passwd"}, "url_not_allowed", 400),
 ])
 def test_detect_refuses_bad_input(api_client, data, code, status):
-    assert _error(api_client.post("/api/v1/detect", data, format="json"), status)["code"] == code
+    assert api_error(api_client.post("/api/v1/detect", data, format="json"), status)["code"] == code
 
 
 def test_detect_needs_a_key(upload):
     response = APIClient().post("/api/v1/detect", {"image": upload("astronaut.jpg")})
-    assert _error(response, 401)["code"] == "api_key_required"
+    assert api_error(response, 401)["code"] == "api_key_required"
 
 
 def test_detect_counts_in_the_write_window(api_client, upload, account):
@@ -87,7 +80,7 @@ def test_detect_counts_in_the_write_window(api_client, upload, account):
 
     refused = api_client.post("/api/v1/detect", {"image": upload("astronaut.jpg")})
 
-    assert _error(refused, 429)["code"] == "rate_limit_exceeded"
+    assert api_error(refused, 429)["code"] == "rate_limit_exceeded"
     assert "Retry-After" in refused
 
 
@@ -123,18 +116,18 @@ def test_delete_erases_the_face(api_client, saved_face):
     assert response.status_code == 204
     assert all(v for v in _rate_headers(response))
     assert not SavedFace.objects.filter(pk=saved_face.pk).exists()
-    assert _error(api_client.get(f"/api/v1/faces/{saved_face.pk}"), 404)["code"] == "not_found"
+    assert api_error(api_client.get(f"/api/v1/faces/{saved_face.pk}"), 404)["code"] == "not_found"
 
 
 def test_another_accounts_face_is_not_found(api_client, other_saved_face):
     for method in ("get", "delete"):
         response = getattr(api_client, method)(f"/api/v1/faces/{other_saved_face.pk}")
-        assert _error(response, 404)["code"] == "not_found"
+        assert api_error(response, 404)["code"] == "not_found"
     assert SavedFace.objects.filter(pk=other_saved_face.pk).exists()
 
 
 def test_a_malformed_face_id_is_a_json_404(api_client):
-    assert _error(api_client.get("/api/v1/faces/nope"), 404)["code"] == "not_found"
+    assert api_error(api_client.get("/api/v1/faces/nope"), 404)["code"] == "not_found"
 
 
 def test_faces_need_a_key(saved_face):
@@ -142,7 +135,7 @@ def test_faces_need_a_key(saved_face):
                          ("delete", f"/api/v1/faces/{saved_face.pk}"),
                          ("post", "/api/v1/faces")]:
         response = getattr(APIClient(), method)(path)
-        assert _error(response, 401)["code"] == "api_key_required"
+        assert api_error(response, 401)["code"] == "api_key_required"
 
 
 # --- Saved faces: create --------------------------------------------------------------
@@ -156,13 +149,13 @@ def test_faces_need_a_key(saved_face):
 def test_create_refuses_missing_or_bad_fields(api_client, upload, account, data, field):
     data = {key: upload("grace_hopper.jpg") if value == "IMAGE" else value
             for key, value in data.items()}
-    error = _error(api_client.post("/api/v1/faces", data), 400)
+    error = api_error(api_client.post("/api/v1/faces", data), 400)
     assert error["code"] == "invalid_parameter" and field in error["details"]["fields"]
     assert not SavedFace.objects.exists()
 
 
 def test_create_refuses_what_is_not_an_image(api_client, upload):
-    error = _error(api_client.post("/api/v1/faces", {
+    error = api_error(api_client.post("/api/v1/faces", {
         "name": "me", "image": upload("x.jpg", b"<html>")}), 400)
     assert (error["code"], error["details"]["image"]) == ("invalid_image_format", "image")
 
@@ -179,7 +172,7 @@ def test_an_account_keeps_a_bounded_number_of_faces(api_client, upload, account,
     monkeypatch.setattr(faces, "MAX_SAVED_FACES", 1)
     make_saved_face(account)
 
-    error = _error(api_client.post("/api/v1/faces", {"name": "me",
+    error = api_error(api_client.post("/api/v1/faces", {"name": "me",
                                                      "image": upload("grace_hopper.jpg")}), 400)
     assert error["details"] == {"max_faces": 1}
 
@@ -200,14 +193,14 @@ def test_a_photo_with_one_face_is_saved_free_of_charge(api_client, upload, accou
 
 
 def test_a_photo_without_a_face_is_refused(api_client, upload, noise_png):
-    error = _error(api_client.post("/api/v1/faces", {
+    error = api_error(api_client.post("/api/v1/faces", {
         "name": "me", "image": upload("noise.png", noise_png)}), 400)
     assert (error["code"], error["details"]["image"]) == ("no_face_detected", "image")
     assert not SavedFace.objects.exists()
 
 
 def test_a_photo_with_two_faces_is_refused(api_client, upload, two_faces_png):
-    error = _error(api_client.post("/api/v1/faces", {
+    error = api_error(api_client.post("/api/v1/faces", {
         "name": "us", "image": upload("two.png", two_faces_png)}), 400)
     assert error["code"] == "face_count_mismatch"
     assert error["details"]["faces"] == 2
@@ -226,7 +219,7 @@ def test_create_honours_the_idempotency_key(api_client, upload):
 
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
-    assert _error(other, 422)["code"] == "idempotency_conflict"
+    assert api_error(other, 422)["code"] == "idempotency_conflict"
     assert SavedFace.objects.count() == 1
 
 
@@ -241,7 +234,7 @@ def test_create_while_the_same_key_is_running_is_a_409(api_client, upload, accou
                                                  "image": upload("grace_hopper.jpg")},
                                HTTP_IDEMPOTENCY_KEY="f-2")
 
-    assert _error(response, 409)["code"] == "idempotency_conflict"
+    assert api_error(response, 409)["code"] == "idempotency_conflict"
     assert not SavedFace.objects.exists()
 
 

@@ -12,10 +12,10 @@ from django.urls import reverse
 from PIL import Image
 
 from swaps.animated import decode_animation, encode_animation
-from swaps.imaging import read_note
+from swaps.imaging.provenance import read_note
 from swaps.models import JobStatus, SwapJob
 from tests.animations import moving_face_frames, pillow_gif
-from tests.conftest import credits_of
+from tests.conftest import api_error, credits_of
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +39,6 @@ def _result(client: Any, job: dict[str, Any]) -> tuple[str, bytes]:
     response = client.get(job["result_url"])
     assert response.status_code == 200
     return response["Content-Type"], b"".join(response.streaming_content)
-
-
-def _error(response: Any) -> dict[str, Any]:
-    assert response.json()["success"] is False
-    return response.json()["error"]
 
 
 def test_an_animated_gif_target_is_swapped_in_every_frame(
@@ -80,7 +75,7 @@ def test_a_gif_bomb_is_refused_before_any_charge(submit, upload, account):
                        "target_image": upload("bomb.gif", bomb)})
 
     assert response.status_code == 413
-    error = _error(response)
+    error = api_error(response)
     assert error["code"] == "image_too_large"
     assert error["details"]["image"] == "target_image"
     assert credits_of(account) == before
@@ -94,7 +89,7 @@ def test_too_many_frames_is_refused(submit, upload, account):
                            frames, [20] * 301, loop=0, note=""))})
 
     assert response.status_code == 413
-    assert _error(response)["details"]["max_frames"] == 300
+    assert api_error(response)["details"]["max_frames"] == 300
     assert not SwapJob.objects.exists()
 
 
@@ -106,7 +101,7 @@ def test_an_animated_target_cannot_become_a_still_image(submit, upload, account,
                        "target_image": upload("clip.gif", clip), "output_format": output_format})
 
     assert response.status_code == 400
-    error = _error(response)
+    error = api_error(response)
     assert error["code"] == "invalid_parameter"
     assert error["details"] == {"output_format": output_format}
     assert credits_of(account) == before

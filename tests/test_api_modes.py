@@ -13,15 +13,10 @@ import pytest
 
 from swaps import engine
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
-from tests.conftest import credits_of, make_saved_face
+from tests.conftest import api_error, credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
 
-def _error(response: Any, status: int = 400) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:400]
-    body = response.json()
-    assert body["success"] is False and body["request_id"] == response["X-Request-Id"]
-    return body["error"]
 
 
 def _inputs(job_id: str) -> list[tuple[str, int]]:
@@ -143,7 +138,7 @@ def test_a_likeness_outside_0_to_1_is_refused_and_costs_nothing(api_client, phot
         "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
         "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
         "likeness": bad}, format="json")
-    error = _error(response)
+    error = api_error(response, 400)
     assert error["code"] == "invalid_parameter" and "likeness" in error["details"]["fields"]
     assert credits_of(account) == before and not SwapJob.objects.exists()
 
@@ -185,7 +180,7 @@ def test_bad_multi_face_parameters_are_refused_and_cost_nothing(
         "target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg"),
         **fields})
 
-    error = _error(response)
+    error = api_error(response, 400)
     assert error["code"] == "invalid_parameter"
     assert field in error["details"]["fields"]
     assert not SwapJob.objects.exists() and credits_of(account) == 100
@@ -196,7 +191,7 @@ def test_more_than_four_sources_are_refused(api_client, upload, account):
         "target_image": upload("astronaut.jpg"),
         "source_image": [upload("grace_hopper.jpg") for _ in range(5)]})
 
-    assert "source_image" in _error(response)["details"]["fields"]
+    assert "source_image" in api_error(response, 400)["details"]["fields"]
     assert not SwapJob.objects.exists() and credits_of(account) == 100
 
 
@@ -209,13 +204,13 @@ def test_more_than_four_sources_are_refused(api_client, upload, account):
 def test_empty_or_oversized_json_lists_are_refused(api_client, photo, body, field):
     target = base64.b64encode(photo("astronaut.jpg")).decode()
     response = api_client.post("/api/v1/swaps", {"target_image": target, **body}, format="json")
-    assert field in _error(response)["details"]["fields"]
+    assert field in api_error(response, 400)["details"]["fields"]
 
 
 def test_two_target_images_are_refused(api_client, upload):
     response = api_client.post("/api/v1/swaps", {
         "target_image": [upload("astronaut.jpg"), upload("astronaut.jpg")]})
-    assert "target_image" in _error(response)["details"]["fields"]
+    assert "target_image" in api_error(response, 400)["details"]["fields"]
 
 
 def test_another_accounts_saved_face_is_not_found(api_client, upload, account,
@@ -223,7 +218,7 @@ def test_another_accounts_saved_face_is_not_found(api_client, upload, account,
     response = api_client.post("/api/v1/swaps", {
         "target_image": upload("astronaut.jpg"), "source_face_id": str(other_saved_face.pk)})
 
-    error = _error(response, 404)
+    error = api_error(response, 404)
     assert error["code"] == "not_found"
     assert error["details"] == {"source_face_id": str(other_saved_face.pk)}
     assert not SwapJob.objects.exists() and credits_of(account) == 100
@@ -233,7 +228,7 @@ def test_another_accounts_saved_face_is_not_found(api_client, upload, account,
 def test_an_unknown_saved_face_is_not_found(api_client, upload):
     response = api_client.post("/api/v1/swaps", {
         "target_image": upload("astronaut.jpg"), "source_face_id": str(uuid.uuid4())})
-    assert _error(response, 404)["code"] == "not_found"
+    assert api_error(response, 404)["code"] == "not_found"
 
 
 def test_a_bad_reference_image_names_the_field(api_client, upload, account):
@@ -241,7 +236,7 @@ def test_a_bad_reference_image_names_the_field(api_client, upload, account):
         "target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg"),
         "reference_image": upload("ref.jpg", b"not an image")})
 
-    error = _error(response)
+    error = api_error(response, 400)
     assert (error["code"], error["details"]["image"]) == ("invalid_image_format",
                                                           "reference_image")
     assert credits_of(account) == 100
@@ -251,7 +246,7 @@ def test_an_error_in_the_second_source_names_the_field(api_client, upload):
     response = api_client.post("/api/v1/swaps", {
         "target_image": upload("astronaut.jpg"),
         "source_image": [upload("grace_hopper.jpg"), upload("x.png", b"\x89PNG nope")]})
-    error = _error(response)
+    error = api_error(response, 400)
     assert (error["code"], error["details"]["image"]) == ("invalid_image_format",
                                                           "source_image")
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from swaps.imaging import read_note
+from swaps.imaging.provenance import read_note
 from swaps.models import JobStatus, SwapJob
+from tests.conftest import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +22,6 @@ def _noise_png(width: int = 320, height: int = 240) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(out, "PNG")
     return out.getvalue()
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert body["success"] is False
-    assert body["request_id"] == response["X-Request-Id"]
-    return body["error"]
 
 
 def test_it_swaps_uploaded_photos_end_to_end(submit, upload, api_client, client, media_files):
@@ -134,7 +128,7 @@ def test_another_accounts_job_is_not_found(submit, upload, other_api_client):
     for method, path in [("get", ""), ("get", "/result"), ("delete", "")]:
         response = getattr(other_api_client, method)(f"/api/v1/swaps/{job_id}{path}")
         assert response.status_code == 404
-        assert _error(response)["code"] == "not_found"
+        assert api_error(response)["code"] == "not_found"
     assert SwapJob.objects.visible().filter(pk=job_id).exists()
 
 
@@ -184,7 +178,7 @@ def test_a_pending_job_has_no_result_yet(api_client, upload):
     assert api_client.get(f"/api/v1/swaps/{job_id}").json()["status"] == JobStatus.PENDING
     result = api_client.get(f"/api/v1/swaps/{job_id}/result")
     assert result.status_code == 404
-    assert _error(result)["details"]["status"] == "pending"
+    assert api_error(result)["details"]["status"] == "pending"
 
 
 def _result_pixels(api_client: Any, job_id: str) -> np.ndarray:

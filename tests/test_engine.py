@@ -7,8 +7,6 @@ benchmarks/engine_speed.py.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -27,12 +25,12 @@ from swaps.engine import (
     shape,
     skin,
     swap,
-    warm_up,
     warp,
 )
 from swaps.engine import mask as engine_mask
 from swaps.engine.detect import find_face_boxes, overlaps
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
+from tests.engine_helpers import face_region, iou, run_engine_cli
 from tests.images import (
     ASTRONAUT,
     FOUR_FACES,
@@ -45,23 +43,8 @@ from tests.images import (
     tiled_faces,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("engine_models")
 TIMING_KEYS = {"detect", "landmarks", "warp", "blend", "total"}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _models_loaded() -> None:
-    warm_up()  # once per session: loading costs ~2 s
-
-
-@pytest.fixture(scope="session")
-def astronaut() -> np.ndarray:
-    return load_fixture(ASTRONAUT)
-
-
-@pytest.fixture(scope="session")
-def grace() -> np.ndarray:
-    return load_fixture(GRACE_HOPPER)
 
 
 @pytest.fixture(scope="session", params=["astronaut_to_grace", "grace_to_astronaut"])
@@ -84,24 +67,6 @@ def swapped(request, astronaut, grace) -> dict:
 def centre(face: Face) -> tuple[float, float]:
     x, y, w, h = face.box
     return x + w / 2, y + h / 2
-
-
-def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / float(aw * ah + bw * bh - inter)
-
-
-def face_region(face: Face, shape: tuple[int, ...], grow: float = 0.3) -> np.ndarray:
-    """Boolean mask: the face box grown by ``grow`` of its size on every side."""
-    x, y, w, h = face.box
-    region = np.zeros(shape[:2], dtype=bool)
-    dx, dy = int(w * grow), int(h * grow)
-    region[max(0, y - dy) : y + h + dy, max(0, x - dx) : x + w + dx] = True
-    return region
 
 
 def inner_face(face: Face, shape: tuple[int, ...]) -> np.ndarray:
@@ -463,19 +428,9 @@ def test_models_load_once(grace):
 # --- command line ---------------------------------------------------------------
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "swaps.engine", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_cli_swaps_and_prints_json_facts(tmp_path, grace):
     out = tmp_path / "out.png"
-    proc = run_cli(str(fixture_path(ASTRONAUT)), str(fixture_path(GRACE_HOPPER)), str(out))
+    proc = run_engine_cli(fixture_path(ASTRONAUT), fixture_path(GRACE_HOPPER), out)
     assert proc.returncode == 0, proc.stderr
     written = cv2.imread(str(out))
     assert written is not None and written.shape == grace.shape
@@ -491,7 +446,7 @@ def test_cli_selects_faces_by_index(tmp_path):
     mosaic_path = tmp_path / "mosaic.png"
     cv2.imwrite(str(mosaic_path), tiled_faces(TWO_FACES)[0])
     out = tmp_path / "out.jpg"
-    proc = run_cli(str(fixture_path(ASTRONAUT)), str(mosaic_path), str(out), "--target-face", "1")
+    proc = run_engine_cli(fixture_path(ASTRONAUT), mosaic_path, out, "--target-face", "1")
     assert proc.returncode == 0, proc.stderr
     facts = json.loads(proc.stdout.strip().splitlines()[-1])
     assert facts["faces"] == {"source": 1, "target": 2, "swapped": [[0, 1]]}
@@ -501,7 +456,7 @@ def test_cli_reports_engine_errors_on_stderr(tmp_path):
     faceless = tmp_path / "blank.png"
     cv2.imwrite(str(faceless), blank())
     out = tmp_path / "out.png"
-    proc = run_cli(str(faceless), str(fixture_path(GRACE_HOPPER)), str(out))
+    proc = run_engine_cli(faceless, fixture_path(GRACE_HOPPER), out)
     assert proc.returncode == 2
     assert "no_face_detected" in proc.stderr and "source" in proc.stderr
     assert not out.exists()
@@ -510,15 +465,14 @@ def test_cli_reports_engine_errors_on_stderr(tmp_path):
 def test_cli_rejects_undecodable_input(tmp_path):
     junk = tmp_path / "junk.jpg"
     junk.write_bytes(b"not a jpeg at all")
-    proc = run_cli(str(junk), str(fixture_path(GRACE_HOPPER)), str(tmp_path / "o.png"))
+    proc = run_engine_cli(junk, fixture_path(GRACE_HOPPER), tmp_path / "o.png")
     assert proc.returncode == 2
     assert "invalid_image_format" in proc.stderr
 
 
 def _cli_swap(tmp_path: Path, *options: str) -> np.ndarray:
     out = tmp_path / f"out{len(list(tmp_path.iterdir()))}.png"
-    proc = run_cli(str(fixture_path(ASTRONAUT)), str(fixture_path(GRACE_HOPPER)), str(out),
-                   *options)
+    proc = run_engine_cli(fixture_path(ASTRONAUT), fixture_path(GRACE_HOPPER), out, *options)
     assert proc.returncode == 0, proc.stderr
     return cv2.imread(str(out)).astype(np.int16)
 
@@ -531,7 +485,7 @@ def test_cli_passes_likeness_and_enhance_to_the_engine(tmp_path):
 
 
 def test_cli_refuses_a_likeness_out_of_range(tmp_path):
-    proc = run_cli(str(fixture_path(ASTRONAUT)), str(fixture_path(GRACE_HOPPER)),
-                   str(tmp_path / "o.png"), "--likeness", "1.5")
+    proc = run_engine_cli(fixture_path(ASTRONAUT), fixture_path(GRACE_HOPPER),
+                          tmp_path / "o.png", "--likeness", "1.5")
     assert proc.returncode == 2
     assert "invalid_option" in proc.stderr and "likeness" in proc.stderr

@@ -9,23 +9,15 @@ import numpy as np
 import pytest
 
 from swaps.animated import decode_animation, encode_animation
-from swaps.engine import EngineError, FaceIndexOutOfRange, NoFaceDetected, detect_faces, warm_up
+from swaps.engine import EngineError, FaceIndexOutOfRange, NoFaceDetected, detect_faces
 from swaps.engine.animation import AnimationResult, swap_animation
 from swaps.engine.quality import face_descriptor, identity_distance
 from tests.animations import moving_face_frames
-from tests.images import ASTRONAUT, GRACE_HOPPER, TWO_FACES, load_fixture, tiled_faces
+from tests.engine_helpers import faces_changed, outside_faces_unchanged
+from tests.images import TWO_FACES, tiled_faces
 
+pytestmark = pytest.mark.usefixtures("engine_models")
 FRAMES = 8
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_loaded() -> None:
-    warm_up()
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    return load_fixture(ASTRONAUT)
 
 
 @pytest.fixture(scope="module")
@@ -48,25 +40,6 @@ def two_face_frames() -> list[np.ndarray]:
     return moving_face_frames(mosaic, count=6, size=(900, 480), face_scale=0.9)
 
 
-def _face_changed(before: np.ndarray, after: np.ndarray, grow: float = 0.3) -> list[bool]:
-    """For each face found in ``before`` (largest first): did pixels change in its box?"""
-    changed = np.any(before != after, axis=2)
-    out = []
-    for face in detect_faces(before):
-        x, y, w, h = face.box
-        out.append(bool(changed[y : y + h, x : x + w].mean() > 0.3))
-    return out
-
-
-def _outside_faces_unchanged(before: np.ndarray, after: np.ndarray) -> bool:
-    keep = np.ones(before.shape[:2], bool)
-    for face in detect_faces(before):
-        x, y, w, h = face.box
-        dx, dy = int(0.6 * w), int(0.6 * h)
-        keep[max(0, y - dy) : y + h + dy, max(0, x - dx) : x + w + dx] = False
-    return np.array_equal(before[keep], after[keep])
-
-
 def test_every_frame_gets_the_source_face(gif_frames, swapped, astronaut):
     frames, _ = gif_frames
     assert len(swapped.frames) == FRAMES
@@ -75,8 +48,8 @@ def test_every_frame_gets_the_source_face(gif_frames, swapped, astronaut):
     source = face_descriptor(astronaut, detect_faces(astronaut)[0])
     for before, after in zip(frames, swapped.frames, strict=True):
         assert after.shape == before.shape and after.dtype == np.uint8
-        assert _face_changed(before, after) == [True]
-        assert _outside_faces_unchanged(before, after)
+        assert faces_changed(before, after) == [True]
+        assert outside_faces_unchanged(before, after)
     for i in (0, FRAMES // 2, FRAMES - 1):
         out = swapped.frames[i]
         d_src = identity_distance(face_descriptor(out, detect_faces(out)[0]), source)
@@ -159,31 +132,30 @@ def test_all_faces_in_every_frame(two_face_frames, astronaut):
     assert result.faces["target"] == 2
     assert sorted(result.faces["swapped"]) == [[0, 0], [0, 1]]
     for before, after in zip(two_face_frames, result.frames, strict=True):
-        assert _face_changed(before, after) == [True, True]
+        assert faces_changed(before, after) == [True, True]
 
 
 def test_only_the_chosen_face_changes(two_face_frames, astronaut):
     result = swap_animation(two_face_frames, None, sources=[astronaut], target_indices=[1])
     assert result.faces["swapped"] == [[0, 1]]
     for before, after in zip(two_face_frames, result.frames, strict=True):
-        assert _face_changed(before, after) == [False, True]
+        assert faces_changed(before, after) == [False, True]
 
 
 def test_without_sources_the_two_faces_swap(two_face_frames):
     result = swap_animation(two_face_frames, None)
     assert result.faces["swapped"] == [[0, 1], [1, 0]]
     for before, after in zip(two_face_frames, result.frames, strict=True):
-        assert _face_changed(before, after) == [True, True]
+        assert faces_changed(before, after) == [True, True]
 
 
-def test_reference_picks_the_matching_face(two_face_frames):
-    grace = load_fixture(GRACE_HOPPER)
-    flipped = cv2.flip(load_fixture(ASTRONAUT), 1)
+def test_reference_picks_the_matching_face(two_face_frames, grace, astronaut):
+    flipped = cv2.flip(astronaut, 1)
     result = swap_animation(two_face_frames[:3], None, sources=[flipped], reference_bgr=grace)
     assert result.faces["reference"]["index"] == 0  # Grace Hopper is the larger face
     assert result.faces["reference"]["distance"] < 0.6
     for before, after in zip(two_face_frames[:3], result.frames, strict=True):
-        assert _face_changed(before, after) == [True, False]
+        assert faces_changed(before, after) == [True, False]
 
 
 @dataclass(frozen=True)

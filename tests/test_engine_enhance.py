@@ -6,18 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.engine import SwapOptions, detect_faces, enhance, shape, swap, warm_up
-from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
+from swaps.engine import SwapOptions, detect_faces, enhance, shape, swap
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_loaded() -> None:
-    warm_up()
+pytestmark = pytest.mark.usefixtures("engine_models")
 
 
 @pytest.fixture(scope="module", params=["astronaut_to_grace", "grace_to_astronaut"])
-def pair(request) -> dict:
-    astronaut, grace = load_fixture(ASTRONAUT), load_fixture(GRACE_HOPPER)
+def pair(request, astronaut, grace) -> dict:
     src, dst = (astronaut, grace) if request.param == "astronaut_to_grace" else (grace, astronaut)
     landmarks = detect_faces(dst)[0].landmarks
     return {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -33,7 +32,6 @@ from swaps.engine import (
     swap,
     swap_faces,
     unswappable_reason,
-    warm_up,
 )
 from swaps.engine import multi as engine_multi
 from swaps.engine.checks import MAX_OUTSIDE, outside_fraction
@@ -41,6 +39,7 @@ from swaps.engine.identity import CROP_MAX_SIDE, MAGIC
 from swaps.engine.pipeline import swap_face
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
 from swaps.engine.select import faces_needed
+from tests.engine_helpers import iou, only_faces_changed, run_engine_cli
 from tests.images import (
     ASTRONAUT,
     FOUR_FACES,
@@ -52,28 +51,13 @@ from tests.images import (
     tiled_faces,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("engine_models")
 GRACE, ASTRO = "grace", "astro"
 # Who is who in the mosaics, by face index (largest first).
 TWO_WHO = [GRACE, ASTRO]
 FOUR_WHO = [GRACE, ASTRO, GRACE, ASTRO]
 # Three astronauts of clearly different sizes, for "one face into all of them".
 ASTRONAUTS = (Tile(ASTRONAUT, 1.6), Tile(ASTRONAUT, 1.25, flip=True), Tile(ASTRONAUT, 1.0))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_loaded() -> None:
-    warm_up()
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    return load_fixture(ASTRONAUT)
-
-
-@pytest.fixture(scope="module")
-def grace() -> np.ndarray:
-    return load_fixture(GRACE_HOPPER)
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +82,6 @@ def four() -> np.ndarray:
 # --- helpers ------------------------------------------------------------------------
 
 
-def iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
-    return iw * ih / float(aw * ah + bw * bh - iw * ih)
-
-
 def descriptors_at(before: np.ndarray, after: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each face of ``before`` (largest first): its descriptor before and the
     descriptor of the face at the same place in ``after``."""
@@ -123,29 +99,6 @@ def looks_more_like(before_after: tuple[np.ndarray, np.ndarray], person: np.ndar
     before, after = before_after
     now = identity_distance(after, person)
     return now < identity_distance(before, person) and now < SAME_PERSON
-
-
-def face_regions(image: np.ndarray, indices: list[int], grow: float = 0.3) -> np.ndarray:
-    """Boolean mask: the boxes of faces ``indices``, grown by ``grow`` per side."""
-    region = np.zeros(image.shape[:2], dtype=bool)
-    faces = detect_faces(image)
-    for k in indices:
-        x, y, w, h = faces[k].box
-        dx, dy = int(w * grow), int(h * grow)
-        region[max(0, y - dy) : y + h + dy, max(0, x - dx) : x + w + dx] = True
-    return region
-
-
-def changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    return np.any(before != after, axis=2)
-
-
-def only_faces_changed(before: np.ndarray, after: np.ndarray, indices: list[int]) -> bool:
-    """Pixels outside faces ``indices`` are bit-exact; each of those faces changed."""
-    diff = changed(before, after)
-    if diff[~face_regions(before, indices)].any():
-        return False
-    return all(diff[face_regions(before, [k], grow=0.0)].mean() > 0.3 for k in indices)
 
 
 def cut_face(image: np.ndarray, face: int, fraction: float) -> np.ndarray:
@@ -572,16 +525,6 @@ def test_a_tiny_face_is_refused(grace):
 # --- command line -----------------------------------------------------------------------------
 
 
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "swaps.engine", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
 def facts_of(proc: subprocess.CompletedProcess) -> dict:
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -596,7 +539,7 @@ def two_path(tmp_path_factory, two) -> Path:
 
 def test_cli_several_sources_and_index_lists(tmp_path, two_path):
     out = tmp_path / "out.png"
-    proc = run_cli(
+    proc = run_engine_cli(
         two_path, out, "--source", fixture_path(ASTRONAUT), "--source", fixture_path(GRACE_HOPPER),
         "--source-face", "0,1", "--target-face", "all",
     )  # fmt: skip
@@ -605,12 +548,12 @@ def test_cli_several_sources_and_index_lists(tmp_path, two_path):
 
 
 def test_cli_self_swap(tmp_path, two_path):
-    facts = facts_of(run_cli(two_path, tmp_path / "out.jpg", "--self"))
+    facts = facts_of(run_engine_cli(two_path, tmp_path / "out.jpg", "--self"))
     assert facts["faces"] == {"source": 2, "target": 2, "swapped": [[0, 1], [1, 0]]}
 
 
 def test_cli_reference_reports_the_choice(tmp_path, two_path):
-    proc = run_cli(
+    proc = run_engine_cli(
         fixture_path(GRACE_HOPPER), two_path, tmp_path / "out.png",
         "--reference", fixture_path(ASTRONAUT),
     )  # fmt: skip
@@ -622,19 +565,19 @@ def test_cli_reference_reports_the_choice(tmp_path, two_path):
 
 def test_cli_saved_face_round_trip(tmp_path, two_path):
     saved = tmp_path / "grace.face"
-    facts = facts_of(run_cli("save-face", fixture_path(GRACE_HOPPER), saved))
+    facts = facts_of(run_engine_cli("save-face", fixture_path(GRACE_HOPPER), saved))
     assert facts["identity"]["bytes"] == saved.stat().st_size > 0
     out = tmp_path / "out.png"
-    facts = facts_of(run_cli(fixture_path(ASTRONAUT), out, "--identity", saved))
+    facts = facts_of(run_engine_cli(fixture_path(ASTRONAUT), out, "--identity", saved))
     assert facts["faces"] == {"source": 1, "target": 1, "swapped": [[0, 0]]}
-    refused = run_cli("save-face", two_path, tmp_path / "two.face")
+    refused = run_engine_cli("save-face", two_path, tmp_path / "two.face")
     assert refused.returncode == 2 and "face_count_mismatch" in refused.stderr
 
 
 def test_cli_needs_a_source_or_self(tmp_path, two_path):
-    proc = run_cli(two_path, tmp_path / "out.png")
+    proc = run_engine_cli(two_path, tmp_path / "out.png")
     assert proc.returncode == 2 and "--self" in proc.stderr
-    proc = run_cli(two_path, tmp_path / "out.png", "--self", "--source", two_path)
+    proc = run_engine_cli(two_path, tmp_path / "out.png", "--self", "--source", two_path)
     assert proc.returncode == 2
 
 

@@ -22,15 +22,11 @@ from swaps.engine import (
     shape,
     swap,
     trade_off,
-    warm_up,
 )
 from swaps.engine import quality as q
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_loaded() -> None:
-    warm_up()
+pytestmark = pytest.mark.usefixtures("engine_models")
 
 
 @pytest.fixture(scope="module")

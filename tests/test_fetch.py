@@ -1,4 +1,4 @@
-"""swaps.fetch: SSRF rules, pinned connections, redirects, size and time caps.
+"""swaps.fetch and swaps.url_policy: SSRF rules, pinned connections, redirects, size and time caps.
 
 The server here is a real listener on 127.0.0.1 that records every accepted connection, so
 "refused" means "no packet ever reached it", not just "an exception was raised".
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from swaps import fetch
-from swaps.fetch import FetchPolicy, UrlError, fetch_url, is_public_address
-from swaps.imaging import ImageInputError
+from swaps import fetch, url_policy
+from swaps.fetch import fetch_url
+from swaps.imaging.errors import ImageInputError
+from swaps.url_policy import FetchPolicy, UrlError, is_public_address
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 BODY = b"\x89PNG\r\n\x1a\n" + b"pretend-image-bytes" * 10
@@ -193,7 +194,7 @@ def test_policy_defaults_are_production_safe() -> None:
     policy = FetchPolicy(max_bytes=1, timeout_s=1)
     assert policy.allowed_ports == frozenset({80, 443})
     assert policy.address_allowed is is_public_address
-    assert policy.resolver is fetch.default_resolver
+    assert policy.resolver is url_policy.default_resolver
     assert policy.max_redirects == 3
 
 

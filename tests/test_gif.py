@@ -17,7 +17,9 @@ from swaps.animated import (
     gif_frame_count,
     probe_animation,
 )
-from swaps.imaging import ImageInputError, read_note, sniff_format
+from swaps.imaging.errors import ImageInputError
+from swaps.imaging.headers import sniff_format
+from swaps.imaging.provenance import read_note
 from tests.animations import moving_face_frames, pillow_gif
 
 NOTE = "Altered by FaceSwap: this image contains an AI face swap."
@@ -251,18 +253,13 @@ def test_opaque_gif_has_no_transparency(clip):
     assert _decode(encode_animation(clip, [50] * len(clip), loop=0, note=NOTE)).transparent == []
 
 
-def test_swap_gif_end_to_end():
+def test_swap_gif_end_to_end(engine_models, astronaut):
     """The worker's one call: frames, durations, loop, note and the visible mark."""
-    from swaps.engine import warm_up
-    from tests.images import ASTRONAUT, load_fixture
-
-    warm_up()
     frames = moving_face_frames(count=4)
     data = pillow_gif(frames, [70, 80, 90, 100], loop=5)
-    plain = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS,
-                              sources=[load_fixture(ASTRONAUT)])
+    plain = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS, sources=[astronaut])
     marked = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS, watermark=True,
-                               sources=[load_fixture(ASTRONAUT)])
+                               sources=[astronaut])
     assert plain.frames == 4 and plain.faces["frames_swapped"] == 4
     assert {"decode", "encode", "total"} <= set(plain.timings_ms)
     for result in (plain, marked):

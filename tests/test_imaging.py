@@ -15,18 +15,13 @@ import pytest
 from PIL import Image, ImageOps
 
 from swaps import imaging
-from swaps.imaging import (
-    DecodedImage,
-    ImageInfo,
-    ImageInputError,
-    decode_base64_image,
-    decode_image,
-    encode_image,
-    looks_like_base64_image,
-    probe_image,
-    read_note,
-    sniff_format,
-)
+from swaps.imaging import base64_input, decoding
+from swaps.imaging.base64_input import decode_base64_image, looks_like_base64_image
+from swaps.imaging.decoding import DecodedImage, ImageInfo, decode_image, probe_image
+from swaps.imaging.encoding import encode_image
+from swaps.imaging.errors import ImageInputError
+from swaps.imaging.headers import sniff_format
+from swaps.imaging.provenance import read_note
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTE = "Altered by FaceSwap: AI face swap"
@@ -45,13 +40,13 @@ def _pil_bytes(img: Image.Image, fmt: str, **kwargs) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def astronaut() -> Image.Image:
+def astronaut_pil() -> Image.Image:
     return Image.open(FIXTURES / "astronaut.jpg").convert("RGB")
 
 
 @pytest.fixture(scope="module")
-def samples(astronaut: Image.Image) -> dict[str, bytes]:
-    small = astronaut.resize((96, 80))
+def samples(astronaut_pil: Image.Image) -> dict[str, bytes]:
+    small = astronaut_pil.resize((96, 80))
     return {
         "jpeg": _pil_bytes(small, "JPEG", quality=85),
         "png": _pil_bytes(small, "PNG"),
@@ -92,8 +87,8 @@ def no_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args, **kwargs):
         raise AssertionError("decoder reached")
 
-    monkeypatch.setattr(imaging.cv2, "imdecode", boom)
-    monkeypatch.setattr(imaging.Image, "open", boom)
+    monkeypatch.setattr(decoding.cv2, "imdecode", boom)
+    monkeypatch.setattr(decoding.Image, "open", boom)
 
 
 # --------------------------------------------------------------------------- recognition
@@ -221,7 +216,7 @@ def _oriented_source(fmt: str) -> tuple[bytes, np.ndarray]:
 def test_exif_orientation_applied(fmt: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     data, expected = _oriented_source(fmt)
     if path == "pillow":  # force the fallback decoder
-        monkeypatch.setattr(imaging.cv2, "imdecode", lambda *a: None)
+        monkeypatch.setattr(decoding.cv2, "imdecode", lambda *a: None)
     decoded = decode_image(data, image="source", max_pixels=MAX_PIXELS)
     assert (decoded.width, decoded.height) == (20, 40)  # rotated 90 degrees clockwise
     assert decoded.array[2, 17, 2] > 200  # red block moved to the top-right corner
@@ -279,8 +274,8 @@ def test_pillow_bomb_guard_maps_to_too_large(
 ) -> None:
     # Second line of defence: if our header parse were ever fooled, Pillow's guard still
     # has to surface as image_too_large, not as a crash or invalid_image_format.
-    monkeypatch.setattr(imaging, "_header_size", lambda data, fmt: (10, 10))
-    monkeypatch.setattr(imaging.cv2, "imdecode", lambda *a: None)
+    monkeypatch.setattr(decoding, "header_size", lambda data, fmt: (10, 10))
+    monkeypatch.setattr(decoding.cv2, "imdecode", lambda *a: None)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
     with pytest.raises(ImageInputError) as exc:
         decode_image(samples["png"], image="source", max_pixels=MAX_PIXELS)
@@ -347,7 +342,7 @@ def test_any_decoder_exception_becomes_invalid_format(
     def raiser(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(imaging.cv2, "imdecode", raiser)
+    monkeypatch.setattr(decoding.cv2, "imdecode", raiser)
     with pytest.raises(ImageInputError) as exc:
         decode_image(samples["png"], image="source", max_pixels=MAX_PIXELS)
     assert exc.value.code == "invalid_image_format"
@@ -417,7 +412,7 @@ def test_base64_oversize_refused_before_decoding(monkeypatch: pytest.MonkeyPatch
     def boom(*args, **kwargs):
         raise AssertionError("decoded an oversize payload")
 
-    monkeypatch.setattr(imaging.base64, "b64decode", boom)
+    monkeypatch.setattr(base64_input.base64, "b64decode", boom)
     for value in ("A" * 4_000_000, "data:image/png;base64," + "A" * 2_000, " \n" * 3_000_000):
         with pytest.raises(ImageInputError) as exc:
             decode_base64_image(value, image="source", max_bytes=1_000)
@@ -445,11 +440,11 @@ def test_looks_like_base64_image_rejects(value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def exif_source(astronaut: Image.Image) -> bytes:
+def exif_source(astronaut_pil: Image.Image) -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "SecretCam"
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 17.0, 40.0)}
-    data = _pil_bytes(astronaut, "JPEG", exif=exif, quality=90)
+    data = _pil_bytes(astronaut_pil, "JPEG", exif=exif, quality=90)
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)  # the source really has GPS
     return data
 

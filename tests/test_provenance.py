@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from swaps.animated import encode_animation
-from swaps.imaging import encode_image, read_note, sniff_format
+from swaps.imaging.encoding import encode_image
+from swaps.imaging.headers import sniff_format
+from swaps.imaging.provenance import read_note
 
 NOTE = "Altered by FaceSwap: this image contains an AI face swap."
 

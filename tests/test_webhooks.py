@@ -30,9 +30,9 @@ from PIL import Image
 
 from accounts.models import Account
 from swaps import webhooks
-from swaps.fetch import FetchPolicy, is_public_address
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
 from swaps.schedules import SCHEDULES
+from swaps.url_policy import FetchPolicy, is_public_address
 
 pytestmark = pytest.mark.django_db
 
