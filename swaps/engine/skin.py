@@ -36,11 +36,9 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     BGR ``pixels`` of any shape (..., 3); ``reference`` is (n, 3) BGR."""
     if len(reference) < 8:  # too small to judge: keep everything
         return np.ones(pixels.shape[:-1], np.float32)
-    ref = _ycrcb(reference)  # contiguous planes: medians per row are cheaper
-    med = np.median(ref, axis=1)
-    chroma_scale = np.maximum(
-        1.4826 * np.median(np.abs(ref[1:] - med[1:, None]), axis=1), CHROMA_FLOOR
-    )
+    ref = _ycrcb(reference)
+    med = _median(ref)
+    chroma_scale = np.maximum(1.4826 * _median(np.abs(ref[1:] - med[1:, None])), CHROMA_FLOOR)
     # Per channel plane rather than over a strided (n, 2) view: the same
     # float32 arithmetic, bit for bit, in half the time.
     y, cr, cb = _ycrcb(pixels)
@@ -55,10 +53,21 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return likely.reshape(pixels.shape[:-1])
 
 
+def _median(rows: np.ndarray) -> np.ndarray:
+    """np.median(rows, axis=1) by one partition. Exactly equal here: the values
+    are 8-bit levels or their half-differences, so the mean of the two middle
+    ones is exact in float32, whichever way it is computed."""
+    n = rows.shape[1]
+    part = np.partition(rows, [(n - 1) // 2, n // 2], axis=1)
+    return (part[:, (n - 1) // 2] + part[:, n // 2]) / np.float32(2)
+
+
 def _ycrcb(pixels: np.ndarray) -> np.ndarray:
     """(3, n) float32 planes Y, Cr, Cb of BGR ``pixels`` (..., 3), flattened."""
-    column = np.ascontiguousarray(pixels.reshape(-1, 1, 3))
-    ycc = cv2.cvtColor(column, cv2.COLOR_BGR2YCrCb).reshape(-1, 3)
+    # One row of pixels, not a column: OpenCV converts row by row, and n rows
+    # of one pixel cost 10x the conversion itself.
+    row = np.ascontiguousarray(pixels.reshape(1, -1, 3))
+    ycc = cv2.cvtColor(row, cv2.COLOR_BGR2YCrCb).reshape(-1, 3)
     return np.ascontiguousarray(ycc.T, dtype=np.float32)
 
 
@@ -88,11 +97,12 @@ def band_weight(
     # else is kept, so skin is judged there only (a third of the grid, typically).
     reach = 2 * BLUR_REACH + 1
     near = cv2.dilate(band.astype(np.uint8), np.ones((reach, reach), np.uint8))
-    # Flat indices: gathering 3-channel pixels by them is ~3x faster than a 2-D mask.
+    # Flat indices: take/put of 3-channel pixels is ~4x faster than a 2-D mask.
     near, ref = np.flatnonzero(near), np.flatnonzero(ref)
     src, dst = source.reshape(-1, 3), target.reshape(-1, 3)
+    likely = [skin_likelihood(im.take(near, 0), im.take(ref, 0)) for im in (src, dst)]
     both = np.zeros(band.shape, np.float32)
-    both.flat[near] = skin_likelihood(src[near], src[ref]) * skin_likelihood(dst[near], dst[ref])
+    np.put(both, near, likely[0] * likely[1])
     # A light blur: isolated speckles would otherwise punch pinholes in the mask.
     both = cv2.GaussianBlur(both, (0, 0), BLUR_SIGMA)
     return np.where(band, both, 1.0).astype(np.float32)
