@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from swaps import animated, engine
+from swaps import animated, engine, heap
 from swaps.imaging import INPUT_FORMATS, decode_image, encode_image
 from swaps.models import InputRole, SwapInput, SwapJob
 from swaps.watermark import add_watermark
@@ -46,6 +46,7 @@ class JobImages:
 
 
 def swap_job(job: SwapJob) -> Outcome:
+    heap.keep_freed_memory()  # this process is a worker: reuse big buffers across jobs
     started = time.perf_counter()
     images = load_images(job)
     loaded_ms = _ms_since(started)
