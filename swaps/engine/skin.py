@@ -36,16 +36,13 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     BGR ``pixels`` of any shape (..., 3); ``reference`` is (n, 3) BGR."""
     if len(reference) < 8:  # too small to judge: keep everything
         return np.ones(pixels.shape[:-1], np.float32)
-    ref = _ycrcb(reference)
-    med = _median(ref)
-    chroma_scale = np.maximum(1.4826 * _median(np.abs(ref[1:] - med[1:, None])), CHROMA_FLOOR)
+    med, chroma_scale, (lo, hi) = _reference_stats(_ycrcb(reference, np.uint8))
     # Per channel plane rather than over a strided (n, 2) view: the same
     # float32 arithmetic, bit for bit, in half the time.
     y, cr, cb = _ycrcb(pixels)
     cr = (cr - med[1]) / chroma_scale[0]
     cb = (cb - med[2]) / chroma_scale[1]
     chroma = np.sqrt((cr * cr + cb * cb) / 2)
-    lo, hi = np.percentile(ref[0], [5, 95])
     outside = np.maximum(np.maximum(lo * DARKER - y, y - hi * BRIGHTER), 0.0)
     bright = outside / max(Y_UNIT * med[0], 2.0)
     dist = np.maximum(chroma, bright)
@@ -53,22 +50,52 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return likely.reshape(pixels.shape[:-1])
 
 
-def _median(rows: np.ndarray) -> np.ndarray:
-    """np.median(rows, axis=1) by one partition. Exactly equal here: the values
-    are 8-bit levels or their half-differences, so the mean of the two middle
-    ones is exact in float32, whichever way it is computed."""
-    n = rows.shape[1]
-    part = np.partition(rows, [(n - 1) // 2, n // 2], axis=1)
-    return (part[:, (n - 1) // 2] + part[:, n // 2]) / np.float32(2)
+# np.percentile's q for the brightness range, as it scales it (float64).
+_Y_RANGE_Q = np.true_divide([5, 95], 100)
 
 
-def _ycrcb(pixels: np.ndarray) -> np.ndarray:
-    """(3, n) float32 planes Y, Cr, Cb of BGR ``pixels`` (..., 3), flattened."""
+def _reference_stats(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From (3, n) uint8 Y, Cr, Cb planes: the float32 medians, the chroma
+    sigmas (1.4826 MAD, floored) and Y's 5th and 95th percentiles (float64).
+
+    The same numbers as np.median and np.percentile (linear) give, from one
+    radix sort of the 8-bit levels (stable sorts of small integers are radix
+    sorts): every median and half-difference of levels is exact in float32,
+    and the percentiles repeat numpy's interpolation step for step. About 3x
+    cheaper on the few thousand reference pixels.
+    """
+    n = ref.shape[1]
+    mid = [(n - 1) // 2, n // 2]
+    levels = np.sort(ref, axis=1, kind="stable")
+    twice_med = levels[:, mid].sum(axis=1, dtype=np.int16)
+    med = twice_med.astype(np.float32) / np.float32(2)
+    # Twice the deviations from the median: whole numbers, sorted like levels.
+    deviations = np.abs(2 * ref[1:].astype(np.int16) - twice_med[1:, None])
+    twice_mad = np.sort(deviations, axis=1, kind="stable")[:, mid].sum(axis=1)
+    chroma_scale = np.maximum(1.4826 * (twice_mad.astype(np.float32) / np.float32(4)), CHROMA_FLOOR)
+    return med, chroma_scale, _percentiles(levels[0], _Y_RANGE_Q)
+
+
+def _percentiles(ordered: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """np.percentile(ordered.astype(float32), 100 * q) of sorted ``ordered``
+    (its "linear" method): the same float64 index, gamma and interpolation."""
+    n = len(ordered)
+    virtual = (n - 1) * q
+    below = np.floor(virtual).astype(np.intp)
+    gamma = virtual - below
+    a = ordered[below].astype(np.float32)
+    b = ordered[np.minimum(below + 1, n - 1)].astype(np.float32)
+    step = b - a  # float32, as numpy subtracts the two neighbours
+    return np.where(gamma >= 0.5, b - step * (1 - gamma), a + step * gamma)
+
+
+def _ycrcb(pixels: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """(3, n) planes Y, Cr, Cb of BGR ``pixels`` (..., 3), flattened, as ``dtype``."""
     # One row of pixels, not a column: OpenCV converts row by row, and n rows
     # of one pixel cost 10x the conversion itself.
     row = np.ascontiguousarray(pixels.reshape(1, -1, 3))
     ycc = cv2.cvtColor(row, cv2.COLOR_BGR2YCrCb).reshape(-1, 3)
-    return np.ascontiguousarray(ycc.T, dtype=np.float32)
+    return np.ascontiguousarray(ycc.T, dtype=dtype)
 
 
 def reference_mask(landmarks: np.ndarray, grid: tuple[int, int], step: tuple[float, float]):
