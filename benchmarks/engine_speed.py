@@ -5,7 +5,9 @@ Reproduce the README table (one core, as production workers are sized):
     taskset -c 0 .venv/bin/python -m benchmarks.engine_speed --runs 15
 
 Each request is timed as the worker runs it: ``swaps.imaging.decoding.decode_image``
-on both uploads, the swap, ``swaps.imaging.encoding.encode_image`` in the target's format.
+on both uploads, the swap, ``swaps.imaging.encoding.encode_image`` in the target's format,
+in a process whose heap keeps big freed buffers as the worker's does
+(``swaps.heap``; ``--default-heap`` to leave glibc's defaults).
 Cases (``--cases``):
 
 - ``1mp``: the test fixtures upscaled to ~1 MP and JPEG-encoded in memory, so
@@ -44,7 +46,7 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from swaps import engine  # noqa: E402
+from swaps import engine, heap  # noqa: E402
 from swaps.imaging import HARD_MAX_PIXELS  # noqa: E402
 from swaps.imaging.decoding import DecodedImage, decode_image  # noqa: E402
 from swaps.imaging.encoding import encode_image  # noqa: E402
@@ -222,6 +224,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--threads", type=int, default=1, help="cv2.setNumThreads (default 1)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument(
+        "--default-heap", action="store_true", help="skip the worker's heap tuning (swaps.heap)"
+    )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared/faces dir")
     return parser.parse_args(argv)
 
@@ -229,6 +234,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cv2.setNumThreads(args.threads)
+    if not args.default_heap:
+        heap.keep_freed_memory()  # as swaps.runner sets up the worker process
     if args.clock == "cpu":
         # The engine's stage timers read time.perf_counter; in this process only,
         # it reads this thread's CPU time instead.

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from swaps import animated, engine
+from swaps import animated, engine, heap
 from swaps.imaging import INPUT_FORMATS
 from swaps.imaging.decoding import decode_image
 from swaps.imaging.encoding import encode_image
@@ -48,6 +48,7 @@ class JobImages:
 
 
 def swap_job(job: SwapJob) -> Outcome:
+    heap.keep_freed_memory()  # this process is a worker: reuse big buffers across jobs
     started = time.perf_counter()
     images = load_images(job)
     loaded_ms = _ms_since(started)

@@ -412,6 +412,21 @@ def test_skin_band_drops_hair_keeps_skin():
     assert weight[30:, :].min() == 1.0  # outside the band: untouched
 
 
+def test_skin_reference_stats_equal_numpys():
+    # The counting shortcut must give np.median's and np.percentile's numbers exactly.
+    rng = np.random.default_rng(3)
+    for n in [8, 9, 10, 101, 1000, 5811]:
+        for spread in (0.5, 4.0, 40.0):
+            ref = np.clip(rng.normal(128, spread, (3, n)), 0, 255).astype(np.uint8)
+            levels = ref.astype(np.float32)
+            med = np.median(levels, axis=1)
+            mad = np.median(np.abs(levels[1:] - med[1:, None]), axis=1)
+            got_med, got_scale, got_range = skin._reference_stats(ref)
+            assert np.array_equal(got_med, med) and got_med.dtype == med.dtype
+            assert np.array_equal(got_scale, np.maximum(1.4826 * mad, skin.CHROMA_FLOOR))
+            assert np.array_equal(got_range, np.percentile(levels[0], [5, 95]))
+
+
 def test_a_much_larger_source_is_shrunk_before_warping(astronaut, grace):
     big_source = cv2.resize(grace, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
     small = swap(grace, astronaut).image

@@ -22,16 +22,26 @@ from .mask import hull_mask
 GAIN_RANGE = (1 / 3, 3.0)
 
 
-def masked_lowpass(image: np.ndarray, mask: np.ndarray, sigma_px: float) -> np.ndarray:
+def masked_lowpass(
+    image: np.ndarray, mask: np.ndarray, sigma_px: float, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Gaussian low pass of ``image`` using only pixels where ``mask`` > 0.
 
     Normalised convolution: blur(image * mask) / blur(mask), so background
-    pixels next to the face do not bleed into the average.
+    pixels next to the face do not bleed into the average. ``weights``: the
+    blurred mask (``mask_weights``), when the caller has it already.
     """
-    weights = cv2.GaussianBlur(mask, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
+    if weights is None:
+        weights = mask_weights(mask, sigma_px)
     weighted = image.astype(np.float32) * mask[..., None]
     blurred = cv2.GaussianBlur(weighted, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
-    return blurred / np.maximum(weights, 1e-3)[..., None]
+    return blurred / weights
+
+
+def mask_weights(mask: np.ndarray, sigma_px: float) -> np.ndarray:
+    """The blurred mask that ``masked_lowpass`` divides by, (h, w, 1)."""
+    blurred = cv2.GaussianBlur(mask, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
+    return np.maximum(blurred, 1e-3)[..., None]
 
 
 def colour_gain(
@@ -41,8 +51,9 @@ def colour_gain(
 
     All three images share the analysis grid; ``mask`` is the face hull.
     """
-    src_mean = masked_lowpass(warped, mask, sigma_px)
-    dst_mean = masked_lowpass(target, mask, sigma_px)
+    weights = mask_weights(mask, sigma_px)  # one mask, blurred once for both images
+    src_mean = masked_lowpass(warped, mask, sigma_px, weights)
+    dst_mean = masked_lowpass(target, mask, sigma_px, weights)
     # +1 keeps near-black pixels (pupils, nostrils) from producing huge ratios.
     gain = (dst_mean + 1.0) / (src_mean + 1.0)
     return np.clip(gain, *GAIN_RANGE).astype(np.float32)

@@ -3,7 +3,7 @@ faces traded, a reference face choosing the target.
 
 Each image is detected once; landmarks are placed only for the faces used (all
 target faces only when a reference must be matched), descriptors only for a
-reference. Each (source, target) pair then goes through ``pipeline.swap_face``.
+reference. Each (source, target) pair then goes through ``pipeline.paste_face``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from .detect import Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceCountMismatch, NoFaceDetected
 from .identity import FaceIdentity, face_descriptor
 from .images import as_bgr
-from .pipeline import SwapOptions, SwapResult, swap_face
+from .pipeline import SwapOptions, SwapResult, paste_face
 from .select import ALL, Indices, Pairs, faces_needed, plan_pairs
 
-# Pixels around the face model's frame in the region handed to swap_face.
+# Pixels around the face model's frame in the region handed to paste_face.
 REGION_PAD = 4
 
 
@@ -231,19 +231,19 @@ def _swap_into(
     opts: SwapOptions,
     timer: Timer,
 ) -> None:
-    """``swap_face`` on the region around the target face only, written back
+    """``swap_face`` on the region around the target face only, written straight
     into ``out``: an extra face costs its region, not a copy of the whole photo.
 
     The region holds the face model's frame (the warp's outermost points), so
-    it contains everything swap_face may change.
+    it contains everything paste_face may change.
     """
     points, _ = shape.extend_landmarks(dst_landmarks, opts.forehead)
     h, w = out.shape[:2]
     x0, y0 = np.maximum(0, np.floor(points.min(axis=0)) - REGION_PAD).astype(int)
     x1, y1 = np.minimum((w, h), np.ceil(points.max(axis=0)) + REGION_PAD + 1).astype(int)
-    region = np.ascontiguousarray(out[y0:y1, x0:x1])
+    # A view: paste_face writes the face straight into ``out``, no region copies.
     local = dst_landmarks - (x0, y0)
-    out[y0:y1, x0:x1] = swap_face(source, src_landmarks, region, local, opts, timer)
+    paste_face(out[y0:y1, x0:x1], source, src_landmarks, local, opts, timer)
 
 
 def swap_faces(

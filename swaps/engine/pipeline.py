@@ -100,6 +100,26 @@ def swap_face(
     Only a crop around the target face is processed; outside the face mask the
     target's pixels are copied unchanged.
     """
+    out = target.copy()
+    paste_face(out, source, src_landmarks, dst_landmarks, opts, timer, original=target)
+    return out
+
+
+def paste_face(
+    image: np.ndarray,
+    source: np.ndarray,
+    src_landmarks: np.ndarray,
+    dst_landmarks: np.ndarray,
+    opts: SwapOptions | None = None,
+    timer: Timer | None = None,
+    original: np.ndarray | None = None,
+) -> None:
+    """``swap_face`` in place: the result is written into ``image`` (which may be a
+    view), only inside the crop around the face, so no full-size copy is made.
+
+    ``original`` is ``image`` before the swap, for ``opts.enhance``; without it a
+    copy of ``image`` is taken, and only when enhancing.
+    """
     opts = opts or SwapOptions()
     timer = timer or Timer()
     start = time.perf_counter()
@@ -110,19 +130,20 @@ def swap_face(
     )
     move = trade_off.MAX_MOVE * dst_size
     dst_points = shape.morph_towards(dst_points, src_points, keep.shape, max_move=move)
-    crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, target.shape)
+    crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, image.shape)
     dst_local = dst_points - crop.origin
     scale = min(1.0, opts.analysis_face_px / dst_size)
     grid = (max(2, math.ceil(crop.w * scale)), max(2, math.ceil(crop.h * scale)))
     sampled, src_local = _source_for_warp(source, src_points, src_size, dst_size, opts)
     warped = warp.warp_face(sampled, src_local, dst_local, shape.TRIANGLES, crop.size, grid)
     start = timer.add("warp", start)
-    out = _composite(target, crop, warped, dst_local, dst_size, opts, keep)
+    if opts.enhance and original is None:
+        original = image.copy()  # enhance compares with the face before the swap
+    _composite(image, crop, warped, dst_local, dst_size, opts, keep)
     start = timer.add("blend", start)
     if opts.enhance:
-        out = enhance.enhance_face(out, target, dst_landmarks, in_place=True)
+        enhance.enhance_face(image, original, dst_landmarks, in_place=True)
         timer.add("enhance", start)
-    return out
 
 
 @dataclass(frozen=True)
@@ -152,16 +173,16 @@ class _Analysis:
 
 
 def _composite(
-    target: np.ndarray,
+    image: np.ndarray,
     crop: _Crop,
     warped: np.ndarray,
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
-) -> np.ndarray:
-    """Mask, colour-correct and blend ``warped`` into a copy of ``target``."""
-    target_crop = target[crop.slices()]
+) -> None:
+    """Mask, colour-correct and blend ``warped`` into ``image``'s crop, in place."""
+    target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
     soft = _soft_mask(grid, dst_local, face_size, opts, keep)
     if opts.match_sharpness:
@@ -170,10 +191,8 @@ def _composite(
     outline = dst_local[shape.OUTLINE]
     gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
     gain = colour.keep_source(gain, keep.colour)
-    blended = blend.blend(target_crop, blend.apply_gain(warped, gain), soft)
-    out = target.copy()
-    out[crop.slices()] = blended
-    return out
+    # Reads of the crop are all done: the blend may overwrite it.
+    blend.blend(target_crop, blend.apply_gain(warped, gain), soft, out=target_crop)
 
 
 def _soft_mask(
