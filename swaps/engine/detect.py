@@ -209,8 +209,8 @@ def find_face_boxes(
     A second copy at twice the scale looks for faces half as small when the
     first found none, or (``crowds``) when it found a face only at its finest
     level: faces in a group come in similar sizes, so one at the detection
-    limit means others are likely just below it. It costs about 3x a scan,
-    only on such photos; a portrait's cost is unchanged.
+    limit means others are likely just below it. It costs about one and a
+    half scans more, only on such photos; a portrait's cost is unchanged.
     """
     scale = detection_scale(*image.shape[:2], work_pixels=work_pixels)
     found: list[_Sighting] = []
