@@ -28,7 +28,6 @@ from swaps.engine import (
     warp,
 )
 from swaps.engine import mask as engine_mask
-from swaps.engine.detect import find_face_boxes, overlaps
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
 from tests.engine_helpers import face_region, iou, run_engine_cli
 from tests.images import (
@@ -116,7 +115,7 @@ def test_detection_finds_the_same_face_at_any_resolution(grace):
     assert err < 0.03 * small_face.box[2]
 
 
-def test_small_images_are_upsampled_so_small_faces_are_found(astronaut):
+def test_small_faces_in_small_photos_are_found(astronaut):
     """A ~45 px face in a small photo is still found."""
     small = cv2.resize(astronaut, None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA)
     faces = detect_faces(small)
@@ -135,54 +134,11 @@ def test_faces_come_largest_first(tiles):
     assert [tile_of(centre(f), boxes) for f in faces] == list(range(len(tiles)))
 
 
-@pytest.mark.parametrize("tiles", [TWO_FACES, FOUR_FACES], ids=["two", "four"])
-def test_stopping_at_the_needed_face_lists_the_same_faces_first(tiles):
-    mosaic, _ = tiled_faces(tiles)
-    every = find_face_boxes(mosaic)
-    for need in range(1, len(every) + 1):
-        found = find_face_boxes(mosaic, need=need)
-        assert need <= len(found) <= len(every)
-        assert [(str(r), s) for r, s in found] == [(str(r), s) for r, s in every[: len(found)]]
-
-
-# Ten faces in a wide strip, shrinking slowly: the smaller ones sit below what
-# the first pass over the working copy finds (it sees 7 of them).
-CROWD = (
-    Tile(GRACE_HOPPER, 0.5), Tile(ASTRONAUT, 1.1, flip=True), Tile(GRACE_HOPPER, 0.45, flip=True),
-    Tile(ASTRONAUT, 1.0), Tile(GRACE_HOPPER, 0.42), Tile(ASTRONAUT, 0.95, flip=True),
-    Tile(GRACE_HOPPER, 0.4, flip=True), Tile(ASTRONAUT, 0.9), Tile(GRACE_HOPPER, 0.38),
-    Tile(ASTRONAUT, 0.85, flip=True),
-)
-
-
-def test_faces_at_the_detection_limit_make_it_look_for_smaller_ones():
-    crowd, tiles = tiled_faces(CROWD, columns=6)
-    first_pass = find_face_boxes(crowd, crowds=False)
-    boxes = [r for r, _ in find_face_boxes(crowd)]
-    assert len(first_pass) < len(boxes) == len(CROWD)
-    assert sorted(tile_of(((r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2), tiles)
-                  for r in boxes) == list(range(len(CROWD)))
-    widths = [r.width() for r in boxes]  # still largest first (boxes of one level differ by 1 px)
-    assert all(a >= b - 1 for a, b in zip(widths, widths[1:], strict=False))
-
-
-def test_each_face_is_listed_once():
-    mosaic, _ = tiled_faces(FOUR_FACES)
-    boxes = [r for r, _ in find_face_boxes(mosaic)]
-    assert not any(overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
-
-
 def test_an_out_of_range_index_reports_every_face(astronaut):
     mosaic, _ = tiled_faces(FOUR_FACES)
     with pytest.raises(FaceIndexOutOfRange) as info:
         swap(astronaut, mosaic, target_face=7)
     assert info.value.details == {"image": "target", "index": 7, "faces": 4}
-
-
-def test_pyramid_limit_needs_the_expected_detector_layout():
-    assert models.with_max_levels(b"\x01\x03" + bytes(40), 2) is None
-    limited = models.face_detector(2)
-    assert limited is models.face_detector(2) and limited is not models.face_detector()
 
 
 @pytest.mark.parametrize("image", [blank(), noise()], ids=["blank", "noise"])
@@ -436,7 +392,7 @@ def test_a_much_larger_source_is_shrunk_before_warping(astronaut, grace):
 
 
 def test_models_load_once(grace):
-    assert models.landmark_predictor() is models.landmark_predictor()
+    assert models.face_mesh() is models.face_mesh()
     assert models.face_detector() is models.face_detector()
 
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import shape, track, warp
-from .detect import WORK_PIXELS, Face, Timer, find_face_boxes, place_landmarks
+from .detect import Face, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr
 from .pipeline import SwapOptions, swap_face
@@ -33,7 +33,6 @@ from .quality import face_descriptor, identity_distance
 
 SEARCH_EVERY = 1  # frames between detection passes while no chosen face is in view
 REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or all are wanted
-FACE_IN_WINDOW_PX = 100.0  # later passes shrink the frame so the smallest face is this wide
 SOURCE_HEADROOM = 1.15  # a big source face is shrunk once to this times the target face
 
 TargetIndices = Sequence[int] | Literal["all"] | None
@@ -179,7 +178,7 @@ def source_faces(
     for k, boxes in enumerate(found):
         if not boxes:
             raise NoFaceDetected("source" if len(photos) == 1 else f"source_{k + 1}")
-    numbered = [(p, r) for p, boxes in zip(photos, found, strict=True) for r, _ in boxes]
+    numbered = [(p, r) for p, boxes in zip(photos, found, strict=True) for r in boxes]
     total = len(numbered) + len(identities)
     chosen = []
     for index in indices:
@@ -200,9 +199,7 @@ def reference_descriptor(reference_bgr: np.ndarray, opts: SwapOptions) -> np.nda
     boxes = find_face_boxes(image, opts.detect_pixels)
     if not boxes:
         raise NoFaceDetected("reference")
-    rect, score = boxes[0]
-    face = Face((rect.left(), rect.top(), rect.width(), rect.height()), score,
-                place_landmarks(image, rect))
+    face = Face(boxes[0].clipped(image.shape), boxes[0].score, place_landmarks(image, boxes[0]))
     return face_descriptor(image, face)
 
 
@@ -218,7 +215,6 @@ class _Runner:
         self.first_pairs: list[list[int]] | None = None
         self.lost = False
         self.sources_fitted = False
-        self.smallest: int | None = None  # px: the smallest face followed lately
         self.chosen_reference: dict[str, Any] | None = None
 
     def frame(self, image: np.ndarray, i: int) -> np.ndarray:
@@ -236,8 +232,6 @@ class _Runner:
 
     def _follow(self, image: np.ndarray) -> None:
         start = time.perf_counter()
-        if self.tracks:
-            self.smallest = min(t.rect.width() for t in self.tracks.values())
         followed = {k: track.follow(image, t) for k, t in self.tracks.items()}
         self.tracks = {k: t for k, t in followed.items() if t is not None}
         self.lost = len(followed) > len(self.tracks)
@@ -255,12 +249,10 @@ class _Runner:
     def _detect(self, image: np.ndarray, i: int) -> None:
         self.last_pass = i
         start = time.perf_counter()
-        # Once the faces' size is known the budget puts them near the detection
-        # limit on purpose: that is no sign of a crowd of smaller faces.
-        boxes = find_face_boxes(image, self._budget(image), crowds=self.smallest is None)
+        boxes = find_face_boxes(image, self.opts.detect_pixels)
         start = self.timer.add("detect", start)
         self.most_faces = max(self.most_faces, len(boxes))
-        self.tracks = self._select(image, [r for r, _ in boxes])
+        self.tracks = self._select(image, boxes)
         if self.tracks and self.plan.sources is not None and not self.sources_fitted:
             largest = max(shape.fit_similarity(shape.MEAN_SHAPE_68, t.landmarks).scale
                           for t in self.tracks.values())
@@ -268,14 +260,6 @@ class _Runner:
                                  for k, f in self.plan.sources.items()}
             self.sources_fitted = True
         self.timer.add("landmarks", start)
-
-    def _budget(self, image: np.ndarray) -> int:
-        """Pixels for a detection pass: fewer once the faces' size is known."""
-        if self.smallest is None:
-            return self.opts.detect_pixels
-        scale = min(1.0, FACE_IN_WINDOW_PX / max(self.smallest, 1))
-        pixels = image.shape[0] * image.shape[1] * scale * scale
-        return int(min(self.opts.detect_pixels, max(WORK_PIXELS // 16, pixels)))
 
     def _select(self, image: np.ndarray, rects: list[Any]) -> dict[int, track.Track]:
         if self.plan.reference is not None:
@@ -290,7 +274,7 @@ class _Runner:
         if not rects:
             return {}
         marks = [place_landmarks(image, r) for r in rects]
-        faces = [Face((r.left(), r.top(), r.width(), r.height()), 0.0, m)
+        faces = [Face(r.clipped(image.shape), r.score, m)
                  for r, m in zip(rects, marks, strict=True)]
         distances = [identity_distance(face_descriptor(image, f), self.plan.reference)
                      for f in faces]

@@ -134,7 +134,7 @@ def face_identity(image_bgr: np.ndarray, *, detect_pixels: int = WORK_PIXELS) ->
             f"the photo shows {len(boxes)} faces; a saved face needs a photo with one face only",
             {"image": "image", "faces": len(boxes)},
         )
-    landmarks = place_landmarks(image, boxes[0][0])
+    landmarks = place_landmarks(image, boxes[0])
     check_swappable(landmarks, image.shape, "image", 0)
     crop, points = crop_face(image, landmarks)
     return FaceIdentity(points, crop, face_descriptor(image, landmarks))

@@ -1,35 +1,63 @@
-"""Process-wide, lazily loaded dlib models.
+"""Process-wide, lazily loaded face models, each checked against its sha256.
 
-Loading is slow (about 1 s for the HOG detector, 1 s for the 68-point
-predictor), so every model is loaded at most once per process and shared.
+- YuNet-s (face boxes and 5 points), ``weights/yunet_s_dynamic.onnx``, on
+  onnxruntime: Apache-2.0, trained on WIDER FACE.
+- MediaPipe Face Mesh v1 (468 points), ``weights/face_landmark.tflite``, on
+  LiteRT: Apache-2.0.
+- dlib's ResNet face descriptor (128-d), from the face-recognition-models
+  package: public domain; used for reference matching and quality checks.
+
+Every model is loaded at most once per process and shared. A weights file
+whose checksum differs stops the caller with ``models_unavailable``: a worker
+must never swap with a model nobody reviewed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
-import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dlib
-
 from .errors import EngineError
 
-logger = logging.getLogger(__name__)
-
-MODELS_DIR_ENV = "SWAPS_ENGINE_MODELS_DIR"
-LANDMARKS_68 = "shape_predictor_68_face_landmarks.dat"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+MODELS_DIR_ENV = "SWAPS_ENGINE_MODELS_DIR"  # where dlib's descriptor model lives
 FACE_RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
+YUNET = "yunet_s_dynamic.onnx"
+FACE_MESH = "face_landmark.tflite"
+SHA256 = {
+    YUNET: "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3",
+    FACE_MESH: "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+}
 
-_load_lock = threading.RLock()  # a factory may load another model
-# The HOG detector keeps its scanner state between calls, so concurrent calls
-# on one instance must not overlap; the shape predictor is stateless.
-detector_lock = threading.Lock()
+_load_lock = threading.RLock()
+# A LiteRT interpreter holds its tensors: one inference at a time per process.
+mesh_lock = threading.Lock()
 _cache: dict[str, Any] = {}
+
+
+def verified_weights(name: str, folder: Path = WEIGHTS_DIR) -> bytes:
+    """The bytes of a vendored model file, after checking its sha256."""
+    path = folder / name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EngineError(
+            "models_unavailable", f"model file {name} not found", {"path": str(path)}
+        ) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SHA256[name]:
+        raise EngineError(
+            "models_unavailable",
+            f"model file {name} has sha256 {digest}, expected {SHA256[name]}: "
+            "the file was changed or damaged; restore it from the repository",
+            {"path": str(path)},
+        )
+    return data
 
 
 def models_dir() -> Path:
@@ -64,73 +92,47 @@ def _cached(key: str, factory: Callable[[], Any]) -> Any:
     return model
 
 
-def face_detector(levels: int = 0) -> Any:
-    """dlib's HOG frontal face detector; call it while holding ``detector_lock``.
+def _load_yunet() -> Any:
+    import onnxruntime
 
-    ``levels`` > 0 limits its image pyramid to that many levels (the largest
-    ones), so a caller can scan a band of face sizes; 0 scans them all.
-    """
-    if levels <= 0:
-        return _cached("detector", dlib.get_frontal_face_detector)
-    return _cached(f"detector/{levels}", lambda: _detector_with_levels(levels))
-
-
-# A serialised dlib fhog detector starts with these integers: object_detector
-# version, scan_fhog_pyramid version, two empty members, cell size, padding,
-# window width and height, then max_pyramid_levels (1000 = unlimited).
-_DETECTOR_HEADER = (2, 1, 0, 0, 8, 0, 80, 80)
+    options = onnxruntime.SessionOptions()
+    # One worker per core: the network's own threads would only fight it.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(
+        verified_weights(YUNET), options, providers=["CPUExecutionProvider"]
+    )
 
 
-def _dlib_int(data: bytes, pos: int) -> tuple[int, int]:
-    """One integer in dlib's serialisation: a length byte (bit 7 = sign), then
-    that many little-endian bytes. Returns the value and the next position."""
-    size = data[pos] & 0x7F
-    value = int.from_bytes(data[pos + 1 : pos + 1 + size], "little")
-    return (-value if data[pos] & 0x80 else value), pos + 1 + size
+def _load_mesh() -> Any:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=verified_weights(FACE_MESH), num_threads=1)
+    interpreter.allocate_tensors()
+    return interpreter
 
 
-def with_max_levels(serialised: bytes, levels: int) -> bytes | None:
-    """The serialised HOG detector with its pyramid limited to ``levels``,
-    or None if the bytes are not laid out as expected."""
-    pos = 0
-    for expected in _DETECTOR_HEADER:
-        value, pos = _dlib_int(serialised, pos)
-        if value != expected:
-            return None
-    _, end = _dlib_int(serialised, pos)
-    if not 0 < levels < 128:
-        raise ValueError("levels must be in 1..127")
-    return serialised[:pos] + bytes([1, levels]) + serialised[end:]
+def face_detector() -> Any:
+    """YuNet-s as an onnxruntime session (its ``run`` is thread-safe)."""
+    return _cached("yunet", _load_yunet)
 
 
-def _detector_with_levels(levels: int) -> Any:
-    full = face_detector()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "detector.svm")
-        full.save(path)
-        with open(path, "rb") as fh:
-            limited = with_max_levels(fh.read(), levels)
-        if limited is None:
-            # Still correct, only slower: the caller deduplicates across levels.
-            logger.warning("unexpected dlib detector layout: pyramid levels not limited")
-            return full
-        with open(path, "wb") as fh:
-            fh.write(limited)
-        return dlib.fhog_object_detector(path)
-
-
-def landmark_predictor() -> Any:
-    return _cached("landmarks68", lambda: dlib.shape_predictor(str(model_path(LANDMARKS_68))))
+def face_mesh() -> Any:
+    """The Face Mesh LiteRT interpreter; call it while holding ``mesh_lock``."""
+    return _cached("mesh", _load_mesh)
 
 
 def face_encoder() -> Any:
-    """dlib's ResNet face descriptor model; used by quality checks, not by swapping."""
+    """dlib's ResNet face descriptor model: reference matching and quality checks."""
+    import dlib
+
     return _cached(
         "encoder", lambda: dlib.face_recognition_model_v1(str(model_path(FACE_RECOGNITION)))
     )
 
 
 def warm_up() -> None:
-    """Load the models a swap needs, so the first request does not pay for it."""
-    face_detector(1)  # detection scans one pyramid level at a time
-    landmark_predictor()
+    """Load (and check) the models a swap needs, so the first request does not pay for it."""
+    face_detector()
+    face_mesh()

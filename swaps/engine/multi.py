@@ -1,9 +1,10 @@
 """Every swap mode: several faces, several sources, saved faces, a photo's own
 faces traded, a reference face choosing the target.
 
-Each image is detected once; landmarks are placed only for the faces used (all
-target faces only when a reference must be matched), descriptors only for a
-reference. Each (source, target) pair then goes through ``pipeline.paste_face``.
+Each image is detected once (every face: counts are exact); landmarks are
+placed only for the faces used (all target faces only when a reference must be
+matched), descriptors only for a reference. Each (source, target) pair then
+goes through ``pipeline.paste_face``.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dlib
 import numpy as np
 
 from . import shape
 from .checks import check_swappable
-from .detect import Timer, find_face_boxes, place_landmarks
+from .detect import Detection, Timer, find_face_boxes, place_landmarks
 from .errors import EngineError, FaceCountMismatch, NoFaceDetected
 from .identity import FaceIdentity, face_descriptor
 from .images import as_bgr
 from .pipeline import SwapOptions, SwapResult, paste_face
-from .select import ALL, Indices, Pairs, faces_needed, plan_pairs
+from .select import Indices, Pairs, plan_pairs
 
 # Pixels around the face model's frame in the region handed to paste_face.
 REGION_PAD = 4
@@ -35,7 +35,7 @@ class _ImageFaces:
 
     image: np.ndarray
     name: str  # as errors name it: "target", "source", "source_2", ...
-    rects: list[dlib.rectangle | None]
+    rects: list[Detection | None]
     first: int = 0  # request number of its face 0 (sources are numbered together)
     placed: dict[int, np.ndarray] = field(default_factory=dict)
     saved: bool = False  # a saved identity: landmarks known and already checked
@@ -54,22 +54,10 @@ class _ImageFaces:
             self.checked.add(k)
 
 
-def _boxes(pixels: np.ndarray, opts: SwapOptions, need: int | None) -> list[dlib.rectangle]:
-    """Face boxes, largest first. ``need``: how many faces the request uses.
-
-    With ``opts.exact_face_counts`` off, detection stops once it has seen them
-    (about 40 ms less per 1 MP image) and the reported counts become lower bounds.
-    """
-    stop_at = None if opts.exact_face_counts else need
-    return [rect for rect, _ in find_face_boxes(pixels, opts.detect_pixels, need=stop_at)]
-
-
-def _detect(
-    image: Any, name: str, first: int, opts: SwapOptions, timer: Timer, need: int | None = None
-) -> _ImageFaces:
+def _detect(image: Any, name: str, first: int, opts: SwapOptions, timer: Timer) -> _ImageFaces:
     pixels = as_bgr(image, name)
     start = time.perf_counter()
-    rects = _boxes(pixels, opts, need)
+    rects: list[Detection | None] = list(find_face_boxes(pixels, opts.detect_pixels))
     timer.add("detect", start)
     if not rects:
         raise NoFaceDetected(name)
@@ -81,17 +69,14 @@ def _source_pool(
     identities: Sequence[FaceIdentity],
     opts: SwapOptions,
     timer: Timer,
-    indices: Indices = ALL,
 ) -> list[_ImageFaces]:
     """Source faces numbered together: photos in order (largest face first in
     each), then saved identities, one face each."""
     names = ["source"] if len(sources) == 1 else [f"source_{i}" for i in range(1, 1 + len(sources))]
-    # Numbering needs every face of a photo followed by more sources.
-    need = faces_needed(indices) if len(sources) == 1 and not identities else None
     pool: list[_ImageFaces] = []
     first = 0
     for image, name in zip(sources, names, strict=True):
-        pool.append(_detect(image, name, first, opts, timer, need))
+        pool.append(_detect(image, name, first, opts, timer))
         first += len(pool[-1].rects)
     for i, identity in enumerate(identities, start=1):
         crop, landmarks = identity.crop, np.asarray(identity.landmarks, np.float64)
@@ -152,18 +137,6 @@ def _check_request(
         )
     if not has_sources and not prepared:
         raise EngineError("invalid_option", "a reference image needs a source image or face")
-
-
-def _target_need(
-    self_swap: bool, reference: bool, source_indices: Indices, target_indices: Indices
-) -> int | None:
-    """Faces of the target the request uses: all of them to match a reference;
-    in a self swap the target's faces are the sources too."""
-    if reference:
-        return None
-    if self_swap:
-        return faces_needed(source_indices, target_indices, default=(0, 1))
-    return faces_needed(target_indices)
 
 
 def _by_reference(
@@ -273,14 +246,13 @@ def swap_faces(
     has_sources = bool(sources) or bool(identities)
     _check_request(has_sources, prepared is not None, reference_bgr, target_indices)
     self_swap = not has_sources and prepared is None
-    need = _target_need(self_swap, reference_bgr is not None, source_indices, target_indices)
-    target = _detect(target_bgr, "target", 0, opts, timer, need)
+    target = _detect(target_bgr, "target", 0, opts, timer)
     if prepared is not None:
         pool = prepared.pool
     elif self_swap:
         pool = [target]
     else:
-        pool = _source_pool(sources, identities, opts, timer, source_indices)
+        pool = _source_pool(sources, identities, opts, timer)
     n_source = sum(len(faces.rects) for faces in pool)
     faces: dict[str, Any] = {"source": n_source, "target": len(target.rects)}
     if reference_bgr is not None:

@@ -32,9 +32,7 @@ class SwapOptions:
     source_colour: float | None = None  # 0..1 of the source's skin colour (else likeness')
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     match_sharpness: bool = True  # soften a source sharper than the target photo
-    detect_pixels: int = WORK_PIXELS
-    # False: detection stops at the faces a swap uses; faces.source/target become lower bounds
-    exact_face_counts: bool = True
+    detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 

@@ -18,7 +18,7 @@ import dlib
 import numpy as np
 
 from . import models
-from .detect import Face, find_face_boxes, place_landmarks
+from .detect import Detection, Face, find_face_boxes, place_landmarks
 from .shape import fit_similarity
 
 # dlib's recognition model: two photos of one person are usually closer than this.
@@ -219,17 +219,16 @@ def face_at(image: np.ndarray, face: Face, min_iou: float = 0.3) -> tuple[Face, 
     crop = np.ascontiguousarray(image[y0 : y + 2 * h, x0 : x + 2 * w])
     shifted = (x - x0, y - y0, w, h)
     best, best_iou = None, min_iou
-    # Detect with the face ~100 px across, the HOG window's comfortable size.
+    # Detect with the face ~100 px across, well inside the detector's range.
     budget = round(crop.shape[0] * crop.shape[1] * (100.0 / max(w, 1)) ** 2)
-    for rect, score in find_face_boxes(crop, work_pixels=budget):
-        box = (rect.left(), rect.top(), rect.width(), rect.height())
+    for found in find_face_boxes(crop, work_pixels=budget):
+        box = found.clipped(crop.shape)
         if _iou(box, shifted) > best_iou:
-            best, best_iou = (rect, box, score), _iou(box, shifted)
+            best, best_iou = (found, box, found.score), _iou(box, shifted)
     if best is None:
-        rect = dlib.rectangle(shifted[0], shifted[1], shifted[0] + w - 1, shifted[1] + h - 1)
-        best = (rect, shifted, 0.0)
-    rect, box, score = best
-    points = place_landmarks(crop, rect) + (x0, y0)
+        best = (Detection.from_landmarks(face.landmarks - (x0, y0)), shifted, 0.0)
+    detection, box, score = best
+    points = place_landmarks(crop, detection) + (x0, y0)
     found = Face((box[0] + x0, box[1] + y0, box[2], box[3]), score, points)
     return found, best_iou > min_iou
 

@@ -53,21 +53,6 @@ def _as_int_list(values: Sequence[int], name: str) -> list[int]:
     return [int(v) for v in out]
 
 
-def faces_needed(*lists: Indices, default: Sequence[int] = (0,)) -> int | None:
-    """How many faces, largest first, detection must find for these indices
-    (a list left None counts as ``default``); None: every face ("all", or an
-    index that will fail its checks and should report the full count)."""
-    wanted: list[int] = []
-    for indices in lists:
-        if isinstance(indices, str):
-            return None
-        values = list(default if indices is None else indices)
-        if any(isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0 for v in values):
-            return None
-        wanted += values
-    return max(wanted) + 1 if wanted else None
-
-
 def _expand(indices: Indices, count: int, name: str) -> list[int] | None:
     if indices is None:
         return None

@@ -1,0 +1,104 @@
+"""MediaPipe Face Mesh: 468 face points from a 192x192 crop, and a face-present score.
+
+The network expects the face upright in the middle of its crop, about two
+thirds of the crop across. The crop is a rotated square: centred on the face,
+turned so the eyes lie level, 1.5 times the face's extent (MediaPipe's own
+rule). ``fit`` places it from a detection's box and eyes, runs the network,
+then places it again from the points found and runs once more: the second
+crop is framed by the face itself, so its points are steadier.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import models
+
+INPUT = 192
+ROI_SCALE = 1.5
+N_POINTS = 468
+# Eye corners (outer) of the mesh: the crop's rotation comes from these.
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A rotated square: centre (x, y), side and angle (radians) in image pixels."""
+
+    cx: float
+    cy: float
+    side: float
+    angle: float
+
+    def to_crop(self) -> np.ndarray:
+        """2x3 affine mapping image pixels onto the INPUT x INPUT crop."""
+        scale = INPUT / self.side
+        c, s = math.cos(-self.angle) * scale, math.sin(-self.angle) * scale
+        # rotate by -angle about the centre, scale, then move the centre to the crop's
+        tx = INPUT / 2 - (c * self.cx - s * self.cy)
+        ty = INPUT / 2 - (s * self.cx + c * self.cy)
+        return np.array([[c, -s, tx], [s, c, ty]])
+
+
+@dataclass(frozen=True)
+class MeshFit:
+    points: np.ndarray  # (468, 3): x, y in image pixels; z in pixels of the same scale
+    presence: float  # 0..1: the network's belief that the crop shows a face
+
+
+def roi_from_eyes(centre: np.ndarray, extent: float, right_eye: np.ndarray,
+                  left_eye: np.ndarray) -> Roi:
+    """The crop around a face of ``extent`` pixels at ``centre``, eyes level."""
+    dx, dy = left_eye - right_eye
+    return Roi(float(centre[0]), float(centre[1]), ROI_SCALE * extent, math.atan2(dy, dx))
+
+
+def roi_from_points(points: np.ndarray) -> Roi:
+    """MediaPipe's crop from a previous mesh: the points' extent measured along
+    the eye line, centred on their bounding box in that frame."""
+    eye = points[LEFT_EYE_OUTER, :2] - points[RIGHT_EYE_OUTER, :2]
+    angle = math.atan2(eye[1], eye[0])
+    c, s = math.cos(angle), math.sin(angle)
+    local = points[:, :2] @ np.array([[c, -s], [s, c]])  # into the face's frame
+    lo, hi = local.min(axis=0), local.max(axis=0)
+    mid = (lo + hi) / 2
+    centre = mid @ np.array([[c, s], [-s, c]])
+    return Roi(float(centre[0]), float(centre[1]), ROI_SCALE * float((hi - lo).max()), angle)
+
+
+def _infer(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """The network on one RGB float crop: (468, 3) crop points and presence."""
+    interpreter = models.face_mesh()
+    with models.mesh_lock:
+        inp = interpreter.get_input_details()[0]["index"]
+        interpreter.set_tensor(inp, crop[None])
+        interpreter.invoke()
+        out = interpreter.get_output_details()
+        points = interpreter.get_tensor(out[0]["index"]).reshape(N_POINTS, 3).copy()
+        logit = float(interpreter.get_tensor(out[1]["index"]).ravel()[0])
+    return points, 1.0 / (1.0 + math.exp(-logit))
+
+
+def run(image: np.ndarray, roi: Roi) -> MeshFit:
+    """The mesh in the crop ``roi`` of a BGR uint8 image, in image coordinates."""
+    forward = roi.to_crop()
+    crop = cv2.warpAffine(image, forward, (INPUT, INPUT), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+    rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+    local, presence = _infer(rgb)
+    back = cv2.invertAffineTransform(forward)
+    xy = local[:, :2] @ back[:, :2].T + back[:, 2]
+    z = local[:, 2:] * (roi.side / INPUT)
+    return MeshFit(np.hstack([xy, z]).astype(np.float64), presence)
+
+
+def fit(image: np.ndarray, first: Roi, passes: int = 2) -> MeshFit:
+    """The mesh from a first crop, re-framed on its own points ``passes - 1`` times."""
+    result = run(image, first)
+    for _ in range(passes - 1):
+        result = run(image, roi_from_points(result.points))
+    return result
