@@ -115,3 +115,13 @@ def test_a_damaged_model_file_stops_loading_with_a_clear_error(tmp_path):
 def test_every_vendored_model_matches_its_checksum():
     for name in models.SHA256:
         assert models.verified_weights(name)
+
+
+def test_the_service_refuses_to_start_with_a_damaged_model(monkeypatch):
+    from swaps.checks import face_models_intact
+
+    assert face_models_intact() == []
+    monkeypatch.setitem(models.SHA256, models.FACE_MESH, "0" * 64)
+    errors = face_models_intact()
+    assert [e.id for e in errors] == ["swaps.E001"]
+    assert models.FACE_MESH in errors[0].msg
