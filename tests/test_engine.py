@@ -35,7 +35,6 @@ from tests.images import (
     FOUR_FACES,
     GRACE_HOPPER,
     TWO_FACES,
-    Tile,
     fixture_path,
     load_fixture,
     tile_of,

@@ -24,7 +24,6 @@ from swaps.engine import (
     FaceIndexOutOfRange,
     FaceNotSwappable,
     NoFaceDetected,
-    SwapOptions,
     detect_faces,
     face_identity,
     parse_indices,
