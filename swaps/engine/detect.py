@@ -241,12 +241,10 @@ MESH_TO_68 = np.array([
 def place_landmarks(image: np.ndarray, d: Detection) -> np.ndarray:
     """The face's 68 landmarks at full resolution, as a (68, 2) float64 array.
 
-    The mesh network only sees a 192x192 crop, so this costs ~2 ms whatever
-    the photo's size. One pass: framing the crop again on the points found
-    (MediaPipe's tracking step) moved them by 0.004 inter-ocular distances on
-    average over ../shared/faces/multi, for twice the cost.
+    The mesh network only sees a 192x192 crop, so a pass costs ~2 ms whatever
+    the photo's size; a second pass runs only when the first crop was off.
     """
-    return mesh.fit(image, mesh_roi(d), passes=1).points[MESH_TO_68, :2].copy()
+    return mesh.fit(image, mesh_roi(d), passes=2).points[MESH_TO_68, :2].copy()
 
 
 def detect_faces(

@@ -4,8 +4,8 @@ The network expects the face upright in the middle of its crop, about two
 thirds of the crop across. The crop is a rotated square: centred on the face,
 turned so the eyes lie level, 1.5 times the face's extent (MediaPipe's own
 rule). ``fit`` places it from a detection's box and eyes, runs the network,
-then places it again from the points found and runs once more: the second
-crop is framed by the face itself, so its points are steadier.
+and when the points found call for a clearly different crop (the detector's
+eye points are a few degrees off, say), runs it once more on that crop.
 """
 
 from __future__ import annotations
@@ -96,9 +96,27 @@ def run(image: np.ndarray, roi: Roi) -> MeshFit:
     return MeshFit(np.hstack([xy, z]).astype(np.float64), presence)
 
 
+# How far the crop may be from the one the mesh's own points frame before the
+# mesh is run again on that one: rotation (radians), side and centre (shares of the side).
+REFRAME_ANGLE, REFRAME_SIDE, REFRAME_SHIFT = math.radians(4.0), 0.06, 0.04
+
+
+def off_frame(used: Roi, framed: Roi) -> bool:
+    """Was the crop ``used`` far from ``framed``, the crop the points found call for?"""
+    turn = abs((framed.angle - used.angle + math.pi) % (2 * math.pi) - math.pi)
+    shift = math.hypot(framed.cx - used.cx, framed.cy - used.cy) / used.side
+    return (turn > REFRAME_ANGLE or abs(framed.side / used.side - 1) > REFRAME_SIDE
+            or shift > REFRAME_SHIFT)
+
+
 def fit(image: np.ndarray, first: Roi, passes: int = 2) -> MeshFit:
-    """The mesh from a first crop, re-framed on its own points ``passes - 1`` times."""
+    """The mesh from a first crop, re-framed on its own points up to ``passes - 1``
+    times, each only while the crop was off (MediaPipe's tracking step)."""
     result = run(image, first)
+    used = first
     for _ in range(passes - 1):
-        result = run(image, roi_from_points(result.points))
+        framed = roi_from_points(result.points)
+        if not off_frame(used, framed):
+            break
+        result, used = run(image, framed), framed
     return result
