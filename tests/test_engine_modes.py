@@ -34,6 +34,7 @@ from swaps.engine import (
 )
 from swaps.engine import multi as engine_multi
 from swaps.engine.checks import MAX_OUTSIDE, outside_fraction
+from swaps.engine.detect import find_face_boxes, place_points
 from swaps.engine.identity import CROP_MAX_SIDE, MAGIC
 from swaps.engine.pipeline import swap_face
 from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
@@ -217,10 +218,10 @@ def test_reference_picks_the_target_face_most_like_it(two, grace, reference, exp
 def test_each_pair_gives_the_pixels_swap_face_gives(astronaut, four):
     """swap_faces hands swap_face only the region around each target face; the
     result is bit-exact what swap_face gives on the whole photo."""
-    faces = detect_faces(four)
-    source = detect_faces(astronaut)[0].landmarks
-    whole = swap_face(astronaut, source, four, faces[1].landmarks)
-    whole = swap_face(astronaut, source, whole, faces[2].landmarks)
+    faces = [place_points(four, d) for d in find_face_boxes(four)]
+    source = place_points(astronaut, find_face_boxes(astronaut)[0])
+    whole = swap_face(astronaut, source, four, faces[1])
+    whole = swap_face(astronaut, source, whole, faces[2])
     result = swap_faces(four, sources=[astronaut], target_indices=[1, 2])
     assert np.array_equal(result.image, whole)
 
@@ -495,13 +496,13 @@ def test_a_face_turned_into_profile_is_refused(name):
 
 def test_a_turned_face_names_image_and_index(monkeypatch, two, astronaut):
     """The landmark model reports face 1 of the target in profile."""
-    real = engine_multi.place_landmarks
+    real = engine_multi.place_points
 
     def profile_for_face_1(image, rect):
         points = real(image, rect)
         return turned(points, 75) if image is two and rect.box[0] > two.shape[1] / 2 else points
 
-    monkeypatch.setattr(engine_multi, "place_landmarks", profile_for_face_1)
+    monkeypatch.setattr(engine_multi, "place_points", profile_for_face_1)
     swap_faces(two, sources=[astronaut], target_indices=[0])
     with pytest.raises(FaceNotSwappable) as info:
         swap_faces(two, sources=[astronaut], target_indices="all")

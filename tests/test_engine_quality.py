@@ -71,7 +71,9 @@ def test_default_swap_meets_the_quality_targets(faces, source, target):
 @pytest.mark.parametrize(("source", "target"), DIRECTIONS, ids=["to_grace", "to_astronaut"])
 def test_more_likeness_means_nearer_the_source(faces, source, target):
     d = [scores(faces, source, target, likeness=level).d_src for level in (0.0, 0.7, 1.0)]
-    assert d[0] > d[1] + 0.08 and d[1] > d[2]
+    # likeness 0 fits the source's eyelids and lips to the target's exactly (the
+    # mesh's detail points), so even it keeps less of the source than 0.7 by a margin.
+    assert d[0] > d[1] + 0.05 and d[1] > d[2]
 
 
 def test_nothing_outside_the_grown_face_hull_changes(faces):
@@ -147,7 +149,8 @@ def test_morph_keeps_the_head_where_it_was(seed, amount):
     head = q.head_error(dst[: shape.N_LANDMARKS], out[: shape.N_LANDMARKS])
     assert head < 1e-9  # same centroid, size and rotation
     assert np.abs(out - dst).max() > 1.0  # but the proportions did change
-    assert np.array_equal(out[shape.N_LANDMARKS + 10 :], dst[shape.N_LANDMARKS + 10 :])
+    frame = np.setdiff1d(np.arange(len(dst)), shape.MORPHED)  # the frame does not move
+    assert len(frame) == 8 and np.array_equal(out[frame], dst[frame])
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import shape, track, warp
-from .detect import Face, Timer, find_face_boxes, place_landmarks
+from .detect import Face, Timer, find_face_boxes, place_landmarks, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr
 from .pipeline import SwapOptions, swap_face
@@ -52,7 +52,7 @@ class SourceFace:
 
     @property
     def size(self) -> float:
-        return shape.fit_similarity(shape.MEAN_SHAPE_68, self.landmarks).scale
+        return shape.face_fit(self.landmarks).scale
 
     def shrunk_for(self, target_size: float, opts: SwapOptions) -> SourceFace:
         """This face cut out and shrunk once to a little above ``target_size``, if every
@@ -186,7 +186,7 @@ def source_faces(
             raise FaceIndexOutOfRange("source", int(index), total)
         if index < len(numbered):
             image, rect = numbered[index]
-            chosen.append(SourceFace(image, place_landmarks(image, rect)))
+            chosen.append(SourceFace(image, place_points(image, rect)))
         else:
             saved = identities[index - len(numbered)]
             chosen.append(SourceFace(as_bgr(saved.crop, "source"), np.asarray(saved.landmarks)))
@@ -254,7 +254,7 @@ class _Runner:
         self.most_faces = max(self.most_faces, len(boxes))
         self.tracks = self._select(image, boxes)
         if self.tracks and self.plan.sources is not None and not self.sources_fitted:
-            largest = max(shape.fit_similarity(shape.MEAN_SHAPE_68, t.landmarks).scale
+            largest = max(shape.face_fit(t.landmarks).scale
                           for t in self.tracks.values())
             self.plan.sources = {k: f.shrunk_for(largest, self.opts)
                                  for k, f in self.plan.sources.items()}
@@ -268,13 +268,13 @@ class _Runner:
         keys = range(len(rects)) if wanted is None else wanted
         if not rects or max(keys, default=-1) >= len(rects):
             return {}
-        return {k: track.Track(rects[k], place_landmarks(image, rects[k])) for k in keys}
+        return {k: track.Track(rects[k], place_points(image, rects[k])) for k in keys}
 
     def _select_reference(self, image: np.ndarray, rects: list[Any]) -> dict[int, track.Track]:
         if not rects:
             return {}
-        marks = [place_landmarks(image, r) for r in rects]
-        faces = [Face(r.clipped(image.shape), r.score, m)
+        marks = [place_points(image, r) for r in rects]
+        faces = [Face(r.clipped(image.shape), r.score, m[: shape.N_LANDMARKS])
                  for r, m in zip(rects, marks, strict=True)]
         distances = [identity_distance(face_descriptor(image, f), self.plan.reference)
                      for f in faces]

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from .errors import FaceNotSwappable
-from .shape import MEAN_SHAPE_68, N_LANDMARKS, Similarity, fit_similarity
+from .shape import MEAN_SHAPE_68, N_LANDMARKS, Similarity, face_fit, fit_similarity
 
 # Brows, eyes, nose and mouth: dlib places these well even on a cut face.
 INNER = slice(17, N_LANDMARKS)
@@ -83,7 +83,7 @@ def turn_cues(landmarks: np.ndarray) -> tuple[float, float]:
 
 def face_size(landmarks: np.ndarray) -> float:
     """About the face width in pixels: the scale of the mean face fitted to it."""
-    return fit_similarity(MEAN_SHAPE_68, landmarks).scale
+    return face_fit(landmarks).scale
 
 
 def unswappable_reason(landmarks: np.ndarray, shape_hw: tuple[int, ...]) -> str | None:

@@ -238,13 +238,28 @@ MESH_TO_68 = np.array([
 ])  # fmt: skip
 
 
-def place_landmarks(image: np.ndarray, d: Detection) -> np.ndarray:
-    """The face's 68 landmarks at full resolution, as a (68, 2) float64 array.
+# Face Mesh vertices on the eyelids and lips beyond those among the 68 (the
+# order of ``shape.DETAIL_MEAN``): the warp follows the eyes' and lips' contours.
+MESH_DETAIL = np.array([
+    246, 159, 157, 154, 145, 388, 387, 384, 381, 374,
+    185, 39, 269, 409, 405, 181, 191, 81, 82, 312, 311, 415, 324, 318, 402, 178, 88, 95,
+])  # fmt: skip
+MESH_POINTS = np.concatenate([MESH_TO_68, MESH_DETAIL])
+
+
+def place_points(image: np.ndarray, d: Detection) -> np.ndarray:
+    """The face's 68 landmarks, then its ``shape.N_DETAIL`` eyelid and lip points,
+    at full resolution: a (68 + N_DETAIL, 2) float64 array.
 
     The mesh network only sees a 192x192 crop, so a pass costs ~2 ms whatever
     the photo's size; a second pass runs only when the first crop was off.
     """
-    return mesh.fit(image, mesh_roi(d), passes=2).points[MESH_TO_68, :2].copy()
+    return mesh.fit(image, mesh_roi(d), passes=2).points[MESH_POINTS, :2].copy()
+
+
+def place_landmarks(image: np.ndarray, d: Detection) -> np.ndarray:
+    """The face's 68 landmarks at full resolution, as a (68, 2) float64 array."""
+    return place_points(image, d)[: len(MESH_TO_68)]
 
 
 def detect_faces(

@@ -84,8 +84,10 @@ def face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """dlib's 128-d descriptor of the face with these 68 landmarks in ``image``.
 
     Only a crop around the face is converted to RGB (the model's order): the
-    network aligns the face itself from the landmarks.
+    network aligns the face itself from the landmarks (detail points after the
+    68 are ignored).
     """
+    landmarks = landmarks[:N_LANDMARKS]
     margin = face_size(landmarks)
     x0, y0 = np.maximum(0, np.floor(landmarks.min(axis=0) - margin)).astype(int)
     x1, y1 = np.ceil(landmarks.max(axis=0) + margin).astype(int)

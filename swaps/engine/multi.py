@@ -18,7 +18,7 @@ import numpy as np
 
 from . import shape
 from .checks import check_swappable
-from .detect import Detection, Timer, find_face_boxes, place_landmarks
+from .detect import Detection, Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceCountMismatch, NoFaceDetected
 from .identity import FaceIdentity, face_descriptor
 from .images import as_bgr
@@ -44,7 +44,7 @@ class _ImageFaces:
     def landmarks(self, k: int, timer: Timer) -> np.ndarray:
         if k not in self.placed:
             start = time.perf_counter()
-            self.placed[k] = place_landmarks(self.image, self.rects[k])
+            self.placed[k] = place_points(self.image, self.rects[k])
             timer.add("landmarks", start)
         return self.placed[k]
 

@@ -1,4 +1,5 @@
-"""The 68-point face model: mean shape, extra points, and a fixed triangulation.
+"""The face model: 68 points (iBUG 300-W scheme), finer eyelid and lip points,
+a forehead band and a frame, with a fixed triangulation of their mean shape.
 
 Why a fixed triangulation: computing Delaunay per image (on the target points)
 gives triangles that can fold over in the source when the two poses differ, can
@@ -61,6 +62,24 @@ def _frame_points(box: tuple[float, float, float, float]) -> np.ndarray:
     )
 
 
+# Eyelids and lips traced more finely than the 68 points do: Face Mesh points
+# (``detect.MESH_DETAIL``) at their mean positions in the same units, measured on
+# the 43 faces of ../shared/faces/multi; mesh points within 0.015 face widths of
+# another point were left out (they would only make sliver triangles).
+DETAIL_MEAN = np.array([
+    (0.2293, 0.3204), (0.2950, 0.3015), (0.3572, 0.3101), (0.3639, 0.3356), (0.3064, 0.3444),
+    (0.7607, 0.3138), (0.7381, 0.3060), (0.6409, 0.3103), (0.6338, 0.3356), (0.6928, 0.3440),
+    (0.3347, 0.7208), (0.3877, 0.6962), (0.6027, 0.6962), (0.6680, 0.7201), (0.5957, 0.8184),
+    (0.4004, 0.8178), (0.3687, 0.7272), (0.4184, 0.7264), (0.4526, 0.7287), (0.5382, 0.7285),
+    (0.5762, 0.7262), (0.6354, 0.7266), (0.6317, 0.7530), (0.6105, 0.7612), (0.5778, 0.7700),
+    (0.4180, 0.7698), (0.3901, 0.7613), (0.3723, 0.7532),
+], dtype=np.float64)  # fmt: skip
+N_DETAIL = len(DETAIL_MEAN)
+# Which of the 68 points each detail point belongs with (right eye, left eye,
+# mouth): a face known by its 68 points only gets its detail points from them.
+DETAIL_REGIONS = ((slice(0, 5), slice(36, 42)), (slice(5, 10), slice(42, 48)),
+                  (slice(10, N_DETAIL), slice(48, 68)))
+
 FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
 # Jaw below the cheekbones plus brows, eyes, nose and mouth. Outside it (but
 # inside the outline) are the forehead band and the temples, where hair hangs.
@@ -68,9 +87,10 @@ INNER_FACE = np.r_[2:15, 17:N_LANDMARKS]
 JAW_POINTS = np.arange(17)
 # The points a shape morph moves: the 68 and the forehead band above the brows
 # (it follows them). The frame stays, so the background does not move.
-MORPHED = np.r_[0:N_LANDMARKS, FOREHEAD]
 EXTRA_MEAN = np.vstack([MEAN_SHAPE_68[BROWS] - (0.0, FOREHEAD_LIFT), _frame_points(FRAME_BOX)])
-MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN])
+DETAIL = slice(N_LANDMARKS + len(EXTRA_MEAN), N_LANDMARKS + len(EXTRA_MEAN) + N_DETAIL)
+MORPHED = np.r_[0:N_LANDMARKS, FOREHEAD, DETAIL]
+MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN, DETAIL_MEAN])
 # Outline of the swappable region: jaw line, then the forehead band right to left.
 OUTLINE = np.r_[np.arange(17), np.arange(FOREHEAD.stop - 1, FOREHEAD.start - 1, -1)]
 
@@ -132,21 +152,41 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
     return Similarity(a, complex(md[0], md[1]) - a * complex(ms[0], ms[1]))
 
 
+def face_fit(landmarks: np.ndarray) -> Similarity:
+    """The mean face fitted to a face's 68 points (any detail points after them ignored)."""
+    return fit_similarity(MEAN_SHAPE_68, landmarks[:N_LANDMARKS])
+
+
+def detail_from_68(landmarks: np.ndarray) -> np.ndarray:
+    """Detail points for a face known by its 68 points only (a saved face): the
+    mean detail laid on each eye and the mouth by an affine fit of their points."""
+    out = np.empty((N_DETAIL, 2))
+    for detail, points in DETAIL_REGIONS:
+        mean = np.hstack([MEAN_SHAPE_68[points], np.ones((points.stop - points.start, 1))])
+        affine = np.linalg.lstsq(mean, landmarks[points], rcond=None)[0]
+        out[detail] = np.hstack([DETAIL_MEAN[detail], np.ones((len(out[detail]), 1))]) @ affine
+    return out
+
+
 def extend_landmarks(
     landmarks: np.ndarray, forehead: float = FOREHEAD_LIFT
 ) -> tuple[np.ndarray, float]:
-    """Append the forehead and frame points to 68 landmarks (pixels).
+    """The engine's face model from 68 landmarks, or 68 plus ``N_DETAIL`` detail
+    points (pixels): the 68, the forehead band and frame, then the detail points.
 
     ``forehead`` is how far above the brows the forehead band reaches, in face
     units. Returns the extended (N, 2) points and the face size in pixels (the
     scale of the mean shape fitted to the landmarks, about the face width).
     """
-    fit = fit_similarity(MEAN_SHAPE_68, landmarks)
+    base = landmarks[:N_LANDMARKS]
+    fit = face_fit(base)
     extra = fit.apply(EXTRA_MEAN)
     # Anchor the forehead band on the real brows, lifted along the face's "up".
     up = fit.apply(np.array([[0.0, -forehead]])) - fit.apply(np.zeros((1, 2)))
-    extra[: FOREHEAD.stop - N_LANDMARKS] = landmarks[BROWS] + up
-    return np.vstack([landmarks, extra]), fit.scale
+    extra[: FOREHEAD.stop - N_LANDMARKS] = base[BROWS] + up
+    has_detail = len(landmarks) == N_LANDMARKS + N_DETAIL
+    detail = landmarks[N_LANDMARKS:] if has_detail else detail_from_68(base)
+    return np.vstack([base, extra, detail]), fit.scale
 
 
 def _keep_head(dst: np.ndarray, shape: np.ndarray, points: np.ndarray) -> np.ndarray:

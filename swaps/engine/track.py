@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from . import yunet
-from .detect import Detection, place_landmarks
+from .detect import Detection, place_points
 from .images import shrink
 
 WINDOW_FACE_PX = 80.0  # the face's width in the search window
@@ -29,7 +29,7 @@ MIN_SCORE = 0.6
 
 @dataclass(frozen=True)
 class Track:
-    """One followed face: its detection, 68 landmarks and last motion (px)."""
+    """One followed face: its detection, points (``detect.place_points``) and last motion (px)."""
 
     rect: Detection
     landmarks: np.ndarray
@@ -78,4 +78,4 @@ def follow(image: np.ndarray, track: Track) -> Track | None:
     if found is None:
         return None
     dx, dy = found.centre - track.rect.centre
-    return Track(found, place_landmarks(image, found), (float(dx), float(dy)))
+    return Track(found, place_points(image, found), (float(dx), float(dy)))
