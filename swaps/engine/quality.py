@@ -233,6 +233,57 @@ def face_at(image: np.ndarray, face: Face, min_iou: float = 0.3) -> tuple[Face, 
     return found, best_iou > min_iou
 
 
+def _lightness(image: np.ndarray) -> np.ndarray:
+    """CIE L* (0..100) of a BGR uint8 image, float32."""
+    lab = cv2.cvtColor(image.astype(np.float32) * (1.0 / 255), cv2.COLOR_BGR2LAB)
+    return lab[..., 0]
+
+
+def _inner_window(
+    target: np.ndarray, output: np.ndarray, landmarks: np.ndarray
+) -> tuple[_Window, np.ndarray]:
+    win = _Window.around(target, output, landmarks)
+    return win, inner_face(win.target.shape, win.landmarks)
+
+
+def light_slope(lightness: np.ndarray, region: np.ndarray, centre: np.ndarray,
+                iod: float) -> np.ndarray:
+    """(b, c) of the plane L* = a + b x + c y fitted over ``region``, x and y in
+    inter-ocular distances from ``centre``: the light's direction and strength."""
+    ys, xs = np.nonzero(region)
+    design = np.column_stack([np.ones(len(xs)), (xs - centre[0]) / iod, (ys - centre[1]) / iod])
+    coef = np.linalg.lstsq(design, lightness[ys, xs].astype(np.float64), rcond=None)[0]
+    return coef[1:]
+
+
+def shade_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """|(b, c) output - (b, c) target| of ``light_slope`` over the inner face, in L*
+    per inter-ocular distance: a source's side light pasted in reads high."""
+    win, inner = _inner_window(target, output, landmarks)
+    if not inner.any():
+        return 0.0
+    centre = win.landmarks[:68].mean(axis=0)
+    slopes = [light_slope(_lightness(im), inner, centre, win.iod)
+              for im in (win.target, win.output)]
+    return float(np.linalg.norm(slopes[1] - slopes[0]))
+
+
+def light_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """RMS, mean removed, of the difference of L* blurred at a third of the
+    inter-ocular distance (inside the inner face only), output vs target: a cast
+    shadow or a hot spot carried over reads high."""
+    win, inner = _inner_window(target, output, landmarks)
+    if not inner.any():
+        return 0.0
+    mask = inner.astype(np.float32)
+    sigma = win.iod / 3.0
+    weights = np.maximum(cv2.GaussianBlur(mask, (0, 0), sigma), 1e-3)
+    blurred = [cv2.GaussianBlur(_lightness(im) * mask, (0, 0), sigma) / weights
+               for im in (win.target, win.output)]
+    diff = (blurred[1] - blurred[0])[inner]
+    return float(np.sqrt(np.mean((diff - diff.mean()) ** 2)))
+
+
 @dataclass(frozen=True)
 class SwapScores:
     """The benchmark's figures for one swap (see the module docstring)."""
@@ -243,6 +294,8 @@ class SwapScores:
     background: float  # share of background pixels changed
     seam: float
     tone: float
+    shade: float  # light direction change over the inner face, L* per inter-ocular distance
+    light: float  # light pattern change (cast shadows, hot spots), L*
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -268,5 +321,7 @@ def score_swap(
         background=background_changed(target, output, pts),
         seam=seam_ratio(target, output, pts),
         tone=tone_difference(target, output, pts),
+        shade=shade_difference(target, output, pts),
+        light=light_difference(target, output, pts),
         found=found,
     )
