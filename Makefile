@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
 .PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
-	bench bench-quota clean
+	bench bench-quota before-after clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ lint: install-dev
 
 bench: install-dev
 	$(PY) benchmarks/engine_speed.py
+
+# The light-matching before/after picture from ../shared/faces/large (not committed).
+before-after: install-dev
+	$(PY) -m benchmarks.before_after --out /tmp/before_after.png
 
 # 1,000 concurrent creates against gunicorn; BENCH_ARGS="--database-url postgres://..."
 bench-quota: install-dev

@@ -18,8 +18,9 @@ import numpy as np
 from .images import shrink
 from .mask import hull_mask
 
-# Stops a dark source region (a shadow, a beard) from being boosted into noise.
-GAIN_RANGE = (1 / 3, 3.0)
+# Wide enough for a dark skin onto a light one (a linear luminance ratio of ~5),
+# but stops a black source region (a shadow, a beard) from being boosted into noise.
+GAIN_RANGE = (1 / 6, 6.0)
 
 
 def masked_lowpass(
@@ -83,6 +84,20 @@ def match_colour(
     grid = (max(2, math.ceil(w * scale)), max(2, math.ceil(h * scale)))
     hard = hull_mask(outline, grid, (w / grid[0], h / grid[1]))
     return colour_gain(shrink(warped, grid), shrink(target, grid), hard, sigma_px * scale)
+
+
+def source_hue_factor(gain: np.ndarray, share: float, region: np.ndarray) -> np.ndarray:
+    """Per-channel factor keeping ``share`` of the source's skin hue: the part of
+    ``gain``'s mean over ``region`` (geometric, per channel) that differs between
+    channels, undone by that share. Brightness and the light's pattern stay the
+    target's: a face brighter or darker than its head reads as pasted."""
+    if share <= 0:
+        return np.ones(3, np.float32)
+    if region.shape != gain.shape[:2]:
+        region = cv2.resize(region, gain.shape[1::-1], interpolation=cv2.INTER_AREA)
+    weights = region[..., None].astype(np.float32)
+    mean_log = (np.log(gain) * weights).sum(axis=(0, 1)) / max(float(weights.sum()), 1e-6)
+    return np.exp(-share * (mean_log - mean_log.mean())).astype(np.float32)
 
 
 def keep_source(gain: np.ndarray, share: float) -> np.ndarray:

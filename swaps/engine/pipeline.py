@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
-from . import blend, colour, detail, enhance, mask, shape, skin, trade_off, warp
+from . import blend, colour, detail, enhance, mask, relight, shape, skin, trade_off, warp
 from .detect import WORK_PIXELS, Timer
 from .errors import EngineError
 from .images import shrink
@@ -32,6 +33,7 @@ class SwapOptions:
     source_colour: float | None = None  # 0..1 of the source's skin colour (else likeness')
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     match_sharpness: bool = True  # soften a source sharper than the target photo
+    match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -186,11 +188,35 @@ def _composite(
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
         warped = detail.soften(warped, sigma * grid.step[0])
-    outline = dst_local[shape.OUTLINE]
-    gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
-    gain = colour.keep_source(gain, keep.colour)
+    if opts.match_light:
+        gain = _lit_gain(grid, dst_local, face_size, opts, keep)
+    else:
+        outline = dst_local[shape.OUTLINE]
+        gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
+        gain = colour.keep_source(gain, keep.colour)
     # Reads of the crop are all done: the blend may overwrite it.
     blend.blend(target_crop, blend.apply_gain(warped, gain), soft, out=target_crop)
+
+
+def _lit_gain(
+    grid: _Analysis, dst_local: np.ndarray, face_size: float, opts: SwapOptions,
+    keep: trade_off.Blend,
+) -> np.ndarray:
+    """The gain on the analysis grid that puts the target's light (``relight``),
+    then its skin colour (``colour``), on the warped source: one multiply, so
+    a lit-up shadow is never clipped before its colour is matched."""
+    step = np.asarray(grid.step)
+    points = (dst_local + 0.5) / step - 0.5
+    iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
+    hull = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
+    light = relight.light_gain(grid.source, grid.target, points, hull, iod)
+    lit = grid.source.astype(np.float32) * light[..., None]
+    colour_gain = colour.match_colour(
+        lit, grid.target, points[shape.OUTLINE], face_size / step[0], opts.colour_sigma
+    )
+    hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
+    colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
+    return colour_gain * light[..., None] * hue
 
 
 def _soft_mask(

@@ -95,7 +95,7 @@ MEAN_SHAPE = np.vstack([MEAN_SHAPE_68, EXTRA_MEAN, DETAIL_MEAN])
 OUTLINE = np.r_[np.arange(17), np.arange(FOREHEAD.stop - 1, FOREHEAD.start - 1, -1)]
 
 
-def _delaunay(points: np.ndarray) -> np.ndarray:
+def delaunay(points: np.ndarray) -> np.ndarray:
     """Delaunay triangles of ``points`` as an (n, 3) array of point indices."""
     lo = points.min(axis=0) - 1.0
     hi = points.max(axis=0) + 1.0
@@ -115,7 +115,7 @@ def _delaunay(points: np.ndarray) -> np.ndarray:
     return np.array(sorted(triangles), dtype=np.int32)
 
 
-TRIANGLES = _delaunay(MEAN_SHAPE)
+TRIANGLES = delaunay(MEAN_SHAPE)
 
 
 @dataclass(frozen=True)

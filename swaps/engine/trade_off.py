@@ -11,8 +11,8 @@ three things that decide it together:
   turns the head as a whole, the jaw line only ever moves outwards (so the
   target's own jaw never shows around a narrower face), and no point moves
   more than ``MAX_MOVE``;
-- colour: the share of the source's own low-frequency skin colour kept
-  (0 = the target's tone and light, fully);
+- colour: the share of the source's own skin hue kept (0 = the target's);
+  brightness and light always come from the target (``relight``, ``colour``);
 - mask: where the blend ends and how it fades. The mask is the face outline
   eroded, then blurred with a Gaussian of 1/2.5 of the erosion, so the fade
   is complete at the outline (no step where the mask is cut off); higher
@@ -21,7 +21,7 @@ three things that decide it together:
 
 likeness 0 is the target's geometry with full colour transfer and a well
 eroded mask (the engine before this option); 1 is the source's proportions
-with half its skin colour and the mask closer to the outline. The default,
+with a quarter of its skin hue and the mask closer to the outline. The default,
 0.7, meets every target of ``benchmarks/engine_quality.py`` (see the README).
 """
 
@@ -35,7 +35,7 @@ DEFAULT_LIKENESS = 0.7
 # Settings at likeness 0 and at likeness 1; in between the shape and the mask
 # are interpolated linearly, the colour as the cube (a tone that differs from
 # the neck and ears shows more than anything else, so it comes last).
-COLOUR_AT_ONE = 0.5
+COLOUR_AT_ONE = 0.25
 ERODE_AT_ZERO, ERODE_AT_ONE = 0.04, 0.02
 # No landmark moves further than this (face units) however different the
 # shapes: beyond it they differ by pose or expression more than by identity.

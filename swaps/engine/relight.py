@@ -1,0 +1,91 @@
+"""The target's light on the source's face: side light taken out, the target's put in.
+
+A face is close to mirror-symmetric in what it is made of (skin, features),
+so where one half is darker than the other the difference is light: a side
+light, its shadow edge down the nose, a hot spot on one cheek. Mirroring a
+face onto itself through its landmarks (an affine taking each point to its
+mirror partner, so the pose is followed, not the image's axis) and comparing gives, in log
+luminance, the light's antisymmetric part:
+
+    asym(x) = (log L(x) - log L(mirror(x))) / 2
+
+The swap removes the source's and adds the target's: the warped source is
+multiplied by exp(asym_target - asym_source). Both are measured on the
+analysis grid, where both faces are laid on the target's landmarks. What is
+symmetric in the light (top-down falloff, overall level) is left to the colour
+match's low band (``colour.py``). Asymmetric features of a face (a mole, make-up
+on one side) read as light only at the scale the map is smoothed to, and the
+map is bounded, so they are softened, never removed.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import shape
+
+# Mirror partner of each of the 68 points (iBUG 300-W numbering).
+MIRROR_68 = np.array([
+    *range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, 35, 34, 33, 32, 31,
+    45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40,
+    54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65,
+])  # fmt: skip
+N_MIRRORED = shape.N_LANDMARKS
+# The light map is smoothed at this share of the inter-ocular distance: enough
+# to ignore a landmark's error, little enough to keep a shadow's edge.
+SMOOTH_IOD = 0.25
+WORK_IOD_PX = 32.0
+# The correction fades out over this share of the inter-ocular distance at the hull.
+FADE_IOD = 0.1
+# At most this factor either way: a map this strong is a shadow, not a mole.
+MAX_GAIN = 2.5
+
+
+def log_luminance(image: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return np.log(grey + 4.0)  # +4: dark pixels (pupils) do not dominate
+
+
+def mirror_affine(points: np.ndarray) -> np.ndarray:
+    """2x3 affine taking each of the 68 points (least squares) to its mirror
+    partner: pixel x of the face sits where pixel ``A @ x`` mirrors it.
+
+    An affine follows the face's pose (a tilted or turned head's axis), which is
+    what matters for a map this smooth; a piecewise mirror through every
+    triangle gave shade 3.02 against 3.19 on the benchmark, for 1 ms a face.
+    """
+    src = np.hstack([points[:N_MIRRORED], np.ones((N_MIRRORED, 1))])
+    return np.linalg.lstsq(src, points[MIRROR_68], rcond=None)[0].T
+
+
+def light_gain(
+    source: np.ndarray, target: np.ndarray, points: np.ndarray, region: np.ndarray, iod_px: float
+) -> np.ndarray:
+    """(h, w) float32 gain taking the source's side light out and putting the
+    target's in, inside ``region`` (the face's hull, 0/1) and fading to 1 outside it.
+
+    ``source`` (warped) and ``target`` share one grid, with the face on ``points``,
+    so one mirror map serves both.
+    """
+    h, w = target.shape[:2]
+    # The light map is smooth: it is measured on a grid of about WORK_IOD_PX
+    # between the eyes and upsampled.
+    scale = min(1.0, WORK_IOD_PX / max(iod_px, 1e-6))
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    sx, sy = size[0] / w, size[1] / h
+    small = [cv2.resize(im, size, interpolation=cv2.INTER_LINEAR) for im in (source, target)]
+    logs = cv2.merge([log_luminance(im) for im in small])
+    local = (points + 0.5) * (sx, sy) - 0.5
+    mirrored = cv2.warpAffine(logs, mirror_affine(local), size,
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
+    asym = (logs - mirrored) * 0.5
+    # Blurring is linear: the difference of the blurred maps is one blur.
+    sigma = max(SMOOTH_IOD * iod_px * sx, 0.5)
+    change = cv2.GaussianBlur(asym[..., 1] - asym[..., 0], (0, 0), sigma)
+    fade = cv2.GaussianBlur(cv2.resize(region, size, interpolation=cv2.INTER_LINEAR), (0, 0),
+                            max(FADE_IOD * iod_px * sx, 0.5))
+    change = cv2.resize(change * fade, (w, h), interpolation=cv2.INTER_LINEAR)
+    bound = float(np.log(MAX_GAIN))
+    return np.exp(np.clip(change, -bound, bound)).astype(np.float32)

@@ -1,0 +1,105 @@
+"""The target's light and skin on the swapped face (relight.py, colour.py), and
+the measures that judge it (quality.shade_difference, light_difference)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from swaps.engine import SwapOptions, detect_faces, swap
+from swaps.engine import quality as q
+from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
+
+pytestmark = pytest.mark.usefixtures("engine_models")
+
+
+def side_lit(image: np.ndarray, face_box: tuple[int, ...], dark: float = 0.35) -> np.ndarray:
+    """``image`` lit from its left: brightness falls from 1 to ``dark`` across the face."""
+    x, _, w, _ = face_box
+    ramp = np.clip((np.arange(image.shape[1]) - x) / max(w, 1), 0.0, 1.0)
+    gain = (1.0 - (1.0 - dark) * ramp).astype(np.float32)
+    return np.clip(image * gain[None, :, None], 0, 255).astype(np.uint8)
+
+
+def recoloured(image: np.ndarray, scale: tuple[float, float, float]) -> np.ndarray:
+    """The photo with each BGR channel scaled: a darker or warmer skin, say."""
+    return np.clip(image * np.asarray(scale, np.float32), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict:
+    return {name: load_fixture(name) for name in (ASTRONAUT, GRACE_HOPPER)}
+
+
+def face_of(image: np.ndarray):
+    return detect_faces(image)[0]
+
+
+def test_an_untouched_face_has_no_shade_or_light_difference(photos):
+    image = photos[ASTRONAUT]
+    marks = face_of(image).landmarks
+    assert q.shade_difference(image, image, marks) == 0.0
+    assert q.light_difference(image, image, marks) == 0.0
+
+
+def test_a_side_light_reads_as_shade_and_light(photos):
+    image = photos[ASTRONAUT]
+    face = face_of(image)
+    lit = side_lit(image, face.box)
+    assert q.shade_difference(image, lit, face.landmarks) > 10
+    assert q.light_difference(image, lit, face.landmarks) > 0.5
+    # An even change of brightness is tone, not shade.
+    darker = recoloured(image, (0.8, 0.8, 0.8))
+    assert q.shade_difference(image, darker, face.landmarks) < 2.0
+
+
+@pytest.mark.parametrize("source_name,target_name", [(GRACE_HOPPER, ASTRONAUT),
+                                                     (ASTRONAUT, GRACE_HOPPER)])
+def test_a_side_lit_source_takes_the_targets_even_light(photos, source_name, target_name):
+    source, target = photos[source_name], photos[target_name]
+    source = side_lit(source, face_of(source).box)
+    marks = face_of(target).landmarks
+    lit = swap(source, target).image
+    unlit = swap(source, target, options=SwapOptions(match_light=False)).image
+    shade, shade_before = (q.shade_difference(target, out, marks) for out in (lit, unlit))
+    assert shade <= 5.0 and shade < shade_before
+    src_desc = q.face_descriptor(photos[source_name], face_of(photos[source_name]))
+    out_desc = q.face_descriptor(lit, face_of(lit))
+    assert q.identity_distance(out_desc, src_desc) < q.SAME_PERSON  # still the source
+
+
+@pytest.mark.parametrize("source_name,target_name", [(GRACE_HOPPER, ASTRONAUT),
+                                                     (ASTRONAUT, GRACE_HOPPER)])
+def test_a_side_lit_target_passes_its_light_to_the_new_face(photos, source_name, target_name):
+    source, target = photos[source_name], photos[target_name]
+    target = side_lit(target, face_of(target).box)
+    marks = face_of(target).landmarks
+    lit = swap(source, target).image
+    unlit = swap(source, target, options=SwapOptions(match_light=False)).image
+    shade, shade_before = (q.shade_difference(target, out, marks) for out in (lit, unlit))
+    assert shade <= 5.0 and shade < shade_before
+
+
+def edge_step(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """Mean L* of the output minus the target's, in a band just inside the face
+    outline (0.1-0.3 inter-ocular distances in): a face pasted with its own
+    tone shows a step there."""
+    iod = q.inter_ocular(landmarks)
+    hull = np.zeros(target.shape[:2], np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(landmarks[:17].astype(np.int32)), 1)
+    inside = cv2.distanceTransform(hull, cv2.DIST_L2, 5)
+    band = (inside > 0.1 * iod) & (inside < 0.3 * iod)
+    lum = [cv2.cvtColor(im, cv2.COLOR_BGR2LAB)[..., 0][band].astype(float) * 100 / 255
+           for im in (target, output)]
+    return float(lum[1].mean() - lum[0].mean())
+
+
+@pytest.mark.parametrize("scale", [(0.45, 0.5, 0.6), (1.25, 1.2, 1.15)], ids=["darker", "lighter"])
+def test_a_source_of_another_skin_tone_takes_the_targets_tone_at_the_edge(photos, scale):
+    source = recoloured(photos[GRACE_HOPPER], scale)
+    target = photos[ASTRONAUT]
+    marks = face_of(target).landmarks
+    out = swap(source, target).image
+    assert abs(edge_step(target, out, marks)) < 3.0
+    assert q.tone_difference(target, out, marks) < 8.0
