@@ -68,7 +68,8 @@ def main() -> int:
     warm_up()
     selfie, base = (cv2.imread(str(path), cv2.IMREAD_COLOR) for path in paths)
     rows = []
-    for name, source, target in (("selfie -> base", selfie, base), ("base -> selfie", base, selfie)):
+    directions = (("selfie -> base", selfie, base), ("base -> selfie", base, selfie))
+    for name, source, target in directions:
         image, figures = row(source, target)
         rows.append(image)
         print(f"{name}: {figures}")
