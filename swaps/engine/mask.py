@@ -61,3 +61,26 @@ def analysis_grid(
     scale = min(1.0, grid_face_px / face_size)
     grid = (max(2, math.ceil(size[0] * scale)), max(2, math.ceil(size[1] * scale)))
     return grid, (size[0] / grid[0], size[1] / grid[1])
+
+
+# The forehead band fades out from this share of its height above the brows to
+# its top: the band's top is a guess (no landmark is there), and a straight edge
+# across a forehead is the most visible seam a swap can leave.
+FOREHEAD_FADE_FROM = 0.5
+
+
+def forehead_fade(
+    brows: np.ndarray, top: np.ndarray, grid: tuple[int, int], step: tuple[float, float]
+) -> np.ndarray:
+    """(h, w) float32 on the grid: 1 up to FOREHEAD_FADE_FROM of the way from the
+    ``brows`` to the band's ``top`` points (crop pixels), falling linearly to 0 at the top."""
+    centre, up = brows.mean(axis=0), top.mean(axis=0) - brows.mean(axis=0)
+    length = float(np.linalg.norm(up))
+    if length < 1e-6:
+        return np.ones((grid[1], grid[0]), np.float32)
+    unit = up / length
+    xs = (np.arange(grid[0], dtype=np.float32) + 0.5) * step[0] - 0.5
+    ys = (np.arange(grid[1], dtype=np.float32) + 0.5) * step[1] - 0.5
+    t = ((xs[None, :] - centre[0]) * unit[0] + (ys[:, None] - centre[1]) * unit[1]) / length
+    fade = (1.0 - t) / (1.0 - FOREHEAD_FADE_FROM)
+    return np.clip(fade, 0.0, 1.0).astype(np.float32)

@@ -184,7 +184,7 @@ def _composite(
     """Mask, colour-correct and blend ``warped`` into ``image``'s crop, in place."""
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
-    soft = _soft_mask(grid, dst_local, face_size, opts, keep)
+    soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep), grid.size)
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
         warped = detail.soften(warped, sigma * grid.step[0])
@@ -226,16 +226,18 @@ def _soft_mask(
     opts: SwapOptions,
     keep: trade_off.Blend,
 ) -> np.ndarray:
-    """Full-size blend weights: the face outline, hair removed from the forehead
-    band, eroded and feathered; computed on the analysis grid."""
+    """The blend weights on the analysis grid: the face outline with hair removed
+    from the forehead band, its top faded (with ``match_light``), eroded and feathered."""
     hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
+    if opts.match_light:
+        top = dst_local[shape.FOREHEAD]
+        hard = hard * mask.forehead_fade(dst_local[shape.BROWS], top, grid.grid, grid.step)
     if opts.skin_forehead:
         band = (hard > 0) & (grid.inner < 0.5)
         weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
         hard = hard * weight
     face_px = face_size / grid.step[0]
-    soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
-    return mask.upsample(soft, grid.size)
+    return mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
 
 
 def swap(
