@@ -103,3 +103,15 @@ def test_a_source_of_another_skin_tone_takes_the_targets_tone_at_the_edge(photos
     out = swap(source, target).image
     assert abs(edge_step(target, out, marks)) < 3.0
     assert q.tone_difference(target, out, marks) < 8.0
+
+
+def test_the_forehead_band_fades_out_towards_its_top():
+    from swaps.engine import mask
+
+    brows = np.array([[40.0, 60.0], [60.0, 60.0]])
+    top = np.array([[40.0, 20.0], [60.0, 20.0]])
+    fade = mask.forehead_fade(brows, top, (100, 100), (1.0, 1.0))
+    column = fade[:, 50]
+    assert column[60] == 1.0 and column[80] == 1.0  # brows and below: the whole face
+    assert column[20] == 0.0  # the band's top: none of it
+    assert 0.0 < column[30] < column[35] < 1.0  # a ramp in between, not a step
