@@ -5,6 +5,7 @@ a local media folder under ./var. Bad values fail loudly at start-up.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -49,18 +50,38 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def local_secret_key(folder: Path) -> str:
+    """This installation's own random key, made at first start and kept in
+    ``folder``/secret_key (mode 0600): never a constant anyone can read in the code."""
+    path = folder / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 50:
+            raise ImproperlyConfigured(
+                f"{path} holds no usable key: delete it to make a new one"
+            ) from None
+        return key
+    key = secrets.token_urlsafe(64)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
 DEBUG = env_bool("DEBUG", False)
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Whether the key came from the environment; without it, checks warn (faceswap_site.checks).
+SECRET_KEY_CONFIGURED = bool(SECRET_KEY)
 if not SECRET_KEY:
     if not env_bool("ALLOW_INSECURE_SECRET_KEY", True):
         raise ImproperlyConfigured("SECRET_KEY is required")
-    # Local default only; production must set SECRET_KEY (it signs result URLs and sessions).
-    SECRET_KEY = "insecure-local-only-key-change-me-in-production-0123456789"
+    SECRET_KEY = local_secret_key(VAR_DIR)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -17,6 +17,7 @@ class SwapsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from faceswap_site import checks as site_checks  # noqa: F401  (registers itself)
         from swaps import checks, schedules  # noqa: F401  (checks registers itself)
         from swaps.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
 
