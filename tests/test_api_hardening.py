@@ -1,0 +1,29 @@
+"""Holes found by attacking the running service, closed and kept closed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import api_error
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 1000 + "]" * 1000,
+    json.dumps({"source_image": "x"})[:-1] + ', "likeness": ' + "[" * 5000 + "]" * 5000 + "}",
+    '{"a": ' * 40 + "1" + "}" * 40,
+], ids=["deep-array", "deep-field", "nested-objects"])
+def test_deeply_nested_json_is_a_400_not_a_500(api_client, body):
+    response = api_client.post("/api/v1/swaps", body, content_type="application/json")
+    error = api_error(response, 400)
+    assert error["code"] == "invalid_parameter"
+    assert "nested" in error["message"]
+
+
+def test_ordinary_json_still_parses(api_client):
+    response = api_client.post("/api/v1/swaps", {"likeness": 0.5}, format="json")
+    error = api_error(response, 400)
+    assert "nested" not in error["message"]  # refused for the missing images, not the JSON
