@@ -27,3 +27,24 @@ def test_ordinary_json_still_parses(api_client):
     response = api_client.post("/api/v1/swaps", {"likeness": 0.5}, format="json")
     error = api_error(response, 400)
     assert "nested" not in error["message"]  # refused for the missing images, not the JSON
+
+
+@pytest.mark.parametrize("field", ["likeness", "target_faces_index", "source_faces_index",
+                                   "output_format", "enhance", "watermark"])
+def test_an_empty_option_is_a_400_not_the_default(api_client, upload, field):
+    data = {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg"),
+            field: ""}
+    error = api_error(api_client.post("/api/v1/swaps", data), 400)
+    assert error["code"] == "invalid_parameter"
+    assert field in error["details"]["fields"]
+
+
+@pytest.mark.parametrize("value", [True, False, "abc"])
+def test_likeness_must_be_a_number_not_a_boolean(api_client, photo, value):
+    import base64
+
+    body = {"source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+            "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+            "likeness": value}
+    error = api_error(api_client.post("/api/v1/swaps", body, format="json"), 400)
+    assert "likeness" in error["details"]["fields"]

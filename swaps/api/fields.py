@@ -156,3 +156,22 @@ class SavedFaceIdsField(serializers.Field):
 
     def to_representation(self, value: Any) -> list[str]:
         return [str(item) for item in value]
+
+
+class StrictFloatField(serializers.FloatField):
+    """A number: ``true``/``false`` are not 1.0 and 0.0."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def blank_fields(data: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Errors for ``names`` sent empty (``likeness=``): DRF would quietly take the
+    default for an optional field, and the client would never learn its value was lost."""
+    getter = getattr(data, "get", None)
+    if getter is None:
+        return {}
+    return {name: ["This field may not be empty: leave it out to use the default."]
+            for name in names if getter(name) == ""}

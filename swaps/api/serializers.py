@@ -15,6 +15,8 @@ from swaps.api.fields import (
     ImageListField,
     ImageValueField,
     SavedFaceIdsField,
+    StrictFloatField,
+    blank_fields,
 )
 from swaps.models import JobStatus, SwapJob
 from swaps.services import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
@@ -47,7 +49,7 @@ class SwapCreateSerializer(serializers.Serializer):
     enhance = serializers.BooleanField(
         required=False, default=False,
         help_text="Sharpen and restore detail of the swapped face.")
-    likeness = serializers.FloatField(
+    likeness = StrictFloatField(
         required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0,
         help_text="0..1, default 0.7: how much of the source face is kept beyond its "
                   "features (face shape, skin colour, how far the blend reaches). Lower "
@@ -61,6 +63,16 @@ class SwapCreateSerializer(serializers.Serializer):
         required=False, default="", allow_blank=True, max_length=2048,
         help_text="http(s) URL (ports 80/443, public addresses only) that receives the "
                   "final job object as a signed POST; refused with 400 url_not_allowed.")
+
+    # Options whose empty value would otherwise silently mean "the default".
+    NOT_EMPTY = ("source_faces_index", "target_faces_index", "likeness", "output_format",
+                 "return_base64", "enhance", "watermark", "source_face_id")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        blank = blank_fields(data, self.NOT_EMPTY)
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
 
     def validate_likeness(self, value: float | None) -> float | None:
         if value is not None and math.isnan(value):
