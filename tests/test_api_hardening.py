@@ -48,3 +48,16 @@ def test_likeness_must_be_a_number_not_a_boolean(api_client, photo, value):
             "likeness": value}
     error = api_error(api_client.post("/api/v1/swaps", body, format="json"), 400)
     assert "likeness" in error["details"]["fields"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "limit=-1",
+                                   "limit=1e3", "offset=-5", "offset=x", "limit="])
+def test_a_page_size_out_of_bounds_is_a_400(api_client, query):
+    error = api_error(api_client.get(f"/api/v1/swaps?{query}"), 400)
+    assert error["code"] == "invalid_parameter"
+
+
+def test_a_page_of_up_to_100_is_served(api_client):
+    response = api_client.get("/api/v1/swaps?limit=100&offset=0")
+    assert response.status_code == 200
+    assert response.json()["results"] == []
