@@ -217,13 +217,20 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 REDIS_URL = env_str("REDIS_URL", "")
 IDEMPOTENCY_TTL_S = env_int("IDEMPOTENCY_TTL_S", 24 * 3600, minimum=24 * 3600)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    _REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES = {"default": _REDIS, "counters": _REDIS}
 else:
-    # Django's database cache is not atomic (incr = read, then write), so concurrent
-    # logins could pass a limit; this backend increments with one UPDATE ... RETURNING.
-    CACHES = {"default": {"BACKEND": "accounts.counter_cache.AtomicDatabaseCounterCache"}}
-RATELIMIT_USE_CACHE = "default"
+    CACHES = {
+        # Everything cached that is not a counter (django-q2's cluster stats for qinfo
+        # and qmonitor among them), shared by every process through the database.
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                    "LOCATION": "faceswap_cache"},
+        # Django's database cache is not atomic (incr = read, then write), so concurrent
+        # logins could pass a limit; this backend increments with one UPDATE ... RETURNING.
+        # It holds integers only.
+        "counters": {"BACKEND": "accounts.counter_cache.AtomicDatabaseCounterCache"},
+    }
+RATELIMIT_USE_CACHE = "counters"
 RATELIMIT_VIEW = "accounts.views.ratelimited"
 LOGIN_RATE = env_str("LOGIN_RATE", "10/m")
 SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")

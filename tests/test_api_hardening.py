@@ -61,3 +61,24 @@ def test_a_page_of_up_to_100_is_served(api_client):
     response = api_client.get("/api/v1/swaps?limit=100&offset=0")
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+def test_the_default_cache_holds_any_value_and_counters_have_their_own(settings):
+    from django.core.cache import caches
+
+    if settings.REDIS_URL:
+        pytest.skip("with Redis both aliases are Redis")
+    stat = {"cluster": "x", "workers": [1, 2], "status": "Idle"}
+    caches["default"].set("django_q:stat", stat, 60)
+    assert caches["default"].get("django_q:stat") == stat  # django-q2's cluster stats
+    assert settings.RATELIMIT_USE_CACHE == "counters"
+    assert type(caches["counters"]).__name__ == "AtomicDatabaseCounterCache"
+
+
+def test_qinfo_reports_the_cluster(capsys):
+    from django.core.management import call_command
+    from django_q.status import Stat
+
+    call_command("qinfo")
+    assert "Clusters" in capsys.readouterr().out
+    assert Stat.get_all() == []  # read from the shared cache, no error
