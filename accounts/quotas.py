@@ -57,11 +57,16 @@ def _move_credits(account: Account, amount: int, **entry: Any) -> CreditEntry:
             moved = (Account.objects.filter(pk=account.pk, credits__gte=-amount)
                      .update(credits=F("credits") + amount))
             if moved != 1:
-                raise QuotaError("insufficient_credits", "Not enough credits.",
-                                 {"required": -amount, "balance": _balance(account)})
+                raise insufficient_credits(account=account, required=-amount)
         else:
             Account.objects.filter(pk=account.pk).update(credits=F("credits") + amount)
         return CreditEntry.objects.create(account=account, amount=amount, **entry)
+
+
+def insufficient_credits(*, account: Account, required: int) -> QuotaError:
+    """The 402 for a request costing ``required`` credits in all, with today's balance."""
+    return QuotaError("insufficient_credits", "Not enough credits.",
+                      {"required": required, "balance": _balance(account)})
 
 
 def _balance(account: Account) -> int:

@@ -126,9 +126,13 @@ def create_swap_jobs(*, account: Account, api_key: ApiKey | None, specs: Sequenc
         with transaction.atomic():
             jobs = [_create(item, account=account, api_key=api_key, stored=stored,
                             keep_previews=keep_previews) for item in checked]
-    except Exception:
+    except Exception as exc:
         for row in stored:  # a rolled-back job must not leave images on disk
             _erase_files(row.file, row.preview)
+        if getattr(exc, "code", None) == "insufficient_credits" and len(checked) > 1:
+            # The job that failed is not the request: report what all of it costs.
+            total = sum(quotas.job_cost(frames=item.frames) for item in checked)
+            raise quotas.insufficient_credits(account=account, required=total) from None
         raise
     return jobs
 

@@ -125,7 +125,9 @@ def test_swap1from2_is_all_or_nothing_when_credits_run_short(api_client, upload,
         "srcimage": upload("two.png", two_faces_png),
         "targetimage1": upload("astronaut.jpg"), "targetimage2": upload("grace_hopper.jpg")})
 
-    assert api_error(response, 402)["code"] == "insufficient_credits"
+    error = api_error(response, 402)
+    assert error["code"] == "insufficient_credits"
+    assert error["details"] == {"required": 2, "balance": 1}  # the request, not its 2nd job
     assert not SwapJob.objects.exists() and credits_of(account) == 1
     assert media_files() == []
 
