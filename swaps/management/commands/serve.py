@@ -30,6 +30,7 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "faceswap_site.wsgi:application",
             "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4",
             "--timeout", "60", "--access-logfile", "-",
+            "--logger-class", "faceswap_site.redact.RedactingGunicornLogger",
         ])
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"])
         self._print_banner(host, port)

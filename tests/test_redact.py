@@ -1,0 +1,75 @@
+"""API keys, auth headers and result tokens never reach a log line."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from faceswap_site.redact import RedactingFilter, RedactingGunicornLogger, redact
+
+KEY = "0123456789ab." + "S3cr3t_-" * 5  # the shape accounts.keys makes: PREFIX.SECRET
+
+
+@pytest.mark.parametrize("line", [
+    f"GET /api/v1/swaps?api_key={KEY} HTTP/1.1",
+    f"GET /api/v1/swaps?limit=5&apikey={KEY}&x=1 HTTP/1.1",
+    f"GET /api/v1/swaps?token={KEY} HTTP/1.1",
+    f"Authorization: Bearer {KEY}",
+    f"authorization: Basic {base64.b64encode(KEY.encode()).decode()}",
+    f"X-Api-Key: {KEY}",
+    f"{{'HTTP_X_API_KEY': '{KEY}'}}",
+    f"the key {KEY} was revoked",
+])
+def test_secrets_are_redacted_from_any_line(line):
+    cleaned = redact(line)
+    assert KEY not in cleaned and "S3cr3t" not in cleaned
+    assert "[redacted]" in cleaned
+
+
+def test_a_result_token_is_redacted_but_the_route_stays():
+    cleaned = redact("GET /swaps/result/eyJqb2IiOiIxIn0:1tZ:abc HTTP/1.1")
+    assert cleaned == "GET /swaps/result/[redacted] HTTP/1.1"
+
+
+def test_ordinary_lines_are_untouched():
+    line = "GET /api/v1/swaps?limit=20&offset=40 HTTP/1.1 200"
+    assert redact(line) == line
+
+
+def test_the_logging_filter_cleans_messages_with_arguments():
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "bad key %s in %s",
+                               (KEY, "/api/v1/account?api_key=" + KEY), None)
+    assert RedactingFilter().filter(record)
+    assert KEY not in record.getMessage()
+
+
+def test_the_configured_console_handler_redacts():
+    handlers = logging.getLogger().handlers
+    console = [h for h in handlers if any(isinstance(f, RedactingFilter) for f in h.filters)]
+    assert console, "settings.LOGGING's console handler carries the redacting filter"
+
+
+def test_gunicorns_access_log_has_no_key(tmp_path):
+    from gunicorn.config import Config
+
+    cfg = Config()
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("access_log_format", '%(h)s %(u)s "%(r)s" %(s)s "%({authorization}i)s" %(q)s')
+    logger = RedactingGunicornLogger(cfg)
+    basic = base64.b64encode(f"{KEY}:".encode()).decode()
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/api/v1/account?api_key={KEY}",
+               "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": f"api_key={KEY}",
+               "PATH_INFO": "/api/v1/account", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_AUTHORIZATION": f"Basic {basic}"}
+    req = SimpleNamespace(headers=[("AUTHORIZATION", f"Basic {basic}")])
+    resp = SimpleNamespace(status="401 Unauthorized", sent=10, headers=[])
+    logger.access(resp, req, environ, timedelta(milliseconds=3))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    written = (tmp_path / "access.log").read_text()
+    assert "/api/v1/account?api_key=[redacted]" in written
+    assert KEY not in written and basic not in written
