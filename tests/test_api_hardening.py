@@ -82,3 +82,46 @@ def test_qinfo_reports_the_cluster(capsys):
     call_command("qinfo")
     assert "Clusters" in capsys.readouterr().out
     assert Stat.get_all() == []  # read from the shared cache, no error
+
+
+@pytest.mark.parametrize("name", ["astronaut.jpg", "astronaut.png"])
+def test_a_truncated_image_is_refused_before_any_charge(api_client, upload, photo, account,
+                                                        name):
+    import cv2
+    import numpy as np
+
+    from swaps.models import SwapJob
+    from tests.conftest import credits_of
+
+    data = photo("astronaut.jpg")
+    if name.endswith(".png"):
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        data = cv2.imencode(".png", decoded)[1].tobytes()
+    before = credits_of(account)
+    response = api_client.post("/api/v1/swaps", {
+        "source_image": upload("grace_hopper.jpg"),
+        "target_image": upload(name, data[: len(data) * 2 // 3])})
+    error = api_error(response, 400)
+    assert error["code"] == "invalid_image_format"
+    assert credits_of(account) == before and not SwapJob.objects.exists()
+
+
+def test_a_cut_jpeg_is_refused_even_with_a_complete_thumbnail_inside(photo):
+    """An EXIF thumbnail is a whole JPEG (scan and end marker) inside a header segment:
+    the check must look for the main image's end, after the main scan."""
+    import cv2
+    import numpy as np
+
+    from swaps.imaging.decoding import check_complete
+    from swaps.imaging.errors import ImageInputError
+
+    data = photo("astronaut.jpg")
+    small = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[::8, ::8]
+    thumbnail = cv2.imencode(".jpg", small)[1].tobytes()
+    payload = b"Exif\x00\x00" + thumbnail
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    with_thumbnail = data[:2] + app1 + data[2:]
+    check_complete(with_thumbnail, "jpeg", "target_image", 10**8)  # whole: fine
+    with pytest.raises(ImageInputError):
+        check_complete(with_thumbnail[: len(with_thumbnail) * 2 // 3], "jpeg", "target_image",
+                       10**8)

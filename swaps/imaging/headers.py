@@ -43,6 +43,16 @@ def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
         pos += 2 + length
 
 
+def jpeg_scan_start(data: bytes) -> int | None:
+    """Offset of the first start-of-scan marker, found after the last header segment
+    (an embedded EXIF thumbnail's markers lie inside a segment, so they are skipped)."""
+    end = 2
+    for _, start, length in jpeg_segments(data):
+        end = start + length
+    pos = data.find(b"\xff\xda", end)
+    return pos if pos >= 0 else None
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     # Like libjpeg: the first frame header before SOS is the one that gets decoded.
     for marker, start, length in jpeg_segments(data):
