@@ -101,6 +101,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "faceswap_site.middleware.RequestIdMiddleware",
+    # Outside every other middleware: the errors they answer with (a foreign Host
+    # header, a CSRF failure) are turned into the JSON envelope on /api/ too.
+    "faceswap_site.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,7 +112,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "faceswap_site.middleware.ApiJsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "faceswap_site.urls"

@@ -125,3 +125,19 @@ def test_a_cut_jpeg_is_refused_even_with_a_complete_thumbnail_inside(photo):
     with pytest.raises(ImageInputError):
         check_complete(with_thumbnail[: len(with_thumbnail) * 2 // 3], "jpeg", "target_image",
                        10**8)
+
+
+def test_a_foreign_host_header_gets_the_json_envelope(api_client):
+    response = api_client.get("/api/v1/account", HTTP_HOST="evil.example")
+    error = api_error(response, 400)
+    assert error["code"] == "invalid_parameter"
+    assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e9"])
+def test_a_malformed_content_length_gets_the_json_envelope(api_client, length):
+    response = api_client.post("/api/v1/swaps", b"{}", content_type="application/json",
+                               CONTENT_LENGTH=length)
+    assert response.status_code in (400, 401, 413)
+    assert response["Content-Type"].startswith("application/json")
+    api_error(response)
