@@ -54,30 +54,32 @@ def test_a_side_light_reads_as_shade_and_light(photos):
     assert q.shade_difference(image, darker, face.landmarks) < 2.0
 
 
-@pytest.mark.parametrize("source_name,target_name", [(GRACE_HOPPER, ASTRONAUT),
-                                                     (ASTRONAUT, GRACE_HOPPER)])
-def test_a_side_lit_source_takes_the_targets_even_light(photos, source_name, target_name):
-    source, target = photos[source_name], photos[target_name]
-    source = side_lit(source, face_of(source).box)
+DIRECTIONS = [(GRACE_HOPPER, ASTRONAUT), (ASTRONAUT, GRACE_HOPPER)]
+
+
+def shades(source: np.ndarray, target: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """shade of the swap with and without the light step, and the swap's image."""
     marks = face_of(target).landmarks
     lit = swap(source, target).image
     unlit = swap(source, target, options=SwapOptions(match_light=False)).image
-    shade, shade_before = (q.shade_difference(target, out, marks) for out in (lit, unlit))
+    return (q.shade_difference(target, lit, marks), q.shade_difference(target, unlit, marks),
+            lit)
+
+
+@pytest.mark.parametrize("source_name,target_name", DIRECTIONS)
+def test_a_side_lit_source_takes_the_targets_even_light(photos, source_name, target_name):
+    source = photos[source_name]
+    shade, shade_before, lit = shades(side_lit(source, face_of(source).box), photos[target_name])
     assert shade <= 5.0 and shade < shade_before
-    src_desc = q.face_descriptor(photos[source_name], face_of(photos[source_name]))
+    src_desc = q.face_descriptor(source, face_of(source))
     out_desc = q.face_descriptor(lit, face_of(lit))
     assert q.identity_distance(out_desc, src_desc) < q.SAME_PERSON  # still the source
 
 
-@pytest.mark.parametrize("source_name,target_name", [(GRACE_HOPPER, ASTRONAUT),
-                                                     (ASTRONAUT, GRACE_HOPPER)])
+@pytest.mark.parametrize("source_name,target_name", DIRECTIONS)
 def test_a_side_lit_target_passes_its_light_to_the_new_face(photos, source_name, target_name):
-    source, target = photos[source_name], photos[target_name]
-    target = side_lit(target, face_of(target).box)
-    marks = face_of(target).landmarks
-    lit = swap(source, target).image
-    unlit = swap(source, target, options=SwapOptions(match_light=False)).image
-    shade, shade_before = (q.shade_difference(target, out, marks) for out in (lit, unlit))
+    target = photos[target_name]
+    shade, shade_before, _ = shades(photos[source_name], side_lit(target, face_of(target).box))
     assert shade <= 5.0 and shade < shade_before
 
 
