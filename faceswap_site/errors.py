@@ -34,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "request_too_large": 413,
     "rate_limit_exceeded": 429,
     "server_error": 500,
+    "server_busy": 503,
     # Face problems: a failed job's error codes, and 400 on synchronous face routes.
     "no_face_detected": 400,
     "face_count_mismatch": 400,
@@ -46,12 +47,13 @@ class ApiError(Exception):
     """An error the API reports as-is, with a stable code."""
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None,
-                 *, status: int | None = None) -> None:
+                 *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details or {}
         self.status = status or STATUS_BY_CODE.get(code, 400)
+        self.headers = headers or {}
 
 
 def envelope(request: HttpRequest | None, code: str, message: str,

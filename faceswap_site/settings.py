@@ -178,6 +178,12 @@ STORAGES = {
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 15 * 1024 * 1024, minimum=1024)
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 40 * 1024 * 1024, minimum=1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 100_000_000, minimum=10_000)
+# Web processes decode images themselves only on the synchronous face routes; decodes
+# over BIG_DECODE_PIXELS take one of MAX_BIG_DECODES slots per process, or the request
+# is a 503 server_busy (a 9000x9000 PNG is 236 KB on the wire, 243 MB decoded).
+BIG_DECODE_PIXELS = env_int("BIG_DECODE_PIXELS", 16_000_000, minimum=1)
+MAX_BIG_DECODES = env_int("MAX_BIG_DECODES", 1, minimum=1)
+BIG_DECODE_WAIT_S = 1.0  # how long a request waits for a slot before the 503
 # Django's cap ignores file parts; ours (swaps.api.limits) counts the whole body.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -141,3 +141,48 @@ def test_a_malformed_content_length_gets_the_json_envelope(api_client, length):
     assert response.status_code in (400, 401, 413)
     assert response["Content-Type"].startswith("application/json")
     api_error(response)
+
+
+def _jpeg(image, quality: int = 90) -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+
+def test_detect_reads_a_big_jpeg_at_a_reduced_scale_with_full_size_answers(
+        api_client, upload, astronaut, monkeypatch):
+    import cv2
+
+    from swaps import engine, faces
+
+    big = cv2.resize(astronaut, (1536, 1536), interpolation=cv2.INTER_CUBIC)
+    monkeypatch.setattr(faces, "DETECT_PIXELS", 300_000)  # 2.4 MP: decoded at half size
+    reply = api_client.post("/api/v1/detect", {"image": upload("big.jpg", _jpeg(big))})
+    assert reply.status_code == 200, reply.content
+    body = reply.json()
+    assert (body["width"], body["height"]) == (1536, 1536)
+    full = engine.detect_faces(big)[0].box
+    x, y, w, h = body["faces"][0]["box"]
+    assert abs(x - full[0]) <= 6 and abs(y - full[1]) <= 6 and abs(w - full[2]) <= 10
+
+
+def test_too_many_big_decodes_at_once_is_a_503_with_retry_after(api_client, upload, photo,
+                                                                settings, monkeypatch):
+    import threading
+
+    from swaps import decode_gate
+
+    settings.BIG_DECODE_PIXELS = 10_000  # every fixture counts as big here
+    settings.BIG_DECODE_WAIT_S = 0.05
+    busy = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(decode_gate, "_slots", busy)
+    busy.acquire()  # another request is decoding a big image
+    try:
+        reply = api_client.post("/api/v1/detect", {"image": upload("grace_hopper.jpg")})
+        error = api_error(reply, 503)
+        assert error["code"] == "server_busy"
+        assert reply["Retry-After"] == str(decode_gate.RETRY_AFTER_S)
+    finally:
+        busy.release()
+    reply = api_client.post("/api/v1/detect", {"image": upload("grace_hopper.jpg")})
+    assert reply.status_code == 200  # the slot is free again

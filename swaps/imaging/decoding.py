@@ -160,3 +160,30 @@ def decode_image(
     if width * height > max_pixels:  # belt and braces: decoders disagreeing with headers
         raise too_many_pixels(image, width, height, max_pixels)
     return DecodedImage(np.ascontiguousarray(array), fmt, width, height)
+
+
+def decode_reduced(
+    data: bytes,
+    *,
+    image: str,
+    max_pixels: int,
+    keep_pixels: int,
+    allowed_formats: frozenset[str] = DEFAULT_FORMATS,
+) -> tuple[DecodedImage, float]:
+    """A decode with at least ``keep_pixels`` pixels where the format can decode
+    smaller (JPEG: at 1/2, 1/4 or 1/8 scale, in its DCT), else a full one; and its
+    scale to the full image. EXIF orientation is applied as ``decode_image`` does."""
+    fmt, width, height = _check_header(data, image, max_pixels, allowed_formats)
+    factor = int(min(8, (width * height / max(keep_pixels, 1)) ** 0.5))
+    if fmt != "jpeg" or factor < 2:
+        return decode_image(data, image=image, max_pixels=max_pixels,
+                            allowed_formats=allowed_formats), 1.0
+    img = _pil_open(data, fmt, image, max_pixels)
+    try:
+        img.draft("RGB", (width // factor, height // factor))
+        scale = img.size[0] / width
+        img = ImageOps.exif_transpose(img).convert("RGB")
+        array = cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
+    except Exception:  # hostile input: a zoo of decoder errors
+        raise invalid_image(image) from None
+    return DecodedImage(np.ascontiguousarray(array), fmt, array.shape[1], array.shape[0]), scale
