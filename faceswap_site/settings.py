@@ -275,6 +275,9 @@ SPECTACULAR_SETTINGS = {
         "window of requests that create work; a 429 adds `Retry-After`.\n\n"
         "**Credits**: a job costs `cost` credits when accepted, refunded once if it fails; "
         "402 when the balance is too low.\n\n"
+        "**Busy**: the synchronous face routes answer 503 `server_busy` with `Retry-After` "
+        "while the server decodes other very large images.\n\n"
+        "**Lists**: `limit` 1..100 (default 20), `offset` a whole number.\n\n"
         "**Idempotency**: send `Idempotency-Key` on POSTs to repeat them safely (24 h)."
     ),
     "VERSION": "1.0.0",
