@@ -10,6 +10,13 @@ def _warm_engine(sender: Any, **kwargs: Any) -> None:
     engine.warm_up()
 
 
+def _recover_jobs(sender: Any, **kwargs: Any) -> None:
+    """A new worker process takes back the jobs dead ones left (swaps.recovery)."""
+    from swaps import recovery
+
+    recovery.on_worker_start()
+
+
 class SwapsConfig(AppConfig):
     name = "swaps"
     default_auto_field = "django.db.models.BigAutoField"
@@ -23,3 +30,4 @@ class SwapsConfig(AppConfig):
 
         schedules.connect(self)
         post_spawn.connect(_warm_engine, dispatch_uid="swaps.warm_engine")
+        post_spawn.connect(_recover_jobs, dispatch_uid="swaps.recover_jobs")

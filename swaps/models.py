@@ -62,6 +62,10 @@ class SwapJob(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Who runs it ("host:pid") and when that worker last said it still does
+    # (swaps.recovery): a job whose worker died is taken back within seconds.
+    worker = models.CharField(max_length=128, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     timings = models.JSONField(null=True, blank=True)
     faces = models.JSONField(null=True, blank=True)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -21,6 +22,7 @@ from accounts import quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from swaps import animated, engine, runner
+from swaps.heartbeat import heartbeat, this_worker
 from swaps.imaging.errors import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
@@ -253,7 +255,8 @@ def claim_swap_job(*, job_id: uuid.UUID | str) -> SwapJob | None:
     """Move a pending job to processing; None if another worker (or run) got it first."""
     now = timezone.now()
     claimed = (SwapJob.objects.visible().filter(pk=job_id, status=JobStatus.PENDING)
-               .update(status=JobStatus.PROCESSING, claimed_at=now, attempts=1))
+               .update(status=JobStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1,
+                       worker=this_worker(), heartbeat_at=now))
     if claimed != 1:
         return None
     return SwapJob.objects.get(pk=job_id)
@@ -266,7 +269,8 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
         return
     started = time.perf_counter()
     try:
-        outcome = runner.swap_job(job)
+        with heartbeat(job):
+            outcome = runner.swap_job(job)
     except (engine.EngineError, ImageInputError) as exc:
         code, message, details = runner.job_error(exc)
         fail_swap_job(job=job, code=code, message=message, details=details)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from swaps import services, webhooks
+from swaps import recovery, services, webhooks
 from swaps.models import SwapJob
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ def on_swap_task_finished(task: Any) -> None:
 
 def fail_stale_swap_jobs() -> int:
     return services.fail_stale_swap_jobs()
+
+
+def recover_orphaned_swap_jobs() -> int:
+    return recovery.recover_orphaned_jobs()
 
 
 def purge_expired_results() -> int:

@@ -1,0 +1,59 @@
+"""Which worker runs a job, and its heartbeat while it does (see swaps.recovery)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+from django.utils import timezone
+
+from swaps.models import JobStatus, SwapJob
+
+HEARTBEAT_S = 5.0
+
+
+def this_worker() -> str:
+    """This process, as a job records its worker: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(worker: str) -> bool:
+    """False only when ``worker`` ran on this host and its process is gone (another
+    machine's worker is judged by its heartbeat)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
+@contextmanager
+def heartbeat(job: SwapJob) -> Iterator[None]:
+    """Renew ``job``'s heartbeat every HEARTBEAT_S while the block runs (a thread:
+    the engine releases the GIL in OpenCV, so the beat keeps time)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_S):
+                SwapJob.objects.filter(pk=job.pk, status=JobStatus.PROCESSING,
+                                       worker=job.worker).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # the thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=HEARTBEAT_S)
