@@ -16,7 +16,7 @@ from accounts.models import Account
 from faceswap_site.errors import STATUS_BY_CODE, ApiError
 from swaps import decode_gate, engine
 from swaps.imaging import INPUT_FORMATS
-from swaps.imaging.decoding import decode_image, decode_reduced
+from swaps.imaging.decoding import decode_image, decode_reduced, reduction
 from swaps.inputs import read_image_input
 from swaps.models import SavedFace
 from swaps.services import ImageValue
@@ -33,9 +33,9 @@ DETECT_PIXELS = 6_000_000
 def detect_faces_in(*, image: ImageValue) -> dict[str, Any]:
     """Faces of a photo, largest first: index, box [x, y, w, h] and detector score."""
     checked = read_image_input(image, field="image")
-    pixels = checked.info.width * checked.info.height
-    with decode_gate.decode_slot(min(pixels, DETECT_PIXELS) if checked.info.format == "jpeg"
-                                 else pixels):
+    info = checked.info
+    denominator = reduction(info.format, info.width, info.height, DETECT_PIXELS)
+    with decode_gate.decode_slot(info.width * info.height // denominator**2):
         decoded, scale = decode_reduced(
             checked.data, image="image", max_pixels=settings.MAX_IMAGE_PIXELS,
             keep_pixels=DETECT_PIXELS, allowed_formats=INPUT_FORMATS)

@@ -162,6 +162,17 @@ def decode_image(
     return DecodedImage(np.ascontiguousarray(array), fmt, width, height)
 
 
+def reduction(fmt: str, width: int, height: int, keep_pixels: int) -> int:
+    """The denominator (1, 2, 4 or 8) ``decode_reduced`` decodes at: JPEG's DCT
+    scaling, keeping at least ``keep_pixels``; other formats decode in full."""
+    if fmt != "jpeg":
+        return 1
+    denominator = 1
+    while denominator < 8 and width * height / (2 * denominator) ** 2 >= keep_pixels:
+        denominator *= 2
+    return denominator
+
+
 def decode_reduced(
     data: bytes,
     *,
@@ -171,16 +182,16 @@ def decode_reduced(
     allowed_formats: frozenset[str] = DEFAULT_FORMATS,
 ) -> tuple[DecodedImage, float]:
     """A decode with at least ``keep_pixels`` pixels where the format can decode
-    smaller (JPEG: at 1/2, 1/4 or 1/8 scale, in its DCT), else a full one; and its
-    scale to the full image. EXIF orientation is applied as ``decode_image`` does."""
+    smaller (``reduction``), else a full one; and its scale to the full image.
+    EXIF orientation is applied as ``decode_image`` does."""
     fmt, width, height = _check_header(data, image, max_pixels, allowed_formats)
-    factor = int(min(8, (width * height / max(keep_pixels, 1)) ** 0.5))
-    if fmt != "jpeg" or factor < 2:
+    denominator = reduction(fmt, width, height, keep_pixels)
+    if denominator == 1:
         return decode_image(data, image=image, max_pixels=max_pixels,
                             allowed_formats=allowed_formats), 1.0
     img = _pil_open(data, fmt, image, max_pixels)
     try:
-        img.draft("RGB", (width // factor, height // factor))
+        img.draft("RGB", (-(-width // denominator), -(-height // denominator)))
         scale = img.size[0] / width
         img = ImageOps.exif_transpose(img).convert("RGB")
         array = cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
