@@ -43,12 +43,17 @@ def heartbeat(job: SwapJob) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
+        beats = 0
         try:
             while not stop.wait(HEARTBEAT_S):
                 SwapJob.objects.filter(pk=job.pk, status=JobStatus.PROCESSING,
                                        worker=job.worker).update(heartbeat_at=timezone.now())
+                beats += 1
         finally:
-            connection.close()  # the thread's own connection
+            # The thread's own connection, once it opened one; never a connection the
+            # test framework shares between threads.
+            if beats and not connection.allow_thread_sharing:
+                connection.close()
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{job.pk}", daemon=True)
     thread.start()

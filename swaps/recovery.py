@@ -16,8 +16,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
+from django_q.conf import Conf
 
 from swaps import services
 from swaps.heartbeat import worker_alive
@@ -80,8 +81,12 @@ def requeue_waiting_jobs(*, now: Any = None) -> int:
 
 
 def on_worker_start(**kwargs: Any) -> None:
-    """django-q2 post_spawn: a new worker process takes back what dead ones left."""
-    close_old_connections()
+    """django-q2 post_spawn: a new worker process takes back what dead ones left.
+
+    Not in django-q2's sync mode (tests, Q_SYNC): there every task "spawns" a worker
+    in the calling process, inside its transaction."""
+    if Conf.SYNC:
+        return
     try:
         recover_orphaned_jobs()
         requeue_waiting_jobs()

@@ -101,3 +101,16 @@ def test_a_new_worker_enqueues_jobs_stuck_in_a_dead_clusters_broker(pending_job,
     later = timezone.now() + timedelta(seconds=recovery.REQUEUE_PENDING_AFTER_S + 1)
     assert recovery.requeue_waiting_jobs(now=later) == 1
     assert queued == [pending_job.pk]
+
+
+def test_a_real_worker_start_recovers_but_sync_mode_does_not(pending_job, monkeypatch):
+    from django_q.conf import Conf
+
+    calls = []
+    monkeypatch.setattr(recovery, "recover_orphaned_jobs", lambda: calls.append("recover"))
+    monkeypatch.setattr(recovery, "requeue_waiting_jobs", lambda: calls.append("requeue"))
+    recovery.on_worker_start()  # the suite runs django-q2 in sync mode
+    assert calls == []
+    monkeypatch.setattr(Conf, "SYNC", False)
+    recovery.on_worker_start()
+    assert calls == ["recover", "requeue"]
