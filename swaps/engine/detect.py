@@ -241,8 +241,8 @@ MESH_TO_68 = np.array([
 # Face Mesh vertices on the eyelids and lips beyond those among the 68 (the
 # order of ``shape.DETAIL_MEAN``): the warp follows the eyes' and lips' contours.
 MESH_DETAIL = np.array([
-    246, 159, 157, 154, 145, 388, 387, 384, 381, 374,
-    185, 39, 269, 409, 405, 181, 191, 81, 82, 312, 311, 415, 324, 318, 402, 178, 88, 95,
+    159, 157, 154, 145, 388, 387, 384, 381, 374,
+    39, 269, 409, 405, 181, 81, 311, 324, 318, 402, 178, 88, 95,
 ])  # fmt: skip
 MESH_POINTS = np.concatenate([MESH_TO_68, MESH_DETAIL])
 
