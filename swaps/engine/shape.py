@@ -8,8 +8,8 @@ Triangulating the *mean* shape once gives the same, well-shaped triangles for
 every face, so triangle i always covers the same part of the face in both
 images, and it costs nothing per call.
 
-Coordinates of the mean shape are in units of dlib's detection box (the box is
-the unit square), so one unit is roughly the face width.
+Coordinates of the mean shape are in units of a face box (the box is the unit
+square), so one unit is roughly the face width.
 """
 
 from __future__ import annotations
