@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.keys import create_api_key
 from accounts.models import Account
-from swaps.models import SavedFace
+from swaps.models import SavedFace, SwapJob
 
 if TYPE_CHECKING:
     import numpy as np
@@ -108,6 +108,14 @@ def saved_face(account: Account) -> SavedFace:
 @pytest.fixture
 def other_saved_face(other_account: Account) -> SavedFace:
     return make_saved_face(other_account, "bob")
+
+
+@pytest.fixture
+def pending_job(api_client: APIClient, upload: Any) -> SwapJob:
+    """A job accepted by the API whose task has not run (on_commit never fires here)."""
+    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
+                                                 "target_image": upload("astronaut.jpg")})
+    return SwapJob.objects.get(pk=response.json()["id"])
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import time_machine
@@ -19,14 +18,6 @@ from swaps.tasks import on_swap_task_finished
 from tests.conftest import make_account
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pending_job(api_client: APIClient, upload: Any) -> SwapJob:
-    """A job accepted by the API whose task has not run (on_commit never fires here)."""
-    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
-                                                 "target_image": upload("astronaut.jpg")})
-    return SwapJob.objects.get(pk=response.json()["id"])
 
 
 def test_only_one_claim_wins(pending_job):

@@ -7,25 +7,15 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from swaps import heartbeat, recovery, services
 from swaps.models import JobStatus, SwapJob
 from tests.conftest import credits_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pending_job(api_client: APIClient, upload: Any) -> SwapJob:
-    """A job accepted by the API whose task has not run (on_commit never fires here)."""
-    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
-                                                 "target_image": upload("astronaut.jpg")})
-    return SwapJob.objects.get(pk=response.json()["id"])
 
 
 def claimed_by_a_worker_then_killed(job: SwapJob) -> SwapJob:
