@@ -19,6 +19,7 @@ import numpy as np
 
 from . import mesh, yunet
 from .images import as_bgr, shrink
+from .yunet import same_face
 
 # The fine copy's pixel budget: half size up to 6 MP photos, so every face of
 # 40 px or more is seen at ~20 px, YuNet's floor. Larger photos are scanned at
@@ -40,11 +41,6 @@ SURE = 0.9
 RECHECK_PX = 64.0
 RECHECK_MARGIN = 0.5
 CONFIRM = 0.885
-# Two candidates are one face if they overlap this much (intersection over
-# union), or if the smaller one lies this much inside the other.
-SAME_IOU, SAME_COVERED = 0.3, 0.7
-
-
 @dataclass(frozen=True)
 class Detection:
     """One face found by the detector, in full-resolution pixels."""
@@ -110,27 +106,6 @@ class Timer:
 
 def _as_detection(c: yunet.Candidate) -> Detection:
     return Detection(c.box, c.score, c.points)
-
-
-def same_face(a: np.ndarray, b: np.ndarray) -> bool:
-    """Do boxes ``a`` and ``b`` (x0, y0, x1, y1) hold the same face?"""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return False
-    inner = iw * ih
-    area_a, area_b = (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
-    iou = inner / (area_a + area_b - inner)
-    return iou > SAME_IOU or inner / min(area_a, area_b) > SAME_COVERED
-
-
-def _merge(candidates: list[Detection]) -> list[Detection]:
-    """The best-scoring candidate of each face, over every pass."""
-    kept: list[Detection] = []
-    for c in sorted(candidates, key=lambda c: -c.score):
-        if not any(same_face(c.box, k.box) for k in kept):
-            kept.append(c)
-    return kept
 
 
 def pass_scales(height: int, width: int, work_pixels: int = WORK_PIXELS) -> list[float]:
@@ -204,7 +179,7 @@ def find_face_boxes(image: np.ndarray, work_pixels: int = WORK_PIXELS) -> list[D
     candidates: list[Detection] = []
     for scale in pass_scales(*image.shape[:2], work_pixels=work_pixels):
         candidates += _scan(image, scale)
-    faces = confirm(image, _merge(candidates))
+    faces = confirm(image, yunet.suppress(candidates))
     return sorted(faces, key=lambda d: -d.width)
 
 

@@ -8,9 +8,10 @@ decodes the grids; choosing scales and thresholds is ``detect``'s job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-import cv2
 import numpy as np
 
 from . import models
@@ -19,7 +20,13 @@ STRIDES = (8, 16, 32)
 PAD_TO = 32
 # Cells scoring below this are not even decoded: far below any face.
 FLOOR = 0.3
-NMS_IOU = 0.3
+# Two candidates are one face if they overlap this much (intersection over
+# union), or if the smaller one lies this much inside the other (a partial box
+# inside a big face's).
+SAME_IOU, SAME_COVERED = 0.3, 0.7
+
+
+_Scored = TypeVar("_Scored", bound=Any)
 
 
 @dataclass(frozen=True)
@@ -76,15 +83,25 @@ def _decode(
     return found
 
 
-def suppress(candidates: list[Candidate], iou: float = NMS_IOU) -> list[Candidate]:
-    """Non-maximum suppression: the best-scoring candidate of each overlapping group."""
-    if not candidates:
-        return []
-    boxes = [c.box for c in candidates]
-    rects = [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in boxes]
-    scores = [c.score for c in candidates]
-    keep = cv2.dnn.NMSBoxes(rects, scores, 0.0, iou)
-    return sorted((candidates[int(i)] for i in np.ravel(keep)), key=lambda c: -c.score)
+def same_face(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do boxes ``a`` and ``b`` (x0, y0, x1, y1) hold the same face?"""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return False
+    inner = iw * ih
+    area_a, area_b = (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
+    iou = inner / (area_a + area_b - inner)
+    return iou > SAME_IOU or inner / min(area_a, area_b) > SAME_COVERED
+
+
+def suppress(candidates: Sequence[_Scored]) -> list[_Scored]:
+    """The best-scoring candidate of each face (anything with ``box`` and ``score``)."""
+    kept: list[_Scored] = []
+    for c in sorted(candidates, key=lambda c: -c.score):
+        if not any(same_face(c.box, k.box) for k in kept):
+            kept.append(c)
+    return kept
 
 
 def _outputs(blob: np.ndarray) -> dict[str, np.ndarray]:
