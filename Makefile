@@ -33,7 +33,7 @@ test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
-# Only the live-server tests (real gunicorn, concurrent requests); `make test` runs them too.
+# Only the live-server tests (the real web server, concurrent requests); `make test` runs them too.
 test-concurrency: install-dev
 	$(VENV)/bin/pytest -m concurrency
 
@@ -63,7 +63,7 @@ bench: install-dev
 before-after: install-dev
 	$(PY) -m benchmarks.before_after --out /tmp/before_after.png
 
-# 1,000 concurrent creates against gunicorn; BENCH_ARGS="--database-url postgres://..."
+# 1,000 concurrent creates against the web server; BENCH_ARGS="--database-url postgres://..."
 bench-quota: install-dev
 	$(PY) benchmarks/quota_load.py $(BENCH_ARGS)
 

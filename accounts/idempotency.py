@@ -1,16 +1,20 @@
 """Idempotency-Key on POSTs that create work: the same key and body replay the first answer.
 
 The record is claimed (inserted) before any work starts, in its own transaction, so a
-concurrent duplicate finds it and gets 409 instead of creating a second job. Only
-successful answers are kept: after an error the client may retry with the same key
-(as Stripe does). Records live at least IDEMPOTENCY_TTL_S (24 h by default).
+concurrent duplicate finds it and gets 409 instead of creating a second job. The service
+that creates the work writes the new ids into the claim inside its own transaction
+(`record_created`), so a process killed between that commit and storing the answer
+leaves no charged job the client cannot learn of: the retry rebuilds the answer from the
+ids (`replay`). Only successful answers are kept: after an error the client may retry
+with the same key (as Stripe does). Records live at least IDEMPOTENCY_TTL_S (24 h).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +33,9 @@ REPLAYED_HEADERS = ("Location",)
 # A create request finishes in seconds; a claim this old belongs to a request that died.
 ABANDONED_AFTER_S = 600
 CLAIM_ATTEMPTS = 5
+# The claim of the request being handled, for `record_created`: (account id, key).
+_current_claim: ContextVar[tuple[int, str] | None] = ContextVar("idempotency_claim",
+                                                                default=None)
 
 
 def request_fingerprint(request: Request) -> str:
@@ -54,8 +61,13 @@ def _value_digest(value: Any) -> bytes:
     return b"text:" + hashlib.sha256(str(value).encode()).digest()
 
 
-def idempotent(request: Request, *, account: Account,
-               handler: Callable[[], Response]) -> Response:
+def idempotent(request: Request, *, account: Account, handler: Callable[[], Response],
+               replay: Callable[[list[str]], Response]) -> Response:
+    """``handler()``'s answer, or the first answer to this key again.
+
+    replay: the answer for what an earlier request with this key created (its ids), when
+    that request died before its answer was stored.
+    """
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         return handler()
@@ -65,14 +77,25 @@ def idempotent(request: Request, *, account: Account,
     fingerprint = request_fingerprint(request)
     record = _claim(account, key, fingerprint)
     if record is not None:
-        return _replay(record, fingerprint)
+        return _replay(record, fingerprint, replay)
+    token = _current_claim.set((account.pk, key))
     try:
         response = handler()
     except BaseException:
         _release(account, key)
         raise
+    finally:
+        _current_claim.reset(token)
     _finish(account, key, response)
     return response
+
+
+def record_created(ids: Sequence[Any]) -> None:
+    """Note what the current request created; call it inside the creating transaction."""
+    claim = _current_claim.get()
+    if claim is not None:
+        IdempotencyRecord.objects.filter(account_id=claim[0], key=claim[1]).update(
+            created_ids=[str(value) for value in ids])
 
 
 def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -95,10 +118,16 @@ def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | 
                    "A request with this Idempotency-Key is still being processed.", status=409)
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+def _replay(record: IdempotencyRecord, fingerprint: str,
+            replay: Callable[[list[str]], Response]) -> Response:
     if record.request_hash != fingerprint:
         raise ApiError("idempotency_conflict",
                        "This Idempotency-Key was used with a different request.", status=422)
+    if not record.completed and record.created_ids:
+        # The work committed; its request died (or is about to store this same answer).
+        response = replay(record.created_ids)
+        _finish(record.account, record.key, response)
+        return _replayed(response)
     if not record.completed:
         raise ApiError("idempotency_conflict",
                        "A request with this Idempotency-Key is still being processed.",
@@ -106,6 +135,10 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     response = Response(record.response_body, status=record.response_status)
     for name, value in record.response_headers.items():
         response[name] = value
+    return _replayed(response)
+
+
+def _replayed(response: Response) -> Response:
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -121,7 +154,9 @@ def _finish(account: Account, key: str, response: Response) -> None:
 
 
 def _release(account: Account, key: str) -> None:
-    IdempotencyRecord.objects.filter(account=account, key=key, completed=False).delete()
+    """Free the key after an error, unless work was committed under it (then it replays)."""
+    IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
+                                     created_ids=[]).delete()
 
 
 def _cutoff(now: datetime | None = None) -> datetime:
@@ -129,11 +164,11 @@ def _cutoff(now: datetime | None = None) -> datetime:
 
 
 def _expire(account: Account, key: str) -> None:
-    """Forget an expired record, or a claim whose request died before it finished."""
+    """Forget an expired record, or a claim whose request died before creating anything."""
     abandoned = timezone.now() - timedelta(seconds=ABANDONED_AFTER_S)
     IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=_cutoff()).delete()
     IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
-                                     created_at__lt=abandoned).delete()
+                                     created_ids=[], created_at__lt=abandoned).delete()
 
 
 def purge_expired_records(*, now: datetime | None = None) -> int:

@@ -173,6 +173,9 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
     response_headers = models.JSONField(default=dict)
+    # Ids of what the request created, written in the transaction that created it: a
+    # retry after a crash between that commit and `completed` answers with them.
+    created_ids = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.detect_memory [--clients 6] [--side 9000]
 
-Starts gunicorn as `make run` sizes it (2 processes x 4 threads) on a throwaway
+Starts the web server as `make run` sizes it (2 processes x 4 threads) on a throwaway
 SQLite database, then sends ``--clients`` concurrent detects of a side x side
 PNG (a flat image: ~236 KB on the wire at 9000, 243 MB decoded), twice, and
 samples the summed RSS of the server's processes every 50 ms. Prints the
@@ -29,17 +29,14 @@ import numpy as np  # noqa: E402
 from tests.live_server import fire_together, http_request, running_server  # noqa: E402
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Summed RSS of a process and its children (gunicorn's master and workers)."""
+def tree_rss_mb(pids: list[int]) -> float:
+    """Summed RSS of the server's processes."""
     total = 0
-    for path in Path("/proc").glob("[0-9]*/stat"):
+    for pid in pids:
         try:
-            fields = path.read_text().rsplit(")", 1)[1].split()
-            proc = int(path.parent.name)
-            if proc == pid or int(fields[1]) == pid:
-                status = (path.parent / "status").read_text()
-                total += int(next(line.split()[1] for line in status.splitlines()
-                                  if line.startswith("VmRSS:")))
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines()
+                              if line.startswith("VmRSS:")))
         except (OSError, StopIteration, ValueError, IndexError):
             continue
     return total / 1024
@@ -54,7 +51,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, running_server(
             Path(tmp), base_url=None, workers=2, threads=4) as server:
         key = server.seed_account(credits=10, hourly=100_000, daily=100_000).api_key
-        pid = server._process.pid  # noqa: SLF001  (the benchmark samples its memory)
+        pid = server.pids
         http_request("POST", f"{server.url}/api/v1/detect", key,
                      files={"image": ("warm.png", cv2.imencode(".png", np.zeros((64, 64, 3),
                                                                np.uint8))[1].tobytes())})

@@ -1,6 +1,6 @@
-"""Load on the quota path: concurrent POST /api/v1/swaps against a real gunicorn server.
+"""Load on the quota path: concurrent POST /api/v1/swaps against the real web server.
 
-Starts gunicorn on a throwaway database (a SQLite file, or a new PostgreSQL database on
+Starts the web server on a throwaway database (a SQLite file, or a new PostgreSQL database on
 the server --database-url names), migrates it, and for each scenario seeds a fresh account
 and sends --requests creates from --processes client processes at once. No django-q2
 worker runs: accepted jobs stay pending in the ORM queue, so this measures the API
@@ -190,7 +190,7 @@ def describe(args: argparse.Namespace) -> str:
     return "\n".join([
         f"## Quota load on {database}", "",
         f"Command: `{command_line()}`", "",
-        f"- Server: gunicorn {args.workers} workers x {args.server_threads} threads (gthread) "
+        f"- Server: waitress {args.workers} processes x {args.server_threads} threads "
         "on 127.0.0.1. **No django-q2 worker running**: accepted jobs stay pending in the "
         "ORM queue, so this measures the API alone (auth, rate windows, charge, inputs).",
         f"- Clients: {args.processes} processes x {args.threads} threads, {args.requests} "
@@ -216,9 +216,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=8, help="threads per client process")
     parser.add_argument("--credits", type=int, default=100)
     parser.add_argument("--hourly-limit", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=4, help="web server processes")
     parser.add_argument("--server-threads", type=int, default=4,
-                        help="threads per gunicorn worker")
+                        help="threads per web server process")
     args = parser.parse_args(argv)
     if args.database_url and not is_postgres(args.database_url):
         parser.error("--database-url takes a postgres:// URL; SQLite is the default")

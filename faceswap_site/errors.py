@@ -32,6 +32,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "image_too_large": 413,
     "request_too_large": 413,
+    "headers_too_large": 431,
     "rate_limit_exceeded": 429,
     "server_error": 500,
     "server_busy": 503,

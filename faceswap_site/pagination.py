@@ -35,3 +35,12 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         if raw is None:
             return 0
         return _whole_number(raw, self.offset_query_param, 0, MAX_OFFSET)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        bounds = {self.limit_query_param: (1, MAX_LIMIT),
+                  self.offset_query_param: (0, MAX_OFFSET)}
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            low, high = bounds[parameter["name"]]
+            parameter["schema"] = {**parameter["schema"], "minimum": low, "maximum": high}
+        return parameters

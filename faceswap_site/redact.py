@@ -1,7 +1,7 @@
 """Secrets never reach a log line: API keys, auth headers, signed result tokens.
 
-Used by the logging filter every handler carries (settings.LOGGING) and by
-gunicorn's access log (``RedactingGunicornLogger``, ``serve``): a key sent the
+Used by the logging filter every handler carries (settings.LOGGING), which the web
+server's access log goes through too (``faceswap_site.webserver``): a key sent the
 wrong way (in the query string, as Basic auth) must not end up in a log file.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 REDACTED = "[redacted]"
 # Query parameters whose names say they carry a secret.
@@ -48,27 +47,3 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
-
-
-try:
-    from gunicorn.glogging import Logger as _GunicornLogger
-except ImportError:  # gunicorn is the web server's, not every process's
-    _GunicornLogger = object  # type: ignore[assignment,misc]
-
-
-class RedactingGunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
-    """gunicorn's logger with the access log's request line, user and headers redacted."""
-
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        atoms = super().atoms(resp, req, environ, request_time)
-        atoms["u"] = "-"  # the Basic auth user name may be a key
-        return {key: _redact_atom(key, value) for key, value in atoms.items()}
-
-
-_SECRET_HEADER_ATOMS = {"{authorization}i", "{x-api-key}i", "{cookie}i", "{set-cookie}o"}
-
-
-def _redact_atom(key: str, value: Any) -> Any:
-    if key.lower() in _SECRET_HEADER_ATOMS:
-        return REDACTED
-    return redact(value) if isinstance(value, str) else value

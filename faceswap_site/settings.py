@@ -265,6 +265,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceSwap API",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "swaps.api.schema.document_unsupported_media_types"],
     "DESCRIPTION": (
         "Swap faces between photos.\n\n"
         "**Authentication**: `X-Api-Key: KEY` or `Authorization: Bearer KEY`.\n\n"
@@ -299,6 +301,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Anyone can send a foreign Host header; a traceback for each would flood the log.
+    # The access log still shows each such request and its 400.
+    "loggers": {"django.security.DisallowedHost": {"handlers": [], "propagate": False}},
 }
 
 SESSION_COOKIE_HTTPONLY = True

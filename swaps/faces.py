@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 
+from accounts import idempotency
 from accounts.models import Account
 from faceswap_site.errors import STATUS_BY_CODE, ApiError
 from swaps import decode_gate, engine
@@ -55,7 +57,11 @@ def create_saved_face(*, account: Account, name: str, image: ImageValue) -> Save
                        {"max_faces": MAX_SAVED_FACES})
     array = _decoded(image, field="image")
     identity = _engine_call(lambda: engine.face_identity(array))
-    return SavedFace.objects.create(account=account, name=name, identity=identity.to_bytes())
+    with transaction.atomic():
+        face = SavedFace.objects.create(account=account, name=name,
+                                        identity=identity.to_bytes())
+        idempotency.record_created([face.pk])
+    return face
 
 
 def delete_saved_face(*, face: SavedFace) -> None:

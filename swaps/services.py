@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts import quotas
+from accounts import idempotency, quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from swaps import animated, engine, runner
@@ -128,6 +128,7 @@ def create_swap_jobs(*, account: Account, api_key: ApiKey | None, specs: Sequenc
         with transaction.atomic():
             jobs = [_create(item, account=account, api_key=api_key, stored=stored,
                             keep_previews=keep_previews) for item in checked]
+            idempotency.record_created([job.pk for job in jobs])
     except Exception as exc:
         for row in stored:  # a rolled-back job must not leave images on disk
             _erase_files(row.file, row.preview)

@@ -1,8 +1,8 @@
-"""A real gunicorn server on a throwaway database, for concurrency tests and load benchmarks.
+"""The real web server (waitress, as `make run`) on a throwaway database, for live tests.
 
 Why not pytest-django's `live_server`: it serves from a thread of the test process, and on
 the in-memory SQLite test database all its requests share one connection, so nothing
-really runs at once. Here gunicorn runs several worker processes with several threads
+really runs at once. Here the server runs several processes with several threads
 each, against a database of their own, as in production: a SQLite file (WAL, BEGIN
 IMMEDIATE, one connection per thread) or a fresh PostgreSQL database made beside the one
 DATABASE_URL names. No django-q2 worker runs: created jobs stay pending in the ORM queue,
@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
+
+from faceswap_site import webserver
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -47,7 +49,7 @@ START_TIMEOUT_S = 90
 class Reply:
     status: int
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: CaseInsensitiveDict[str]  # waitress sends names as X-Ratelimit-Remaining
     seconds: float
 
     @property
@@ -122,7 +124,7 @@ class ThrowawayDatabase:
 
 
 class LiveServer:
-    """gunicorn (workers x threads) on `database_url`, plus helpers to talk to it."""
+    """The web server (processes x threads) on `database_url`, plus helpers to talk to it."""
 
     def __init__(self, workdir: Path, database_url: str, *, workers: int = 3,
                  threads: int = 4, extra_env: dict[str, str] | None = None) -> None:
@@ -131,9 +133,9 @@ class LiveServer:
         self.workers = workers
         self.threads = threads
         self.extra_env = extra_env or {}
-        self.log_path = workdir / "gunicorn.log"
+        self.log_path = workdir / "server.log"
         self.url = ""
-        self._process: subprocess.Popen[bytes] | None = None
+        self._processes: list[subprocess.Popen[bytes]] = []
 
     def env(self) -> dict[str, str]:
         return {
@@ -159,50 +161,48 @@ class LiveServer:
         self.manage("manage.py", "migrate", "--noinput", "--verbosity", "0")
 
     def start(self) -> None:
-        # gunicorn takes over a socket we bound: no free-port race, and connections made
-        # before the workers are up wait in the backlog instead of being refused.
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1024)
-        listener.set_inheritable(True)
+        # The processes share a socket we bound, as under `manage.py serve`: no free-port
+        # race, and connections made before they are up wait in the backlog.
+        listener = webserver.bind_listener("127.0.0.1", 0)
+        fd = listener.fileno()
         self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                self._command(listener.fileno()), cwd=ROOT, env=self.env(), stdout=log,
-                stderr=subprocess.STDOUT, pass_fds=[listener.fileno()])
+            self._processes = [
+                subprocess.Popen(webserver.command(fd, threads=self.threads,
+                                                   python=sys.executable),
+                                 cwd=ROOT, env=self.env(), stdout=log,
+                                 stderr=subprocess.STDOUT, pass_fds=[fd])
+                for _ in range(self.workers)]
         listener.close()
         self._wait_until_serving()
-
-    def _command(self, fd: int) -> list[str]:
-        # --preload imports Django once, then forks: every worker is ready at once, so a
-        # burst really spreads over all processes. Nothing opens a connection at import.
-        return [sys.executable, "-m", "gunicorn", "faceswap_site.wsgi:application",
-                "--bind", f"fd://{fd}", "--workers", str(self.workers),
-                "--threads", str(self.threads), "--worker-class", "gthread", "--preload",
-                "--timeout", "120", "--graceful-timeout", "10", "--log-level", "warning"]
 
     def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start-up:\n{self.log_tail()}")
+            if any(process.poll() is not None for process in self._processes):
+                raise RuntimeError(f"the server exited at start-up:\n{self.log_tail()}")
             try:
                 requests.get(f"{self.url}/api/v1/account", timeout=5)
                 return
             except requests.RequestException:
                 time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within {START_TIMEOUT_S}s:\n"
+        raise RuntimeError(f"the server did not answer within {START_TIMEOUT_S}s:\n"
                            f"{self.log_tail()}")
 
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
+
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        running = [process for process in self._processes if process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
@@ -248,14 +248,14 @@ def http_request(method: str, url: str, api_key: str, *,
     except ValueError:
         body = {"raw": response.text[:500]}
     return Reply(response.status_code, body if isinstance(body, dict) else {"json": body},
-                 dict(response.headers), elapsed)
+                 CaseInsensitiveDict(response.headers), elapsed)
 
 
 @contextmanager
 def running_server(workdir: Path, *, base_url: str | None, workers: int = 3,
                    threads: int = 4, extra_env: dict[str, str] | None = None
                    ) -> Iterator[LiveServer]:
-    """A migrated throwaway database and gunicorn on it; both gone afterwards."""
+    """A migrated throwaway database and the web server on it; both gone afterwards."""
     database = ThrowawayDatabase(base_url, workdir)
     database.create()
     server = LiveServer(workdir, database.url, workers=workers, threads=threads,

@@ -1,6 +1,6 @@
 """Credits, rate windows and idempotency stay exact when requests really run at once.
 
-A real gunicorn (3 processes x 4 threads) serves a database of its own (see
+The real web server (3 processes x 4 threads) serves a database of its own (see
 tests/live_server.py for why not pytest-django's live_server): a SQLite file by default,
 a fresh PostgreSQL database when DATABASE_URL names a PostgreSQL server, and Redis rate
 windows when REDIS_URL is set. No worker runs, so accepted jobs stay pending.

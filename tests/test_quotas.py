@@ -242,6 +242,36 @@ def test_a_key_whose_first_request_is_still_running_is_a_409(api_client, account
     assert response.json()["error"]["code"] == "idempotency_conflict"
 
 
+def test_a_retry_after_the_server_died_past_the_commit_gets_that_job(
+        api_client, account, upload, monkeypatch):
+    from swaps.api.views import SwapJobViewSet
+
+    answer = SwapJobViewSet._accepted
+    monkeypatch.setattr(SwapJobViewSet, "_accepted", _dies_once(answer))
+    api_client.raise_request_exception = False
+    first = api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="k-4")
+    retry = api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="k-4")
+    again = api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="k-4")
+
+    assert first.status_code == 500  # the job committed, its answer was lost
+    assert (retry.status_code, retry["Idempotent-Replayed"]) == (202, "true")
+    assert retry.json()["id"] == str(SwapJob.objects.get().pk)  # that job, not a second
+    assert again.json() == retry.json()
+    assert _balance(account) == 99
+
+
+def _dies_once(answer: Any) -> Any:
+    calls = []
+
+    def accepted(self: Any, job: SwapJob) -> Any:
+        calls.append(job)
+        if len(calls) == 1:
+            raise RuntimeError("killed between the commit and the answer")
+        return answer(self, job)
+
+    return accepted
+
+
 def _fingerprint_of(api_client: APIClient, upload: Any) -> str:
     """The fingerprint the server computes, read back from a throwaway key."""
     api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="probe")

@@ -145,7 +145,11 @@ class _CreateJobsView(RateLimitedMixin, APIView):
 
     def post(self, request: Request) -> Response:
         return idempotent(request, account=request.auth.account,
-                          handler=lambda: self._create(request))
+                          handler=lambda: self._create(request), replay=self._replay)
+
+    def _replay(self, ids: list[str]) -> Response:
+        found = SwapJob.objects.owned_by(self.request.auth.account).in_bulk(ids)
+        return self.accepted([found[uuid.UUID(job_id)] for job_id in ids])
 
     def _create(self, request: Request) -> Response:
         form = self.form_class(data=request.data)

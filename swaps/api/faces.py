@@ -65,7 +65,7 @@ class DetectView(RateLimitedMixin, APIView):
 
 @extend_schema_view(
     list=extend_schema(summary="List your saved faces, newest first", responses={
-        200: SavedFaceSerializer(many=True), **error_responses(401, 429)}),
+        200: SavedFaceSerializer(many=True), **error_responses(400, 401, 429)}),
     retrieve=extend_schema(summary="A saved face", responses={
         200: SavedFaceSerializer, **error_responses(401, 404, 429)}),
     destroy=extend_schema(summary="Delete a saved face and erase its data", responses={
@@ -91,7 +91,8 @@ class SavedFaceViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveM
     )
     def create(self, request: Request) -> Response:
         return idempotent(request, account=request.auth.account,
-                          handler=lambda: self._create(request))
+                          handler=lambda: self._create(request),
+                          replay=lambda ids: self._created(self.get_queryset().get(pk=ids[0])))
 
     def _create(self, request: Request) -> Response:
         form = SavedFaceCreateSerializer(data=request.data)
@@ -99,6 +100,9 @@ class SavedFaceViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveM
         face = faces.create_saved_face(account=request.auth.account,
                                        name=form.validated_data["name"],
                                        image=form.validated_data["image"])
+        return self._created(face)
+
+    def _created(self, face: SavedFace) -> Response:
         location = reverse("api:face-detail", args=[face.pk])
         return Response(self.get_serializer(face).data, status=status.HTTP_201_CREATED,
                         headers={"Location": location})

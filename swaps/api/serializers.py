@@ -6,7 +6,6 @@ import base64
 import math
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -176,7 +175,7 @@ class SwapJobSerializer(serializers.ModelSerializer):
                   "client_reference"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_result_url(self, job: SwapJob) -> str | None:
         path = result_path(job)
         request = self.context.get("request")
@@ -184,7 +183,7 @@ class SwapJobSerializer(serializers.ModelSerializer):
             return path
         return request.build_absolute_uri(path)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_result_base64(self, job: SwapJob) -> str | None:
         if not (job.return_base64 and job.status == JobStatus.COMPLETED and job.result):
             return None

@@ -26,11 +26,11 @@ CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
 
 @extend_schema_view(
     list=extend_schema(summary="List your swap jobs, newest first", responses={
-        200: SwapJobSerializer(many=True), **error_responses(401)}),
+        200: SwapJobSerializer(many=True), **error_responses(400, 401, 429)}),
     retrieve=extend_schema(summary="Status of a swap job", responses={
-        200: SwapJobSerializer, **error_responses(401, 404)}),
+        200: SwapJobSerializer, **error_responses(401, 404, 429)}),
     destroy=extend_schema(summary="Erase a job's images and result", responses={
-        204: None, **error_responses(401, 404)}),
+        204: None, **error_responses(401, 404, 429)}),
 )
 class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
@@ -52,16 +52,20 @@ class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     def create(self, request: Request) -> Response:
         return idempotent(request, account=request.auth.account,
-                          handler=lambda: self._create(request))
+                          handler=lambda: self._create(request),
+                          replay=lambda ids: self._accepted(self.get_queryset().get(pk=ids[0])))
 
     def _create(self, request: Request) -> Response:
         form = SwapCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         job = services.create_swap_job(account=request.auth.account, api_key=request.auth,
                                        spec=form.to_spec())
-        body = self.get_serializer(job).data
+        return self._accepted(job)
+
+    def _accepted(self, job: SwapJob) -> Response:
         location = reverse("api:swap-detail", args=[job.pk])
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": location})
 
     def perform_destroy(self, instance: SwapJob) -> None:
         services.delete_swap_job(job=instance)

@@ -15,26 +15,32 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from faceswap_site import webserver
+
 
 class Command(BaseCommand):
-    help = "Start gunicorn and the django-q2 cluster together."
+    help = "Start the web server (waitress) and the django-q2 cluster together."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--web-workers", type=int,
                             default=int(os.environ.get("WEB_WORKERS", "2")))
+        parser.add_argument("--web-threads", type=int,
+                            default=int(os.environ.get("WEB_THREADS", "4")))
 
-    def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
-        web = subprocess.Popen([
-            sys.executable, "-m", "gunicorn", "faceswap_site.wsgi:application",
-            "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4",
-            "--timeout", "60", "--access-logfile", "-",
-            "--logger-class", "faceswap_site.redact.RedactingGunicornLogger",
-        ])
+    def handle(self, *args: Any, host: str, port: int, web_workers: int, web_threads: int,
+               **options: Any) -> None:
+        # The web processes share one socket bound here, so they all answer on one port.
+        listener = webserver.bind_listener(host, port)
+        fd = listener.fileno()
+        web = [subprocess.Popen(webserver.command(fd, threads=web_threads,
+                                                  python=sys.executable), pass_fds=[fd])
+               for _ in range(web_workers)]
+        listener.close()
         worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"])
         self._print_banner(host, port)
-        code = self._supervise([web, worker])
+        code = self._supervise([*web, worker])
         sys.exit(code)
 
     def _print_banner(self, host: str, port: int) -> None:
