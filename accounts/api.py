@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import quotas
+from accounts import rate_limits
 
 
 class RateLimitedMixin:
@@ -23,7 +23,7 @@ class RateLimitedMixin:
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.auth is not None:
-            request.rate_status = quotas.consume_request(
+            request.rate_status = rate_limits.consume_request(
                 account=request.auth.account, writes=request.method == "POST")
 
     def finalize_response(self, request: Request, response: Response, *args: Any,
@@ -31,7 +31,7 @@ class RateLimitedMixin:
         response = super().finalize_response(request, response, *args, **kwargs)
         status = getattr(request, "rate_status", None)
         if status is not None:
-            for name, value in quotas.rate_headers(status).items():
+            for name, value in rate_limits.rate_headers(status).items():
                 response.headers.setdefault(name, value)
         return response
 
@@ -64,7 +64,7 @@ class AccountView(RateLimitedMixin, APIView):
     def get(self, request: Request) -> Response:
         account = request.auth.account
         account.refresh_from_db(fields=["credits"])
-        windows = quotas.window_statuses(account=account)
+        windows = rate_limits.window_statuses(account=account)
         return Response(AccountSerializer({
             "plan": account.plan.slug, "plan_name": account.plan.name,
             "credits": account.credits, "monthly_credits": account.plan.monthly_credits,

@@ -2,7 +2,7 @@
 
 Django's DatabaseCache increments by reading then writing, so two processes can both
 pass a limit. Here `incr` is one `UPDATE ... RETURNING` and `add` one guarded INSERT, so
-counts stay exact across gunicorn workers. Values must be integers.
+counts stay exact across web server processes. Values must be integers.
 """
 
 from __future__ import annotations

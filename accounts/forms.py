@@ -10,7 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from accounts.models import Account
+from accounts import quotas
 
 # The username column holds the address, so it caps the address too.
 EMAIL_MAX_LENGTH = 150
@@ -68,7 +68,7 @@ class SignupForm(forms.Form):
         email = self.cleaned_data["email"]
         user = get_user_model().objects.create_user(
             username=email, email=email, password=self.cleaned_data["password1"])
-        Account.objects.for_user(user)
+        quotas.account_for(user=user)
         return user
 
 

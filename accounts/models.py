@@ -37,16 +37,6 @@ class Plan(models.Model):
         return self.name
 
 
-class AccountManager(models.Manager["Account"]):
-    def for_user(self, user: settings.AUTH_USER_MODEL) -> Account:
-        account = self.filter(user=user).select_related("plan").first()
-        if account is not None:
-            return account
-        from accounts.quotas import open_account  # the grant lives with the other credit rules
-
-        return open_account(user=user)
-
-
 class Account(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="account")
@@ -55,8 +45,6 @@ class Account(models.Model):
                                   help_text="Always the sum of the ledger; change it there.")
     webhook_secret = models.CharField(max_length=80, default=new_webhook_secret)
     created_at = models.DateTimeField(default=timezone.now)
-
-    objects = AccountManager()
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(credits__gte=0),

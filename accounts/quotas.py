@@ -1,4 +1,6 @@
-"""The one home of quota and credit rules: rate windows, charges, refunds, grants.
+"""The one home of credit rules: opening accounts, charges, refunds, grants, adjustments.
+
+Rate limits live beside it, in `accounts.rate_limits`.
 
 Every balance change writes a ledger entry and moves `Account.credits` in the same
 transaction, so the balance always equals the ledger's sum. Spending is one conditional
@@ -7,11 +9,9 @@ UPDATE (`credits >= cost`), so concurrent requests can never overspend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -22,7 +22,6 @@ from accounts.models import (
     CreditEntry,
     LedgerKind,
     Plan,
-    UsageWindow,
 )
 
 
@@ -39,6 +38,12 @@ class QuotaError(Exception):
 
 
 # --- Credits --------------------------------------------------------------------------
+
+def account_for(*, user: Any) -> Account:
+    """The user's account, opened (with this month's grant) on first use."""
+    account = Account.objects.filter(user=user).select_related("plan").first()
+    return account if account is not None else open_account(user=user)
+
 
 def open_account(*, user: Any, plan: Plan | None = None, now: datetime | None = None) -> Account:
     """Create a user's account on the default plan with this month's grant."""
@@ -139,132 +144,3 @@ def grant_all_monthly_credits(*, now: datetime | None = None) -> int:
 
 def ledger_balance(account: Account) -> int:
     return account.ledger.aggregate(total=Sum("amount"))["total"] or 0
-
-
-# --- Rate windows ---------------------------------------------------------------------
-
-WINDOW_SECONDS = {"hour": 3600, "day": 86400, "read-hour": 3600}
-
-
-@dataclass(frozen=True)
-class WindowStatus:
-    scope: str
-    limit: int
-    used: int
-    reset_at: datetime
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"limit": self.limit, "remaining": self.remaining,
-                "reset": int(self.reset_at.timestamp())}
-
-
-def window_start(scope: str, now: datetime) -> datetime:
-    seconds = WINDOW_SECONDS[scope]
-    epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
-
-
-def limit_for(plan: Plan, scope: str) -> int:
-    return {"hour": plan.hourly_limit, "day": plan.daily_limit,
-            "read-hour": plan.read_hourly_limit}[scope]
-
-
-def rate_headers(status: WindowStatus) -> dict[str, str]:
-    return {"X-RateLimit-Limit": str(status.limit),
-            "X-RateLimit-Remaining": str(status.remaining),
-            "X-RateLimit-Reset": str(int(status.reset_at.timestamp()))}
-
-
-def consume_request(*, account: Account, writes: bool,
-                    now: datetime | None = None) -> WindowStatus:
-    """Count one request in each of its windows, or refuse it (429) counting nothing.
-
-    Returns the hourly write window, which the X-RateLimit-* headers describe.
-    """
-    now = now or timezone.now()
-    scopes = ("hour", "day") if writes else ("read-hour",)
-    counter = _counter()
-    statuses = counter.consume(account, scopes, now)
-    refused = next((s for s in statuses if s.used > s.limit), None)
-    if refused is not None:
-        raise _rate_limited(refused, hourly=_hourly(account, statuses, now), now=now)
-    return _hourly(account, statuses, now)
-
-
-def _hourly(account: Account, statuses: list[WindowStatus], now: datetime) -> WindowStatus:
-    for status in statuses:
-        if status.scope == "hour":
-            return status
-    return _counter().peek(account, "hour", now)
-
-
-def _rate_limited(refused: WindowStatus, *, hourly: WindowStatus, now: datetime) -> QuotaError:
-    retry_after = max(1, int((refused.reset_at - now).total_seconds()))
-    headers = {**rate_headers(hourly), "Retry-After": str(retry_after)}
-    return QuotaError(
-        "rate_limit_exceeded",
-        f"Your plan allows {refused.limit} requests per {refused.scope.replace('-', ' ')}.",
-        {"window": refused.scope, "limit": refused.limit,
-         "reset_at": refused.reset_at.isoformat()},
-        headers=headers,
-    )
-
-
-def window_statuses(*, account: Account, now: datetime | None = None) -> dict[str, WindowStatus]:
-    now = now or timezone.now()
-    counter = _counter()
-    return {scope: counter.peek(account, scope, now) for scope in ("hour", "day")}
-
-
-def _counter() -> Any:
-    if getattr(settings, "REDIS_URL", ""):
-        from accounts.redis_counter import RedisCounter
-
-        return RedisCounter.shared()
-    return DatabaseCounter()
-
-
-class DatabaseCounter:
-    """Windows as rows; an increment is one conditional UPDATE per window."""
-
-    def consume(self, account: Account, scopes: tuple[str, ...],
-                now: datetime) -> list[WindowStatus]:
-        statuses: list[WindowStatus] = []
-        try:
-            with transaction.atomic():
-                for scope in scopes:
-                    status = self._increment(account, scope, now)
-                    statuses.append(status)
-                    if status.used > status.limit:
-                        raise _Refused(statuses)
-        except _Refused as refused:  # rolled back: a refused request counts nothing
-            return [s if s.used > s.limit else WindowStatus(s.scope, s.limit, s.used - 1,
-                                                             s.reset_at)
-                    for s in refused.statuses]
-        return statuses
-
-    def _increment(self, account: Account, scope: str, now: datetime) -> WindowStatus:
-        limit = limit_for(account.plan, scope)
-        start = window_start(scope, now)
-        row, _ = UsageWindow.objects.get_or_create(account=account, scope=scope, starts_at=start)
-        moved = (UsageWindow.objects.filter(pk=row.pk, count__lt=limit)
-                 .update(count=F("count") + 1))
-        used = UsageWindow.objects.values_list("count", flat=True).get(pk=row.pk)
-        reset = start + timedelta(seconds=WINDOW_SECONDS[scope])
-        return WindowStatus(scope, limit, used if moved else limit + 1, reset)
-
-    def peek(self, account: Account, scope: str, now: datetime) -> WindowStatus:
-        start = window_start(scope, now)
-        used = (UsageWindow.objects.filter(account=account, scope=scope, starts_at=start)
-                .values_list("count", flat=True).first()) or 0
-        return WindowStatus(scope, limit_for(account.plan, scope), used,
-                            start + timedelta(seconds=WINDOW_SECONDS[scope]))
-
-
-class _Refused(Exception):
-    def __init__(self, statuses: list[WindowStatus]) -> None:
-        self.statuses = statuses

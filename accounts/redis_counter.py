@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.quotas import WINDOW_SECONDS, WindowStatus, limit_for, window_start
+from accounts.windows import WINDOW_SECONDS, WindowStatus, limit_for, window_start
 
 # All windows pass, then all are counted; if one is full, nothing is counted and the
 # full one comes back as limit + 1. Atomic because Redis runs a script alone.

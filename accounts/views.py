@@ -26,16 +26,14 @@ from django_ratelimit.core import get_usage
 from django_ratelimit.decorators import ratelimit
 from django_ratelimit.exceptions import Ratelimited
 
-from accounts import quotas, services, usage
+from accounts import quotas, rate_limits, services, usage
 from accounts.forms import ApiKeyForm, EmailLoginForm, SignupForm
 from accounts.keys import NewKey
 from accounts.models import Account
-from swaps.models import WebhookDelivery
 
 # Named, so a later second backend (SSO, ...) cannot make login() ambiguous.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 LEDGER_ROWS = 20
-WEBHOOK_ROWS = 10
 FALLBACK_RETRY_AFTER_S = 60
 
 View = Callable[..., HttpResponse]
@@ -119,14 +117,14 @@ login_view = limit_posts_per_ip(group="accounts.login", rate_setting="LOGIN_RATE
 
 def _account(request: HttpRequest) -> Account:
     # get-or-create: staff made with createsuperuser have no account row yet.
-    return Account.objects.for_user(request.user)
+    return quotas.account_for(user=request.user)
 
 
 def _render_dashboard(request: HttpRequest, *, key_form: ApiKeyForm | None = None,
                       new_key: NewKey | None = None, webhook_secret: str | None = None,
                       status: int = 200) -> HttpResponse:
     account = _account(request)
-    windows = quotas.window_statuses(account=account)
+    windows = rate_limits.window_statuses(account=account)
     context = {
         "account": account,
         "plan": account.plan,
@@ -137,8 +135,6 @@ def _render_dashboard(request: HttpRequest, *, key_form: ApiKeyForm | None = Non
         "key_form": key_form or ApiKeyForm(),
         "new_key": new_key,
         "webhook_secret": webhook_secret,
-        "webhook_deliveries": WebhookDelivery.objects.filter(
-            job__account=account, job__deleted_at__isnull=True)[:WEBHOOK_ROWS],
     }
     return render(request, "accounts/dashboard.html", context, status=status)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +41,7 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 from tests.live_server import SwapForm, ThrowawayDatabase  # noqa: E402
 
 ENDED = {"completed", "failed"}
+LOG_COPY = Path(tempfile.gettempdir()) / "crash-drill-service.log"
 SETTLE_S = 240  # recovery re-enqueues a dead cluster's jobs within a minute
 
 
@@ -98,8 +100,8 @@ def descendants(pid: int, tree: dict[int, list[int]]) -> list[int]:
 
 
 def worker_to_kill(service: Service) -> int | None:
-    """The process running a job if one is (as the job records it), else a random leaf
-    of the django-q2 cluster (a worker, its pusher or its monitor)."""
+    """The worker process running a job if one is (as the job records it), else an idle
+    worker (django-q2 titles its processes: "qcluster Process-... idle")."""
     from swaps.models import SwapJob
 
     if service.process is None:
@@ -111,8 +113,9 @@ def worker_to_kill(service: Service) -> int | None:
     running = [pid for pid in running if pid in ours]
     if running:
         return random.choice(running)
-    leaves = [pid for pid in ours if not tree.get(pid) and b"qcluster" in _cmdline(pid)]
-    return random.choice(leaves) if leaves else None
+    idle = [pid for pid in ours if _cmdline(pid).startswith(b"qcluster")
+            and _cmdline(pid).rstrip(b"\0").endswith(b" idle")]
+    return random.choice(idle) if idle else None
 
 
 def _cmdline(pid: int) -> bytes:
@@ -206,6 +209,9 @@ def wait_for_the_end(job_ids: list[str]) -> float:
         open_jobs = SwapJob.objects.filter(pk__in=job_ids).exclude(status__in=ENDED)
         if not open_jobs.exists():
             break
+        if int(time.monotonic() - started) % 15 == 0:
+            states = Counter(open_jobs.values_list("status", flat=True))
+            print(f"  waiting {time.monotonic() - started:.0f} s: {dict(states)}", flush=True)
         time.sleep(1)
     return time.monotonic() - started
 
@@ -287,6 +293,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         figures = audit(seeded["account_id"], start_credits, submitter.accepted)
     finally:
         service.stop()
+        shutil.copy(service.log, LOG_COPY)
         from django.db import connections
 
         connections.close_all()
@@ -306,6 +313,7 @@ def report(kills: Counter[str], figures: dict[str, int], waited: float, took: fl
     for name, value in figures.items():
         mark = "  <- must be 0" if name in failures else ""
         print(f"  {name:<38} {value}{mark}")
+    print(f"(the service's log: {LOG_COPY})")
     print("PASS" if not failures else f"FAIL: {', '.join(failures)}")
     return 1 if failures else 0
 

@@ -21,7 +21,7 @@ from swaps.imaging import INPUT_FORMATS
 from swaps.imaging.decoding import decode_image, decode_reduced, reduction
 from swaps.inputs import read_image_input
 from swaps.models import SavedFace
-from swaps.services import ImageValue
+from swaps.specs import ImageValue
 
 MAX_SAVED_FACES = 1000  # per account: identities are small, but not free
 

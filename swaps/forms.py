@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 
 from swaps.engine import DEFAULT_LIKENESS
-from swaps.services import OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
+from swaps.specs import OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,.jpg,.jpeg,.png,.webp,.gif"
 MAX_FACE_INDEX = 1000  # the API's bound too

@@ -32,6 +32,8 @@ MAX_ATTEMPTS = 2  # the first run and one more after its worker died
 # lock (the ORM broker hides a taken task for Q_CLUSTER["retry"] seconds); younger ones
 # are still on their way. A second delivery of a job is a no-op.
 REQUEUE_PENDING_AFTER_S = 1.0
+# A cluster that claimed nothing for this long while jobs wait, and runs nothing, is stuck.
+STALL_AFTER_S = 20.0
 
 
 def orphaned_jobs(*, now: Any = None) -> list[SwapJob]:
@@ -78,6 +80,20 @@ def requeue_waiting_jobs(*, now: Any = None) -> int:
     for job_id in waiting:
         services.enqueue_swap_job(job_id=job_id)
     return len(waiting)
+
+
+def cluster_stalled(*, now: Any = None) -> bool:
+    """Jobs have waited STALL_AFTER_S, none was claimed meanwhile, and none is running.
+
+    A django-q2 worker killed while it waits for a task dies holding the task queue's
+    lock: its replacement, and every other worker, then wait forever. Only a restart
+    of the cluster frees them (`manage.py worker` does it)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=STALL_AFTER_S)
+    fresh = (now or timezone.now()) - timedelta(seconds=DEAD_AFTER_S)
+    jobs = SwapJob.objects.visible()
+    return (jobs.filter(status=JobStatus.PENDING, created_at__lt=cutoff).exists()
+            and not jobs.filter(claimed_at__gte=cutoff).exists()
+            and not jobs.filter(status=JobStatus.PROCESSING, heartbeat_at__gte=fresh).exists())
 
 
 def on_worker_start(**kwargs: Any) -> None:

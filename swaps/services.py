@@ -6,13 +6,12 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,58 +26,10 @@ from swaps.imaging.errors import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
 from swaps.previews import make_preview
+from swaps.specs import MAX_SOURCES, NamedImage, SwapSpec
 from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
-
-OUTPUT_FORMATS = ("jpeg", "png", "webp", "gif")
-MAX_SOURCES = 4  # source photos, or saved faces, per job
-
-ImageValue = UploadedFile | str
-FaceIndices = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class SwapOptions:
-    source_faces: FaceIndices | None = None  # None: the engine's default
-    target_faces: FaceIndices | Literal["all"] | None = None  # None: the engine's default
-    enhance: bool = False
-    likeness: float | None = None  # None: the engine's default
-    output_format: str | None = None  # None: the target's format
-    return_base64: bool = False
-    client_reference: str = ""
-    watermark: bool | None = None  # None: the plan's default
-    webhook_url: str = ""  # checked by swaps.webhooks.check_webhook_url
-
-    def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
-        watermark = plan_watermarks if self.watermark is None else self.watermark
-        return {"source_faces": _listed(self.source_faces),
-                "target_faces": _listed(self.target_faces),
-                "enhance": self.enhance, "likeness": self.likeness, "watermark": watermark}
-
-
-def _listed(indices: FaceIndices | str | None) -> list[int] | str | None:
-    return list(indices) if isinstance(indices, tuple) else indices
-
-
-@dataclass(frozen=True)
-class NamedImage:
-    """An image value as sent, with the request field it came in (named in errors)."""
-
-    field: str
-    value: ImageValue
-
-
-@dataclass(frozen=True)
-class SwapSpec:
-    """One job as asked. No sources and no saved faces: the target's own faces swap."""
-
-    target: NamedImage
-    sources: tuple[NamedImage, ...] = ()
-    reference: NamedImage | None = None
-    face_ids: tuple[uuid.UUID, ...] = ()
-    options: SwapOptions = field(default_factory=SwapOptions)
-
 
 @dataclass(frozen=True)
 class _Checked:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import quotas
 from accounts.models import Account
 from accounts.quotas import QuotaError
 from accounts.views import limit_posts_per_ip
@@ -39,7 +40,7 @@ JOBS_PER_PAGE = 20
 
 def _account(request: HttpRequest) -> Account:
     # get-or-create: staff made with createsuperuser have no account row yet.
-    return Account.objects.for_user(request.user)
+    return quotas.account_for(user=request.user)
 
 
 def _owned_job(request: HttpRequest, job_id: uuid.UUID) -> SwapJob:

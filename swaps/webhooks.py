@@ -29,9 +29,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
-from swaps import webhook_post
+from swaps import webhook_post, webhook_urls
+from swaps.api.serializers import SwapJobSerializer
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
-from swaps.url_policy import FetchPolicy, UrlError, check_url
 from swaps.webhook_post import AttemptResult
 
 logger = logging.getLogger(__name__)
@@ -42,21 +42,6 @@ BACKOFF_FACTOR = 4  # 30 s, 2 min, 8 min, 32 min, 2 h 8 min, then every BACKOFF_
 BACKOFF_CAP_S = 3 * 3600
 DUE_BATCH = 500
 DUE_BUDGET_S = 50.0  # per run of deliver_due
-
-
-def webhook_policy() -> FetchPolicy:
-    """The production policy; tests replace this function to reach a local server."""
-    return FetchPolicy(max_bytes=0, timeout_s=float(settings.WEBHOOK_TIMEOUT_S),
-                       max_redirects=0)
-
-
-def check_webhook_url(url: str) -> None:
-    """UrlError("url_not_allowed") for a URL no attempt could ever be allowed to reach."""
-    try:
-        check_url(url, webhook_policy())
-    except UrlError as exc:
-        raise UrlError("url_not_allowed", "This webhook URL is not allowed.",
-                       {"field": "webhook_url", "reason": exc.details.get("reason")}) from None
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -148,7 +133,7 @@ def _attempt(delivery: WebhookDelivery, job: SwapJob) -> AttemptResult:
         secret=job.account.webhook_secret, webhook_id=str(delivery.webhook_id),
         timestamp=int(timezone.now().timestamp()), body=body)
     result = webhook_post.post_webhook(delivery.url, body=body, headers=headers,
-                                       policy=webhook_policy())
+                                       policy=webhook_urls.webhook_policy())
     logger.info("webhook %s job=%s host=%s attempt=%d status=%s error=%s",
                 delivery.webhook_id, job.pk, urlsplit(delivery.url).hostname,
                 delivery.attempts, result.status, result.error or "-")
@@ -157,8 +142,6 @@ def _attempt(delivery: WebhookDelivery, job: SwapJob) -> AttemptResult:
 
 def job_body(job: SwapJob) -> bytes:
     """The job object exactly as GET /api/v1/swaps/{id} shows it, as JSON bytes."""
-    # Imported here: the serializers import swaps.services, which imports this module.
-    from swaps.api.serializers import SwapJobSerializer
 
     data = SwapJobSerializer(job).data
     if data.get("result_url"):  # no request here to make it absolute from

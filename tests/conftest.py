@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django_q.conf import Conf
 from rest_framework.test import APIClient
 
+from accounts import quotas
 from accounts.keys import create_api_key
 from accounts.models import Account
 from swaps.models import SavedFace, SwapJob
@@ -44,7 +45,7 @@ def photo() -> Callable[[str], bytes]:
 
 def make_account(email: str) -> Account:
     user = get_user_model().objects.create_user(username=email, email=email, password="pw-12345!")
-    return Account.objects.for_user(user)
+    return quotas.account_for(user=user)
 
 
 def key_client(raw_key: str) -> APIClient:

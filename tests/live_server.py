@@ -304,7 +304,7 @@ def _seed(credits: int, hourly: int, daily: int) -> dict[str, Any]:
                                monthly_credits=0)
     user = get_user_model().objects.create_user(username=f"load-{tag}",
                                                 email=f"load-{tag}@example.com")
-    account = Account.objects.for_user(user)  # opened as the product opens it (with a grant)
+    account = quotas.account_for(user=user)  # opened as the product opens it (with a grant)
     Account.objects.filter(pk=account.pk).update(plan=plan)
     account.refresh_from_db()
     if account.credits != credits:  # through the ledger, so balance == ledger sum holds

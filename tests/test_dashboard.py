@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django_ratelimit.exceptions import Ratelimited
 
-from accounts import quotas, services, usage
+from accounts import services, usage, windows
 from accounts.keys import create_api_key
 from accounts.models import Account, ApiKey, CreditEntry, LedgerKind, UsageWindow
 from accounts.views import ratelimited
@@ -72,7 +72,7 @@ def ann_client(account: Account) -> Client:
 
 def usage_row(account: Account, scope: str, day: datetime, count: int) -> UsageWindow:
     return UsageWindow.objects.create(account=account, scope=scope, count=count,
-                                      starts_at=quotas.window_start(scope, day))
+                                      starts_at=windows.window_start(scope, day))
 
 
 def entry(account: Account, kind: str, amount: int, at: datetime, reason: str = "") -> None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from PIL import Image
 
+from accounts import quotas
 from accounts.forms import EmailLoginForm
 from accounts.models import Account
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
@@ -50,7 +51,7 @@ def upload(name: str, data: bytes | None = None) -> SimpleUploadedFile:
 
 def make_account(email: str) -> Account:
     user = get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
-    return Account.objects.for_user(user)
+    return quotas.account_for(user=user)
 
 
 def logged_in(account: Account) -> Client:

@@ -104,3 +104,31 @@ def test_a_real_worker_start_recovers_but_sync_mode_does_not(pending_job, monkey
     monkeypatch.setattr(Conf, "SYNC", False)
     recovery.on_worker_start()
     assert calls == ["recover", "requeue"]
+
+
+def _age(job: SwapJob, seconds: float, **fields: object) -> None:
+    SwapJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds), **fields)
+
+
+def test_a_cluster_that_takes_no_job_while_jobs_wait_is_stalled(pending_job):
+    assert not recovery.cluster_stalled()  # a job just made is on its way
+    _age(pending_job, recovery.STALL_AFTER_S + 5)
+    assert recovery.cluster_stalled()
+
+
+def test_a_cluster_running_a_long_job_is_not_stalled(pending_job, account, upload):
+    _age(pending_job, recovery.STALL_AFTER_S + 5)
+    other = SwapJob.objects.create(account=account, cost=1)
+    long_ago = timezone.now() - timedelta(seconds=recovery.STALL_AFTER_S + 60)
+    SwapJob.objects.filter(pk=other.pk).update(status=JobStatus.PROCESSING,
+                                               claimed_at=long_ago, heartbeat_at=timezone.now())
+    assert not recovery.cluster_stalled()
+
+
+def test_a_cluster_that_just_claimed_a_job_is_not_stalled(pending_job, account):
+    _age(pending_job, recovery.STALL_AFTER_S + 5)
+    other = SwapJob.objects.create(account=account, cost=1)
+    SwapJob.objects.filter(pk=other.pk).update(status=JobStatus.COMPLETED,
+                                               claimed_at=timezone.now())
+    assert not recovery.cluster_stalled()

@@ -29,7 +29,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Account
-from swaps import webhooks
+from swaps import webhook_urls, webhooks
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
 from swaps.schedules import SCHEDULES
 from swaps.url_policy import FetchPolicy, is_public_address
@@ -115,7 +115,7 @@ def _policy(*, names: dict[str, list[str]], allowed: Callable[[Any], bool], port
 def hook_url(monkeypatch: pytest.MonkeyPatch, endpoint: Endpoint, settings: Any) -> str:
     """Test-only: `hooks.test` is the local endpoint, and only its address counts as public."""
     settings.PUBLIC_BASE_URL = "http://testserver"
-    monkeypatch.setattr(webhooks, "webhook_policy", _policy(
+    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
         names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK,
         port=endpoint.port))
     return f"http://hooks.test:{endpoint.port}/hook?token=t0ps3cret"
@@ -293,7 +293,7 @@ def test_any_answer_but_2xx_is_a_failed_attempt_and_redirects_are_not_followed(
 def test_an_endpoint_that_never_answers_times_out(failing_job, endpoint, hook_url,
                                                   monkeypatch):
     endpoint.hang = threading.Event()
-    monkeypatch.setattr(webhooks, "webhook_policy", _policy(
+    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
         names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK,
         port=endpoint.port, timeout_s=0.5))
     failing_job(webhook_url=hook_url)
@@ -308,7 +308,7 @@ def test_a_refused_connection_is_retried(failing_job, hook_url, monkeypatch):
 
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # nothing listens there once closed
-    monkeypatch.setattr(webhooks, "webhook_policy", _policy(
+    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
         names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK, port=port))
     failing_job(webhook_url=f"http://hooks.test:{port}/hook")
 
@@ -434,7 +434,7 @@ def test_a_webhook_url_that_can_never_be_called_is_refused_at_once(failing_job, 
 def test_a_name_resolving_to_a_private_address_is_never_connected(
         failing_job, monkeypatch, no_network_listener):
     # Production's address rule; the test widens only the port and names the listener.
-    monkeypatch.setattr(webhooks, "webhook_policy", _policy(
+    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
         names={"evil.test": ["127.0.0.1"]}, allowed=is_public_address,
         port=no_network_listener.port))
     url = f"http://evil.test:{no_network_listener.port}/hook"

@@ -25,7 +25,7 @@ from swaps.api.fields import MAX_FACE_INDEX, ImageValueField
 from swaps.api.schema import IDEMPOTENCY_KEY, error_responses
 from swaps.api.serializers import ErrorSerializer, SwapJobSerializer
 from swaps.models import JobStatus, SwapJob
-from swaps.services import NamedImage, SwapOptions, SwapSpec
+from swaps.specs import NamedImage, SwapOptions, SwapSpec
 
 
 def _status() -> serializers.ChoiceField:

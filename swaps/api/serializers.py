@@ -18,9 +18,9 @@ from swaps.api.fields import (
     blank_fields,
 )
 from swaps.models import JobStatus, SwapJob
-from swaps.services import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 from swaps.signing import result_path
-from swaps.webhooks import check_webhook_url
+from swaps.specs import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
+from swaps.webhook_urls import check_webhook_url
 
 
 class SwapCreateSerializer(serializers.Serializer):

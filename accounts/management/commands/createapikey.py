@@ -31,7 +31,7 @@ class Command(BaseCommand):
         email = _valid_email(email)
         with transaction.atomic():
             user, created = _get_or_create_user(email)
-            account = Account.objects.for_user(user)
+            account = quotas.account_for(user=user)
             if plan:
                 _change_plan(account, plan)
             if credits is not None:

@@ -38,7 +38,7 @@ class Command(BaseCommand):
                                                   python=sys.executable), pass_fds=[fd])
                for _ in range(web_workers)]
         listener.close()
-        worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"])
+        worker = subprocess.Popen([sys.executable, "manage.py", "worker"])
         self._print_banner(host, port)
         code = self._supervise([*web, worker])
         sys.exit(code)
