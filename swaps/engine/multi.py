@@ -263,3 +263,25 @@ def swap_faces(
     timer.add("total", begin)
     faces["swapped"] = [[s, t] for s, t in pairs]
     return SwapResult(image=image, faces=faces, timings_ms=timer.ms)
+
+
+def swap(
+    source_bgr: np.ndarray,
+    target_bgr: np.ndarray,
+    source_face: int = 0,
+    target_face: int = 0,
+    options: SwapOptions | None = None,
+) -> SwapResult:
+    """Swap face ``source_face`` of the source image onto ``target_face`` of the target.
+
+    The one-face form of ``swap_faces``: faces are
+    indexed largest first, the result has the target's size, and only pixels
+    inside the face change.
+    """
+    return swap_faces(
+        target_bgr,
+        sources=[source_bgr],
+        source_indices=[source_face],
+        target_indices=[target_face],
+        options=options,
+    )

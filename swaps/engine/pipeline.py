@@ -238,27 +238,3 @@ def _soft_mask(
         hard = hard * weight
     face_px = face_size / grid.step[0]
     return mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
-
-
-def swap(
-    source_bgr: np.ndarray,
-    target_bgr: np.ndarray,
-    source_face: int = 0,
-    target_face: int = 0,
-    options: SwapOptions | None = None,
-) -> SwapResult:
-    """Swap face ``source_face`` of the source image onto ``target_face`` of the target.
-
-    The one-face form of ``multi.swap_faces`` (kept for its callers): faces are
-    indexed largest first, the result has the target's size, and only pixels
-    inside the face change.
-    """
-    from .multi import swap_faces  # multi builds on this module: import at call time
-
-    return swap_faces(
-        target_bgr,
-        sources=[source_bgr],
-        source_indices=[source_face],
-        target_indices=[target_face],
-        options=options,
-    )
