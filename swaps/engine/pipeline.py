@@ -203,7 +203,8 @@ def _lit_gain(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), on the warped source: one multiply, so
+    then its skin colour (``colour``), then its light's direction over the
+    central face (``relight.plane_gain``) on the warped source: one multiply, so
     a lit-up shadow is never clipped before its colour is matched."""
     step = np.asarray(grid.step)
     points = (dst_local + 0.5) / step - 0.5
@@ -216,7 +217,13 @@ def _lit_gain(
     )
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
-    return colour_gain * light[..., None] * hue
+    gain = colour_gain * light[..., None] * hue
+    # Last, the target's light direction over the central face (what the eye
+    # reads first), on the face as corrected so far.
+    core = mask.core_weights(dst_local[: shape.N_LANDMARKS], grid.grid, grid.step)
+    face = grid.source.astype(np.float32) * gain
+    centre = points[: shape.N_LANDMARKS].mean(axis=0)
+    return gain * relight.plane_gain(face, grid.target, core, centre, iod)[..., None]
 
 
 def _soft_mask(
