@@ -117,3 +117,38 @@ def test_the_forehead_band_fades_out_towards_its_top():
     assert column[60] == 1.0 and column[80] == 1.0  # brows and below: the whole face
     assert column[20] == 0.0  # the band's top: none of it
     assert 0.0 < column[30] < column[35] < 1.0  # a ramp in between, not a step
+
+
+def test_the_plane_gain_turns_a_faces_light_to_the_targets():
+    from swaps.engine import relight
+
+    rng = np.random.default_rng(3)
+    h, w, iod = 120, 100, 40.0
+    texture = rng.uniform(60, 200, (h, w, 1)).astype(np.float32)  # features: no plane of their own
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    centre = np.array([50.0, 60.0], np.float32)
+    ramp = (xs - centre[0]) / np.float32(iod)
+    face = np.repeat(texture * np.exp(0.2 * ramp)[..., None], 3, axis=2)  # lit from the right
+    target = np.repeat(np.full((h, w, 1), 128, np.uint8), 3, axis=2)  # lit evenly
+    weights = np.zeros((h, w), np.float32)
+    weights[20:100, 10:90] = 1.0
+    gain = relight.plane_gain(face, target, weights, centre, iod)
+    corrected = cv2.cvtColor(face * gain[..., None], cv2.COLOR_BGR2GRAY)
+    x, y = xs[0] - centre[0], ys[:, 0] - centre[1]
+    before = relight.brightness_plane(cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), weights, x, y)
+    after = relight.brightness_plane(corrected, weights, x, y)
+    assert abs(before[1]) > 0.5 and abs(after[1]) < 0.1 * abs(before[1])
+    assert abs(gain[60, 50] - 1.0) < 0.02  # a ramp about the centre: the level is left alone
+
+
+def test_the_central_face_weights_fade_out_towards_the_outline(photos):
+    from swaps.engine import mask
+
+    marks = face_of(photos[ASTRONAUT]).landmarks
+    weights = mask.core_weights(marks, (600, 600), (1.0, 1.0))
+    cx, cy = np.round(marks.mean(axis=0)).astype(int)
+    assert weights[cy, cx] == 1.0
+    jaw = np.round(marks[8]).astype(int)
+    assert weights[jaw[1], jaw[0]] == 0.0  # the chin is outside the centre
+    row = weights[cy, : cx + 1]
+    assert 0.0 < row[row > 0].min() < 1.0  # a soft edge, not a step

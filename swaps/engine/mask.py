@@ -84,3 +84,19 @@ def forehead_fade(
     t = ((xs[None, :] - centre[0]) * unit[0] + (ys[:, None] - centre[1]) * unit[1]) / length
     fade = (1.0 - t) / (1.0 - FOREHEAD_FADE_FROM)
     return np.clip(fade, 0.0, 1.0).astype(np.float32)
+
+
+# The central face, where the light's direction is read: the 68 points' hull
+# shrunk about its centre to each of these shares, averaged. Averaging gives the
+# region a soft edge, so no feature (an eye, a brow, a lip) sits right on it.
+CORE_SHRINKS = (0.6, 0.65, 0.7, 0.75, 0.8)
+
+
+def core_weights(
+    landmarks: np.ndarray, grid: tuple[int, int], step: tuple[float, float]
+) -> np.ndarray:
+    """(h, w) float32 0..1 on the grid: the central face (``CORE_SHRINKS``) of the
+    68 ``landmarks`` (crop pixels), 1 in its middle and fading out towards the outline."""
+    centre = landmarks.mean(axis=0)
+    masks = [hull_mask((landmarks - centre) * k + centre, grid, step) for k in CORE_SHRINKS]
+    return (sum(masks) / len(masks)).astype(np.float32)

@@ -139,7 +139,9 @@ def paste_face(
     start = timer.add("warp", start)
     if opts.enhance and original is None:
         original = image.copy()  # enhance compares with the face before the swap
-    _composite(image, crop, warped, dst_local, dst_size, opts, keep)
+    # The target's own face (before the morph): where its light is read.
+    own = dst_landmarks[: shape.N_LANDMARKS] - crop.origin
+    _composite(image, crop, warped, dst_local, own, dst_size, opts, keep)
     start = timer.add("blend", start)
     if opts.enhance:
         enhance.enhance_face(image, original, dst_landmarks, in_place=True)
@@ -177,11 +179,14 @@ def _composite(
     crop: _Crop,
     warped: np.ndarray,
     dst_local: np.ndarray,
+    own: np.ndarray,
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
 ) -> None:
-    """Mask, colour-correct and blend ``warped`` into ``image``'s crop, in place."""
+    """Mask, colour-correct and blend ``warped`` into ``image``'s crop, in place.
+    ``dst_local``: the face model's points as morphed, ``own``: the target's
+    68 landmarks as found (both in crop pixels)."""
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
     soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep), grid.size)
@@ -189,7 +194,7 @@ def _composite(
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
         warped = detail.soften(warped, sigma * grid.step[0])
     if opts.match_light:
-        gain = _lit_gain(grid, dst_local, face_size, opts, keep)
+        gain = _lit_gain(grid, dst_local, own, face_size, opts, keep)
     else:
         outline = dst_local[shape.OUTLINE]
         gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
@@ -199,11 +204,12 @@ def _composite(
 
 
 def _lit_gain(
-    grid: _Analysis, dst_local: np.ndarray, face_size: float, opts: SwapOptions,
-    keep: trade_off.Blend,
+    grid: _Analysis, dst_local: np.ndarray, own: np.ndarray, face_size: float,
+    opts: SwapOptions, keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), on the warped source: one multiply, so
+    then its skin colour (``colour``), then its light's direction over the
+    central face (``relight.plane_gain``) on the warped source: one multiply, so
     a lit-up shadow is never clipped before its colour is matched."""
     step = np.asarray(grid.step)
     points = (dst_local + 0.5) / step - 0.5
@@ -216,7 +222,15 @@ def _lit_gain(
     )
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
-    return colour_gain * light[..., None] * hue
+    gain = colour_gain * light[..., None] * hue
+    # Last, the target's light direction over the central face (what the eye
+    # reads first), on the face as corrected so far. Both planes are read over
+    # the same pixels: the target's own face, where its light was measured (the
+    # morphed points can sit 0.15 face widths off it).
+    core = mask.core_weights(own, grid.grid, grid.step)
+    face = grid.source.astype(np.float32) * gain
+    centre = ((own + 0.5) / step - 0.5).mean(axis=0)
+    return gain * relight.plane_gain(face, grid.target, core, centre, iod)[..., None]
 
 
 def _soft_mask(

@@ -89,3 +89,50 @@ def light_gain(
     change = cv2.resize(change * fade, (w, h), interpolation=cv2.INTER_LINEAR)
     bound = float(np.log(MAX_GAIN))
     return np.exp(np.clip(change, -bound, bound)).astype(np.float32)
+
+
+# The plane's correction is bounded (log gain): it turns a face's light, it
+# does not paint a shadow.
+PLANE_BOUND = 0.35
+
+
+def brightness_plane(grey: np.ndarray, weights: np.ndarray, x: np.ndarray,
+                     y: np.ndarray) -> np.ndarray:
+    """(a, b, c) of the weighted least-squares plane grey = a + b x + c y, with
+    ``x`` the columns' and ``y`` the rows' coordinates (1-D): every moment is
+    a row or column sum, or one product with them."""
+    cols, rows = weights.sum(axis=0), weights.sum(axis=1)
+    weighted = weights * grey
+    g_cols, g_rows = weighted.sum(axis=0), weighted.sum(axis=1)
+    normal = np.array([
+        [cols.sum(), cols @ x, rows @ y],
+        [cols @ x, cols @ (x * x), y @ weights @ x],
+        [rows @ y, y @ weights @ x, rows @ (y * y)],
+    ], dtype=np.float64)  # fmt: skip
+    rhs = np.array([g_cols.sum(), g_cols @ x, g_rows @ y], dtype=np.float64)
+    return np.linalg.lstsq(normal, rhs, rcond=None)[0]
+
+
+def plane_gain(face: np.ndarray, target: np.ndarray, weights: np.ndarray,
+               centre: np.ndarray, iod_px: float) -> np.ndarray:
+    """(h, w) float32 gain that gives ``face`` (the corrected source, float BGR)
+    the target's plane of brightness over the central face (``weights``).
+
+    The plane a + b x + c y over the central face is the light's direction as
+    the eye reads it, features included: what the low band leaves (its local
+    means are matched at a finer scale over the whole outline, where brows,
+    glasses or an open mouth at the centre's edges tilt the plane) is put right
+    by a gentle ramp, zero at the face's centre.
+    """
+    h, w = weights.shape
+    x = (np.arange(w, dtype=np.float32) - np.float32(centre[0])) / np.float32(iod_px)
+    y = (np.arange(h, dtype=np.float32) - np.float32(centre[1])) / np.float32(iod_px)
+    # The face as it will be saved: saturated at 255 (bright teeth, a hot spot).
+    face = np.minimum(face, 255).astype(np.float32, copy=False)
+    greys = [cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) for im in (face, target.astype(np.float32))]
+    have, want = (brightness_plane(g, weights, x, y) for g in greys)
+    # A gain g changes a grey level v by about v * log g: the slopes' difference
+    # over the face's level is the log gain's slope.
+    slope = (want[1:] - have[1:]) / max(float(have[0]), 8.0)
+    change = np.float32(slope[0]) * x[None, :] + np.float32(slope[1]) * y[:, None]
+    return np.exp(np.clip(change, -PLANE_BOUND, PLANE_BOUND))
