@@ -23,18 +23,11 @@ from accounts.models import (
     LedgerKind,
     Plan,
 )
+from faceswap_site.codes import CodedError
 
 
-class QuotaError(Exception):
-    """Carries an API code; faceswap_site.errors turns it into the envelope."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
-        self.headers = headers or {}
+class QuotaError(CodedError):
+    """A refusal by the credit or rate rules (402, 429), with its headers."""
 
 
 # --- Credits --------------------------------------------------------------------------

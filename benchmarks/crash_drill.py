@@ -177,16 +177,18 @@ class Submitter(threading.Thread):
 def drill(service: Service, submitter: Submitter, worker_kills: int,
           service_kills: int) -> Counter[str]:
     kills: Counter[str] = Counter()
-    for _ in range(worker_kills):
+    while kills["worker"] < worker_kills:
         time.sleep(random.uniform(0.3, 2.5))
         pid = worker_to_kill(service)
-        kills["mid-job"] += pid is not None and _is_running_a_job(pid)
-        if pid is not None:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                kills["worker"] += 1
-            except ProcessLookupError:
-                pass
+        if pid is None:  # the cluster is (re)starting: no worker to kill yet
+            continue
+        mid_job = _is_running_a_job(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        kills["worker"] += 1
+        kills["mid-job"] += mid_job
     for _ in range(service_kills):
         time.sleep(random.uniform(0.3, 2.5))
         service.kill_all()
@@ -326,7 +328,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="for a repeatable schedule")
     args = parser.parse_args()
     random.seed(args.seed)
-    with tempfile.TemporaryDirectory(prefix="crash-drill-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="crash-drill-", ignore_cleanup_errors=True) as tmp:
         return run(args, Path(tmp))
 
 

@@ -14,47 +14,13 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from faceswap_site.codes import STATUS_BY_CODE, CodedError
+
 logger = logging.getLogger(__name__)
 
-# Stable code -> HTTP status, as published in API.md.
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid_parameter": 400,
-    "invalid_image_format": 400,
-    "url_not_allowed": 400,
-    "url_fetch_failed": 400,
-    "api_key_required": 401,
-    "invalid_api_key": 401,
-    "insufficient_credits": 402,
-    "permission_denied": 403,
-    "not_found": 404,
-    "idempotency_conflict": 409,
-    "method_not_allowed": 405,
-    "unsupported_media_type": 415,
-    "image_too_large": 413,
-    "request_too_large": 413,
-    "headers_too_large": 431,
-    "rate_limit_exceeded": 429,
-    "server_error": 500,
-    "server_busy": 503,
-    # Face problems: a failed job's error codes, and 400 on synchronous face routes.
-    "no_face_detected": 400,
-    "face_count_mismatch": 400,
-    "face_index_out_of_range": 400,
-    "face_not_swappable": 400,
-}
-
-
-class ApiError(Exception):
-    """An error the API reports as-is, with a stable code."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None,
-                 *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
-        self.status = status or STATUS_BY_CODE.get(code, 400)
-        self.headers = headers or {}
+class ApiError(CodedError):
+    """An error the API layer itself raises (the engine, images, URLs and quotas raise
+    their own CodedError subclasses)."""
 
 
 def envelope(request: HttpRequest | None, code: str, message: str,
@@ -72,14 +38,10 @@ def json_error(request: HttpRequest | None, code: str, message: str,
                         status=status or STATUS_BY_CODE.get(code, 400))
 
 
-def _from_exception(exc: Exception) -> ApiError | None:
+def _from_exception(exc: Exception) -> CodedError | None:
     """Translate known exceptions; None means 'not ours' (a real 500)."""
-    if isinstance(exc, ApiError):
-        return exc
-    code = getattr(exc, "code", None)
-    if isinstance(code, str) and code in STATUS_BY_CODE and hasattr(exc, "message"):
-        # Typed errors of the input layer (imaging, fetch) carry API codes already.
-        return ApiError(code, exc.message, getattr(exc, "details", None))
+    if isinstance(exc, CodedError) and exc.code in STATUS_BY_CODE:
+        return exc  # every layer's errors (API, quotas, images, URLs, engine)
     return _from_framework_exception(exc)
 
 
@@ -117,7 +79,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     request = context.get("request")
     response = Response(envelope(request, error.code, error.message, error.details),
                         status=error.status)
-    for name, value in getattr(exc, "headers", {}).items():
+    for name, value in error.headers.items():
         response[name] = value
     if error.code in {"api_key_required", "invalid_api_key"}:
         response["WWW-Authenticate"] = 'Bearer realm="api"'

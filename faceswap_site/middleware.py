@@ -9,18 +9,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from faceswap_site.codes import code_for_status
 from faceswap_site.errors import json_error, response_for_exception
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-_CODE_BY_STATUS = {
-    400: "invalid_parameter",
-    401: "api_key_required",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-    415: "unsupported_media_type",
-}
 
 
 def is_api_path(path: str) -> bool:
@@ -83,7 +75,7 @@ class ApiJsonErrorsMiddleware:
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         status = response.status_code
-        code = _CODE_BY_STATUS.get(status, "server_error" if status >= 500 else "invalid_parameter")
+        code = code_for_status(status)
         message = "Internal server error." if status >= 500 else (response.reason_phrase or code)
         converted = json_error(request, code, message, status=status)
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):

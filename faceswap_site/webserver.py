@@ -30,12 +30,11 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import ErrorTask
 
+from faceswap_site.codes import code_for_status
 from faceswap_site.errors import envelope
 
 access_log = logging.getLogger("faceswap.access")
 
-# waitress's own refusals, as the API names them.
-_CODE_BY_STATUS = {413: "request_too_large", 431: "headers_too_large"}
 _MESSAGE_BY_STATUS = {
     413: "The request body is too large.",
     431: "The request headers are too large.",
@@ -62,7 +61,7 @@ class JsonErrorTask(ErrorTask):
 
 
 def _envelope(status: int, detail: str) -> dict[str, Any]:
-    code = _CODE_BY_STATUS.get(status, "invalid_parameter")
+    code = code_for_status(status) if status != 501 else "invalid_parameter"
     message = _MESSAGE_BY_STATUS.get(status, f"Malformed HTTP request: {detail}")
     details = {"max_bytes": _body_cap() - 1} if status == 413 else {}
     return envelope(None, code, message, details)

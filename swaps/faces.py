@@ -15,7 +15,8 @@ from django.db import transaction
 
 from accounts import idempotency
 from accounts.models import Account
-from faceswap_site.errors import STATUS_BY_CODE, ApiError
+from faceswap_site.codes import STATUS_BY_CODE
+from faceswap_site.errors import ApiError
 from swaps import decode_gate, engine
 from swaps.imaging import INPUT_FORMATS
 from swaps.imaging.decoding import decode_image, decode_reduced, reduction
@@ -82,5 +83,4 @@ def _engine_call(call: Callable[[], Any]) -> Any:
     except engine.EngineError as exc:
         if exc.code in STATUS_BY_CODE:
             raise
-        raise ApiError("processing_failed", exc.message, {"reason": exc.code},
-                       status=422) from exc
+        raise ApiError("processing_failed", exc.message, {"reason": exc.code}) from exc

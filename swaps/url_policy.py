@@ -19,20 +19,15 @@ import socket
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlsplit
+
+from faceswap_site.codes import CodedError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class UrlError(Exception):
+class UrlError(CodedError):
     """`code` is "url_not_allowed" (policy refusal) or "url_fetch_failed" (network/HTTP)."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
 
 
 def _not_allowed(reason: str) -> UrlError:

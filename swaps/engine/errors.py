@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceswap_site.codes import CodedError
 
-class EngineError(Exception):
+
+class EngineError(CodedError):
     """Base class of every error the engine raises on purpose."""
-
-    code: str = "engine_error"
-
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details: dict[str, Any] = dict(details or {})
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

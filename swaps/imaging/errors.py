@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceswap_site.codes import CodedError
 
-class ImageInputError(Exception):
+
+class ImageInputError(CodedError):
     """A client-caused image problem; `code` is stable API, `message` is safe to show."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
 
 
 def invalid_image(image: str) -> ImageInputError:
