@@ -29,7 +29,6 @@ from django_ratelimit.exceptions import Ratelimited
 from accounts import quotas, rate_limits, services, usage
 from accounts.forms import ApiKeyForm, EmailLoginForm, SignupForm
 from accounts.keys import NewKey
-from accounts.models import Account
 
 # Named, so a later second backend (SSO, ...) cannot make login() ambiguous.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -115,15 +114,11 @@ login_view = limit_posts_per_ip(group="accounts.login", rate_setting="LOGIN_RATE
 
 # --- Developer dashboard ------------------------------------------------------------------
 
-def _account(request: HttpRequest) -> Account:
-    # get-or-create: staff made with createsuperuser have no account row yet.
-    return quotas.account_for(user=request.user)
-
 
 def _render_dashboard(request: HttpRequest, *, key_form: ApiKeyForm | None = None,
                       new_key: NewKey | None = None, webhook_secret: str | None = None,
                       status: int = 200) -> HttpResponse:
-    account = _account(request)
+    account = quotas.account_for(user=request.user)
     windows = rate_limits.window_statuses(account=account)
     context = {
         "account": account,
@@ -154,7 +149,8 @@ def create_key(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_dashboard(request, key_form=form, status=400)
     try:
-        new_key = services.create_key(account=_account(request), name=form.cleaned_data["name"])
+        new_key = services.create_key(account=quotas.account_for(user=request.user),
+                                      name=form.cleaned_data["name"])
     except services.KeyLimitReached as error:
         form.add_error(None, str(error))
         return _render_dashboard(request, key_form=form, status=400)
@@ -166,7 +162,7 @@ def create_key(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
-    key = services.revoke_key(account=_account(request), key_id=key_id)
+    key = services.revoke_key(account=quotas.account_for(user=request.user), key_id=key_id)
     if key is None:
         raise Http404("No such API key.")
     messages.success(request, f"The key “{key.name or key.prefix}” is revoked.")
@@ -178,13 +174,14 @@ def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
 @never_cache
 def reveal_secret(request: HttpRequest) -> HttpResponse:
     # POST, not a toggle: the secret is in no page's HTML until someone asks for it.
-    return _render_dashboard(request, webhook_secret=_account(request).webhook_secret)
+    account = quotas.account_for(user=request.user)
+    return _render_dashboard(request, webhook_secret=account.webhook_secret)
 
 
 @login_required
 @require_POST
 @never_cache
 def rotate_secret(request: HttpRequest) -> HttpResponse:
-    secret = services.rotate_webhook_secret(account=_account(request))
+    secret = services.rotate_webhook_secret(account=quotas.account_for(user=request.user))
     messages.success(request, "The webhook secret was rotated; the old one no longer works.")
     return _render_dashboard(request, webhook_secret=secret)

@@ -11,8 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-# Must be set before anything imports cv2: OpenCV reads it once, at import.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", os.environ.get("MAX_IMAGE_PIXELS", "100000000"))
+# Before anything imports cv2: OpenCV reads its pixel ceiling once, at import.
+import faceswap_site.opencv_guard  # noqa: E402, F401, I001
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,9 @@ from django import forms
 from django.conf import settings
 
 from swaps.engine import DEFAULT_LIKENESS
-from swaps.specs import OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
+from swaps.specs import MAX_FACE_INDEX, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,.jpg,.jpeg,.png,.webp,.gif"
-MAX_FACE_INDEX = 1000  # the API's bound too
 IMAGE_FIELDS = ("source_image", "target_image")
 FORMAT_LABELS = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "gif": "GIF"}
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from django.core.files.uploadedfile import UploadedFile
 
 OUTPUT_FORMATS = ("jpeg", "png", "webp", "gif")
+MAX_FACE_INDEX = 1000  # the highest face index a request may name
 MAX_SOURCES = 4  # source photos, or saved faces, per job
 
 ImageValue = UploadedFile | str

@@ -20,7 +20,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import quotas
-from accounts.models import Account
 from accounts.quotas import QuotaError
 from accounts.views import limit_posts_per_ip
 from faceswap_site.errors import ApiError
@@ -38,13 +37,10 @@ INPUT_ERRORS = (ImageInputError, UrlError, ApiError, QuotaError)
 JOBS_PER_PAGE = 20
 
 
-def _account(request: HttpRequest) -> Account:
-    # get-or-create: staff made with createsuperuser have no account row yet.
-    return quotas.account_for(user=request.user)
-
 
 def _owned_job(request: HttpRequest, job_id: uuid.UUID) -> SwapJob:
-    return get_object_or_404(SwapJob.objects.owned_by(_account(request)), pk=job_id)
+    account = quotas.account_for(user=request.user)
+    return get_object_or_404(SwapJob.objects.owned_by(account), pk=job_id)
 
 
 def _live_result_url(job: SwapJob) -> str | None:
@@ -74,7 +70,7 @@ def new_swap(request: HttpRequest) -> HttpResponse:
 
 def _create_job(request: HttpRequest, form: NewSwapForm) -> SwapJob | None:
     try:
-        return services.create_swap_job(account=_account(request), api_key=None,
+        return services.create_swap_job(account=quotas.account_for(user=request.user), api_key=None,
                                         spec=form.to_spec(), keep_previews=True)
     except INPUT_ERRORS as error:
         form.add_input_error(error)
@@ -118,7 +114,7 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
 @login_required
 @require_safe
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = SwapJob.objects.owned_by(_account(request))
+    jobs = SwapJob.objects.owned_by(quotas.account_for(user=request.user))
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "swaps/list.html", {"page": page})
 

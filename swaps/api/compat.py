@@ -21,11 +21,11 @@ from rest_framework.views import APIView
 from accounts.api import RateLimitedMixin
 from accounts.idempotency import idempotent
 from swaps import services
-from swaps.api.fields import MAX_FACE_INDEX, ImageValueField
+from swaps.api.fields import ImageValueField
 from swaps.api.schema import IDEMPOTENCY_KEY, error_responses
 from swaps.api.serializers import ErrorSerializer, SwapJobSerializer
 from swaps.models import JobStatus, SwapJob
-from swaps.specs import NamedImage, SwapOptions, SwapSpec
+from swaps.specs import MAX_FACE_INDEX, NamedImage, SwapOptions, SwapSpec
 
 
 def _status() -> serializers.ChoiceField:

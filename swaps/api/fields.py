@@ -11,7 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-MAX_FACE_INDEX = 1000  # the browser form's bound too
+from swaps.specs import MAX_FACE_INDEX
+
 MAX_INDICES = 16
 
 

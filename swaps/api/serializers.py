@@ -17,6 +17,7 @@ from swaps.api.fields import (
     StrictFloatField,
     blank_fields,
 )
+from swaps.engine import DEFAULT_LIKENESS
 from swaps.models import JobStatus, SwapJob
 from swaps.signing import result_path
 from swaps.specs import MAX_SOURCES, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
@@ -50,8 +51,8 @@ class SwapCreateSerializer(serializers.Serializer):
         help_text="Sharpen and restore detail of the swapped face.")
     likeness = StrictFloatField(
         required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0,
-        help_text="0..1, default 0.7: how much of the source face is kept beyond its "
-                  "features (face shape, skin colour, how far the blend reaches). Lower "
+        help_text=f"0..1, default {DEFAULT_LIKENESS}: how much of the source face is kept "
+                  "beyond its features (face shape, skin colour, how far the blend reaches). Lower "
                   "fits the target photo more closely, higher looks more like the source.")
     watermark = serializers.BooleanField(
         required=False, allow_null=True, default=None,

@@ -7,11 +7,8 @@ saved = face_identity(photo_bgr).to_bytes()  # later: identities=[FaceIdentity.f
 swap(source_bgr, target_bgr, source_face=0, target_face=0)  # the one-face form
 """
 
-import os
-
-# Decompression-bomb guard for cv2.imdecode; it must be set before cv2 is first
-# imported, which is why it precedes the imports below.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
+# OpenCV's decompression-bomb guard must be set before cv2 is first imported.
+import faceswap_site.opencv_guard  # noqa: F401, I001
 
 from .animation import AnimationResult, swap_animation  # noqa: E402
 from .checks import unswappable_reason  # noqa: E402

@@ -14,16 +14,14 @@ which is why it lives in the package's own module (always imported first).
 
 from __future__ import annotations
 
-import os
 import warnings
 
 from PIL import Image
 
-# OpenCV reads this once, when its image codecs initialise; it must be set before import.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
+from faceswap_site.opencv_guard import MAX_DECODE_PIXELS
 
-# Hard ceiling shared with OpenCV above; per-call max_pixels should be lower.
-HARD_MAX_PIXELS = 100_000_000
+# Hard ceiling shared with OpenCV's guard; per-call max_pixels should be lower.
+HARD_MAX_PIXELS = MAX_DECODE_PIXELS
 Image.MAX_IMAGE_PIXELS = HARD_MAX_PIXELS
 # Pillow only *warns* between 1x and 2x MAX_IMAGE_PIXELS; a warning is not a refusal.
 warnings.simplefilter("error", Image.DecompressionBombWarning)
