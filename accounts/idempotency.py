@@ -27,11 +27,14 @@ from rest_framework.response import Response
 
 from accounts.models import Account, IdempotencyRecord
 from faceswap_site.errors import ApiError
+from faceswap_site.processes import process_alive, this_process
 
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADERS = ("Location",)
-# A create request finishes in seconds; a claim this old belongs to a request that died.
-ABANDONED_AFTER_S = 600
+# A create request finishes in seconds (URL fetches time out at 10 s each); a claim this
+# old belongs to a request that died on another machine. On this one, a claim whose
+# process is gone is free at once.
+ABANDONED_AFTER_S = 120
 CLAIM_ATTEMPTS = 5
 # The claim of the request being handled, for `record_created`: (account id, key).
 _current_claim: ContextVar[tuple[int, str] | None] = ContextVar("idempotency_claim",
@@ -107,7 +110,8 @@ def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | 
         try:
             with transaction.atomic():
                 IdempotencyRecord.objects.create(account=account, key=key,
-                                                 request_hash=fingerprint)
+                                                 request_hash=fingerprint,
+                                                 owner=this_process())
         except IntegrityError:
             record = IdempotencyRecord.objects.filter(account=account, key=key).first()
             if record is not None:
@@ -165,10 +169,12 @@ def _cutoff(now: datetime | None = None) -> datetime:
 
 def _expire(account: Account, key: str) -> None:
     """Forget an expired record, or a claim whose request died before creating anything."""
-    abandoned = timezone.now() - timedelta(seconds=ABANDONED_AFTER_S)
     IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=_cutoff()).delete()
-    IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
-                                     created_ids=[], created_at__lt=abandoned).delete()
+    claim = IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
+                                             created_ids=[]).first()
+    abandoned = timezone.now() - timedelta(seconds=ABANDONED_AFTER_S)
+    if claim is not None and (claim.created_at < abandoned or not process_alive(claim.owner)):
+        IdempotencyRecord.objects.filter(pk=claim.pk, completed=False, created_ids=[]).delete()
 
 
 def purge_expired_records(*, now: datetime | None = None) -> int:

@@ -164,6 +164,8 @@ class IdempotencyRecord(models.Model):
     # Ids of what the request created, written in the transaction that created it: a
     # retry after a crash between that commit and `completed` answers with them.
     created_ids = models.JSONField(default=list)
+    # The process handling the request ("host:pid"): a claim whose process died is free.
+    owner = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

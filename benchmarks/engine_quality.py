@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from swaps.engine import Face, SwapOptions, detect_faces, warm_up  # noqa: E402
+from swaps.engine import Face, SwapOptions, detect_faces, face_descriptor, warm_up  # noqa: E402
 from swaps.engine import quality as q  # noqa: E402
 from swaps.engine.pipeline import swap_face  # noqa: E402
 
@@ -146,7 +146,7 @@ def load_faces(shared: Path, fixtures: bool = True) -> tuple[dict[str, np.ndarra
         for i, face in enumerate(detect_faces(image)):
             if swappable(face, notes.get(path.name, [])):
                 images[photo] = image
-                faces.append(FaceRef(photo, i, face, q.face_descriptor(image, face)))
+                faces.append(FaceRef(photo, i, face, face_descriptor(image, face.landmarks)))
     return images, faces
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,26 +12,6 @@ from django.utils import timezone
 from swaps.models import JobStatus, SwapJob
 
 HEARTBEAT_S = 5.0
-
-
-def this_worker() -> str:
-    """This process, as a job records its worker: "host:pid"."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_alive(worker: str) -> bool:
-    """False only when ``worker`` ran on this host and its process is gone (another
-    machine's worker is judged by its heartbeat)."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, under another user
-        return True
-    return True
 
 
 @contextmanager

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
 
+from faceswap_site.processes import process_alive
 from swaps import services
-from swaps.heartbeat import worker_alive
 from swaps.models import JobStatus, SwapJob
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def orphaned_jobs(*, now: Any = None) -> list[SwapJob]:
         return last is None or last < cutoff
 
     running = SwapJob.objects.filter(status=JobStatus.PROCESSING)
-    return [job for job in running if silent(job) or not worker_alive(job.worker)]
+    return [job for job in running if silent(job) or not process_alive(job.worker)]
 
 
 def recover_orphaned_jobs(*, now: Any = None) -> int:

@@ -20,8 +20,9 @@ from django_q.tasks import async_task
 from accounts import idempotency, quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
+from faceswap_site.processes import this_process
 from swaps import animated, engine, runner
-from swaps.heartbeat import heartbeat, this_worker
+from swaps.heartbeat import heartbeat
 from swaps.imaging.errors import ImageInputError
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
@@ -208,7 +209,7 @@ def claim_swap_job(*, job_id: uuid.UUID | str) -> SwapJob | None:
     now = timezone.now()
     claimed = (SwapJob.objects.visible().filter(pk=job_id, status=JobStatus.PENDING)
                .update(status=JobStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1,
-                       worker=this_worker(), heartbeat_at=now))
+                       worker=this_process(), heartbeat_at=now))
     if claimed != 1:
         return None
     return SwapJob.objects.get(pk=job_id)

@@ -21,6 +21,7 @@ from swaps.engine import (
     SwapResult,
     colour,
     detect_faces,
+    face_descriptor,
     models,
     shape,
     skin,
@@ -28,7 +29,7 @@ from swaps.engine import (
     warp,
 )
 from swaps.engine import mask as engine_mask
-from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
+from swaps.engine.quality import SAME_PERSON, identity_distance
 from tests.engine_helpers import face_region, iou, run_engine_cli
 from tests.images import (
     ASTRONAUT,
@@ -200,11 +201,11 @@ def test_the_face_itself_changed(swapped):
 
 
 def test_identity_moves_to_the_source(swapped):
-    src_desc = face_descriptor(swapped["source"], swapped["source_face"])
-    dst_desc = face_descriptor(swapped["target"], swapped["target_face"])
+    src_desc = face_descriptor(swapped["source"], swapped["source_face"].landmarks)
+    dst_desc = face_descriptor(swapped["target"], swapped["target_face"].landmarks)
     out = swapped["result"].image
     out_face = max(detect_faces(out), key=lambda f: iou(f.box, swapped["target_face"].box))
-    out_desc = face_descriptor(out, out_face)
+    out_desc = face_descriptor(out, out_face.landmarks)
     to_source = identity_distance(out_desc, src_desc)
     assert to_source < identity_distance(dst_desc, src_desc)
     assert to_source < identity_distance(out_desc, dst_desc)
@@ -316,9 +317,9 @@ def test_source_face_index_selects_which_face_is_used(grace):
     by_index = [swap(mosaic, grace, source_face=i).image for i in (0, 1)]
     assert not np.array_equal(by_index[0], by_index[1])
     faces = detect_faces(mosaic)
-    src_desc = [face_descriptor(mosaic, f) for f in faces]
+    src_desc = [face_descriptor(mosaic, f.landmarks) for f in faces]
     out0 = detect_faces(by_index[1])[0]
-    out_desc = face_descriptor(by_index[1], out0)
+    out_desc = face_descriptor(by_index[1], out0.landmarks)
     # Swapping face 1 (the astronaut) makes the result look like face 1, not face 0.
     assert identity_distance(out_desc, src_desc[1]) < identity_distance(out_desc, src_desc[0])
 

@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 from swaps.animated import decode_animation, encode_animation
-from swaps.engine import EngineError, FaceIndexOutOfRange, NoFaceDetected, detect_faces
+from swaps.engine import (
+    EngineError,
+    FaceIndexOutOfRange,
+    NoFaceDetected,
+    detect_faces,
+    face_descriptor,
+)
 from swaps.engine.animation import AnimationResult, swap_animation
-from swaps.engine.quality import face_descriptor, identity_distance
+from swaps.engine.quality import identity_distance
 from tests.animations import moving_face_frames
 from tests.engine_helpers import faces_changed, outside_faces_unchanged
 from tests.images import TWO_FACES, tiled_faces
@@ -45,17 +51,17 @@ def test_every_frame_gets_the_source_face(gif_frames, swapped, astronaut):
     assert len(swapped.frames) == FRAMES
     assert swapped.faces == {"source": 1, "target": 1, "swapped": [[0, 0]], "frames": FRAMES,
                              "frames_swapped": FRAMES}
-    source = face_descriptor(astronaut, detect_faces(astronaut)[0])
+    source = face_descriptor(astronaut, (detect_faces(astronaut)[0]).landmarks)
     for before, after in zip(frames, swapped.frames, strict=True):
         assert after.shape == before.shape and after.dtype == np.uint8
         assert faces_changed(before, after) == [True]
         assert outside_faces_unchanged(before, after)
     for i in (0, FRAMES // 2, FRAMES - 1):
         out = swapped.frames[i]
-        d_src = identity_distance(face_descriptor(out, detect_faces(out)[0]), source)
+        d_src = identity_distance(face_descriptor(out, (detect_faces(out)[0]).landmarks), source)
         d_tgt = identity_distance(
-            face_descriptor(out, detect_faces(out)[0]),
-            face_descriptor(frames[i], detect_faces(frames[i])[0]),
+            face_descriptor(out, (detect_faces(out)[0]).landmarks),
+            face_descriptor(frames[i], (detect_faces(frames[i])[0]).landmarks),
         )
         assert d_src < d_tgt
 

@@ -25,6 +25,7 @@ from swaps.engine import (
     FaceNotSwappable,
     NoFaceDetected,
     detect_faces,
+    face_descriptor,
     face_identity,
     parse_indices,
     prepare_sources,
@@ -37,7 +38,7 @@ from swaps.engine.checks import MAX_OUTSIDE, outside_fraction
 from swaps.engine.detect import find_face_boxes, place_points
 from swaps.engine.identity import CROP_MAX_SIDE, MAGIC
 from swaps.engine.pipeline import swap_face
-from swaps.engine.quality import SAME_PERSON, face_descriptor, identity_distance
+from swaps.engine.quality import SAME_PERSON, identity_distance
 from tests.engine_helpers import iou, only_faces_changed, run_engine_cli
 from tests.images import (
     ASTRONAUT,
@@ -63,8 +64,8 @@ ASTRONAUTS = (Tile(ASTRONAUT, 1.6), Tile(ASTRONAUT, 1.25, flip=True), Tile(ASTRO
 def people(astronaut, grace) -> dict[str, np.ndarray]:
     """The descriptor of each fixture person, from the untouched photos."""
     return {
-        GRACE: face_descriptor(grace, detect_faces(grace)[0]),
-        ASTRO: face_descriptor(astronaut, detect_faces(astronaut)[0]),
+        GRACE: face_descriptor(grace, detect_faces(grace)[0].landmarks),
+        ASTRO: face_descriptor(astronaut, detect_faces(astronaut)[0].landmarks),
     }
 
 
@@ -89,7 +90,8 @@ def descriptors_at(before: np.ndarray, after: np.ndarray) -> list[tuple[np.ndarr
     for face in detect_faces(before):
         same = max(found, key=lambda f: iou(f.box, face.box))
         assert iou(same.box, face.box) > 0.5, "a face went missing"
-        pairs.append((face_descriptor(before, face), face_descriptor(after, same)))
+        pairs.append((face_descriptor(before, face.landmarks),
+                      face_descriptor(after, same.landmarks)))
     return pairs
 
 

@@ -19,6 +19,7 @@ from swaps.engine import (
     SwapOptions,
     detail,
     detect_faces,
+    face_descriptor,
     shape,
     swap,
     trade_off,
@@ -35,7 +36,7 @@ def faces() -> dict:
     for name in (ASTRONAUT, GRACE_HOPPER):
         image = load_fixture(name)
         face = detect_faces(image)[0]
-        out[name] = (image, face, q.face_descriptor(image, face))
+        out[name] = (image, face, face_descriptor(image, face.landmarks))
     return out
 
 

@@ -242,6 +242,23 @@ def test_a_key_whose_first_request_is_still_running_is_a_409(api_client, account
     assert response.json()["error"]["code"] == "idempotency_conflict"
 
 
+def test_a_key_whose_first_request_died_before_any_work_is_free_again(api_client, account,
+                                                                     upload):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    IdempotencyRecord.objects.create(account=account, key="k-5",
+                                     request_hash=_fingerprint_of(api_client, upload),
+                                     owner=f"{socket.gethostname()}:{dead.pid}")
+
+    response = api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="k-5")
+
+    assert response.status_code == 202  # not 409 for the next two minutes
+
+
 def test_a_retry_after_the_server_died_past_the_commit_gets_that_job(
         api_client, account, upload, monkeypatch):
     from swaps.api.views import SwapJobViewSet

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from faceswap_site.processes import this_process
 from swaps import heartbeat, recovery, services
 from swaps.models import JobStatus, SwapJob
 from tests.conftest import credits_of
@@ -31,7 +32,7 @@ def claimed_by_a_worker_then_killed(job: SwapJob) -> SwapJob:
 
 def test_a_claim_records_the_worker_and_its_heartbeat(pending_job):
     job = services.claim_swap_job(job_id=pending_job.pk)
-    assert job.worker == heartbeat.this_worker()
+    assert job.worker == this_process()
     assert job.heartbeat_at is not None and job.attempts == 1
 
 
@@ -78,7 +79,7 @@ def test_the_heartbeat_is_renewed_while_the_job_runs(pending_job, monkeypatch):
     monkeypatch.setattr(heartbeat, "HEARTBEAT_S", 0.05)
     first = timezone.now() - timedelta(minutes=1)
     SwapJob.objects.filter(pk=pending_job.pk).update(  # (here the sync worker ran it already)
-        status=JobStatus.PROCESSING, worker=heartbeat.this_worker(), heartbeat_at=first)
+        status=JobStatus.PROCESSING, worker=this_process(), heartbeat_at=first)
     job = SwapJob.objects.get(pk=pending_job.pk)
     with heartbeat.heartbeat(job):
         time.sleep(0.3)

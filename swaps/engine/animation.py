@@ -27,9 +27,10 @@ import numpy as np
 from . import shape, track, warp
 from .detect import Face, Timer, find_face_boxes, place_landmarks, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
+from .identity import face_descriptor
 from .images import as_bgr
 from .pipeline import SwapOptions, swap_face
-from .quality import face_descriptor, identity_distance
+from .quality import identity_distance
 
 SEARCH_EVERY = 1  # frames between detection passes while no chosen face is in view
 REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or all are wanted
@@ -200,7 +201,7 @@ def reference_descriptor(reference_bgr: np.ndarray, opts: SwapOptions) -> np.nda
     if not boxes:
         raise NoFaceDetected("reference")
     face = Face(boxes[0].clipped(image.shape), boxes[0].score, place_landmarks(image, boxes[0]))
-    return face_descriptor(image, face)
+    return face_descriptor(image, face.landmarks)
 
 
 class _Runner:
@@ -276,7 +277,7 @@ class _Runner:
         marks = [place_points(image, r) for r in rects]
         faces = [Face(r.clipped(image.shape), r.score, m[: shape.N_LANDMARKS])
                  for r, m in zip(rects, marks, strict=True)]
-        distances = [identity_distance(face_descriptor(image, f), self.plan.reference)
+        distances = [identity_distance(face_descriptor(image, f.landmarks), self.plan.reference)
                      for f in faces]
         best = int(np.argmin(distances))
         if self.chosen_reference is None:

@@ -80,26 +80,39 @@ class FaceIdentity:
         return cls(landmarks, crop, numbers[2 * N_LANDMARKS :].copy())
 
 
-def face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """dlib's 128-d descriptor of the face with these 68 landmarks in ``image``.
+# dlib's aligned chip is 150 px; faces much larger are shrunk (area-averaged)
+# to about this size first, which is both faster and free of aliasing.
+DESCRIPTOR_FACE_PX = 300.0
 
-    Only a crop around the face is converted to RGB (the model's order): the
-    network aligns the face itself from the landmarks (detail points after the
-    68 are ignored).
+
+def face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """dlib's 128-d descriptor of the face with these landmarks in ``image`` (BGR).
+
+    The one descriptor of the engine (stills, GIF frames, saved faces, the quality
+    benchmark). The network aligns the face itself from the 68 points (detail
+    points after them are ignored); only a crop around the face is converted.
     """
-    landmarks = landmarks[:N_LANDMARKS]
-    margin = face_size(landmarks)
-    x0, y0 = np.maximum(0, np.floor(landmarks.min(axis=0) - margin)).astype(int)
-    x1, y1 = np.ceil(landmarks.max(axis=0) + margin).astype(int)
-    crop = np.ascontiguousarray(image[y0:y1, x0:x1, ::-1])
-    pts = landmarks - (x0, y0)
-    (lx, ly), (hx, hy) = pts.min(axis=0), pts.max(axis=0)
-    rect = dlib.rectangle(int(lx), int(ly), int(hx), int(hy))
+    crop, pts = _descriptor_crop(image, landmarks[:N_LANDMARKS])
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    rect = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
     parts = dlib.full_object_detection(rect, [dlib.point(int(x), int(y)) for x, y in pts])
     encoder = models.face_encoder()
-    with _encoder_lock:
+    with _encoder_lock:  # dlib's network is not safe to call from two threads at once
         values = encoder.compute_face_descriptor(crop, parts)
     return np.asarray(values, dtype=np.float32)
+
+
+def _descriptor_crop(image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A crop with generous margins (the model aligns the face itself), as RGB."""
+    size = float(np.ptp(pts, axis=0).max())
+    x0, y0 = np.maximum(0, np.floor(pts.min(axis=0) - size)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0) + size).astype(int)
+    crop, pts = image[y0:y1, x0:x1], pts - (x0, y0)
+    if size > DESCRIPTOR_FACE_PX:
+        scale = DESCRIPTOR_FACE_PX / size
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        pts = (pts + 0.5) * scale - 0.5
+    return np.ascontiguousarray(crop[..., ::-1]), pts  # the model was trained on RGB
 
 
 def crop_face(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

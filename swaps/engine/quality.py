@@ -14,11 +14,10 @@ import math
 from dataclasses import dataclass
 
 import cv2
-import dlib
 import numpy as np
 
-from . import models
 from .detect import Detection, Face, find_face_boxes, place_landmarks
+from .identity import face_descriptor
 from .shape import fit_similarity
 
 # dlib's recognition model: two photos of one person are usually closer than this.
@@ -33,35 +32,6 @@ RING_INSIDE, RING_OUTSIDE = 0.25, 0.5
 WINDOW_IOD_PX = 64.0
 # The inner face (for tone): the landmark hull shrunk about its centre.
 INNER_SHRINK = 0.7
-
-
-# dlib's aligned chip is 150 px; faces much larger are shrunk (area-averaged)
-# to about this size first, which is both faster and free of aliasing.
-DESCRIPTOR_FACE_PX = 300.0
-
-
-def _crop_around(image: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray]:
-    """A crop with generous margins (the model aligns the face itself), as RGB."""
-    pts = face.landmarks
-    size = float(np.ptp(pts, axis=0).max())
-    x0, y0 = np.maximum(0, np.floor(pts.min(axis=0) - size)).astype(int)
-    x1, y1 = np.ceil(pts.max(axis=0) + size).astype(int)
-    crop, pts = image[y0:y1, x0:x1], pts - (x0, y0)
-    if size > DESCRIPTOR_FACE_PX:
-        scale = DESCRIPTOR_FACE_PX / size
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        pts = (pts + 0.5) * scale - 0.5
-    return np.ascontiguousarray(crop[..., ::-1]), pts  # the model was trained on RGB
-
-
-def face_descriptor(image_bgr: np.ndarray, face: Face) -> np.ndarray:
-    """dlib's 128-d face descriptor of ``face`` (found in ``image_bgr``)."""
-    crop, pts = _crop_around(image_bgr, face)
-    x0, y0 = pts.min(axis=0)
-    x1, y1 = pts.max(axis=0)
-    rect = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
-    shape = dlib.full_object_detection(rect, [dlib.point(int(x), int(y)) for x, y in pts])
-    return np.asarray(models.face_encoder().compute_face_descriptor(crop, shape))
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -312,7 +282,7 @@ def score_swap(
 ) -> SwapScores:
     """Score ``output`` (a swap into ``target_face`` of ``target``)."""
     out_face, found = face_at(output, target_face)
-    desc = face_descriptor(output, out_face)
+    desc = face_descriptor(output, out_face.landmarks)
     pts = target_face.landmarks
     return SwapScores(
         d_src=identity_distance(desc, source_descriptor),
