@@ -8,20 +8,27 @@ PORT ?= 8000
 .PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
 	bench bench-quota before-after clean
 
+# pip shows each package as it comes (about a minute the first time, nothing after).
+PIP_INSTALL := $(PIP) install --disable-pip-version-check --progress-bar on
+
 $(VENV)/.runtime: requirements.txt
+	@echo "==> Python virtualenv in $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.txt
+	@echo "==> Installing the pinned packages of requirements.txt"
+	$(PIP_INSTALL) --quiet --upgrade pip
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(PIP) install --quiet -r requirements-dev.txt
+	@echo "==> Installing the test tools of requirements-dev.txt"
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 migrate: install
+	@echo "==> Migrating the database"
 	$(PY) manage.py migrate --noinput
 
 run: migrate
