@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django_q.conf import Conf
 from rest_framework.test import APIClient
 
-from accounts import quotas
 from accounts.keys import create_api_key
 from accounts.models import Account
 from swaps.models import SavedFace, SwapJob
+from tests.helpers import key_client, make_account, make_saved_face
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,15 +42,6 @@ def photo() -> Callable[[str], bytes]:
     return read
 
 
-def make_account(email: str) -> Account:
-    user = get_user_model().objects.create_user(username=email, email=email, password="pw-12345!")
-    return quotas.account_for(user=user)
-
-
-def key_client(raw_key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=raw_key)
-    return client
 
 
 @pytest.fixture
@@ -79,26 +69,7 @@ def other_api_client(other_account: Account) -> APIClient:
     return key_client(create_api_key(account=other_account).raw)
 
 
-def api_error(response: Any, status: int | None = None) -> dict[str, Any]:
-    """The `error` of an API error envelope, after checking the envelope (and `status`)."""
-    if status is not None:
-        assert response.status_code == status, response.content[:400]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is False
-    assert body["request_id"] == response["X-Request-Id"]
-    return body["error"]
 
-
-def credits_of(account: Account) -> int:
-    account.refresh_from_db(fields=["credits"])
-    return account.credits
-
-
-def make_saved_face(account: Account, name: str = "me",
-                    identity: bytes = b"opaque identity bytes") -> SavedFace:
-    """A saved face row made without the engine: for listing, scoping and storage tests."""
-    return SavedFace.objects.create(account=account, name=name, identity=identity)
 
 
 @pytest.fixture

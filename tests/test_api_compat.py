@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts import quotas
 from swaps.models import InputRole, SwapJob
-from tests.conftest import api_error, credits_of
+from tests.helpers import api_error, credits_of
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey
 from swaps.models import SwapJob
-from tests.conftest import api_error
+from tests.helpers import api_error
 
 pytestmark = pytest.mark.django_db
 

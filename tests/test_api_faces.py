@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import IdempotencyRecord, Plan
 from swaps import engine
 from swaps.models import SavedFace
-from tests.conftest import api_error, credits_of, make_saved_face
+from tests.helpers import api_error, credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
 

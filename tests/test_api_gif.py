@@ -15,7 +15,7 @@ from swaps.animated import decode_animation, encode_animation
 from swaps.imaging.provenance import read_note
 from swaps.models import JobStatus, SwapJob
 from tests.animations import moving_face_frames, pillow_gif
-from tests.conftest import api_error, credits_of
+from tests.helpers import api_error, credits_of
 
 pytestmark = pytest.mark.django_db
 

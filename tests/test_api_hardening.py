@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import api_error
+from tests.helpers import api_error
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_a_truncated_image_is_refused_before_any_charge(api_client, upload, phot
     import numpy as np
 
     from swaps.models import SwapJob
-    from tests.conftest import credits_of
+    from tests.helpers import credits_of
 
     data = photo("astronaut.jpg")
     if name.endswith(".png"):

@@ -13,7 +13,7 @@ import pytest
 
 from swaps import engine
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
-from tests.conftest import api_error, credits_of, make_saved_face
+from tests.helpers import api_error, credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.keys import create_api_key
 from accounts.models import Account, Plan
 from faceswap_site.wsgi import application
-from tests.conftest import make_account
+from tests.helpers import make_account
 
 # 30 in the suite (18 operations: 540 cases, ~40 s); more for a long run by hand.
 EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "30"))

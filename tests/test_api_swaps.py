@@ -12,7 +12,7 @@ from PIL import Image
 
 from swaps.imaging.provenance import read_note
 from swaps.models import JobStatus, SwapJob
-from tests.conftest import api_error
+from tests.helpers import api_error
 
 pytestmark = pytest.mark.django_db
 

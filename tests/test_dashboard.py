@@ -23,7 +23,7 @@ from accounts.keys import create_api_key
 from accounts.models import Account, ApiKey, CreditEntry, LedgerKind, UsageWindow
 from accounts.views import ratelimited
 from swaps.models import SwapJob
-from tests.conftest import key_client, make_account
+from tests.helpers import key_client, make_account
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from swaps import services
 from swaps.models import JobStatus, SwapJob
 from swaps.tasks import on_swap_task_finished
-from tests.conftest import make_account
+from tests.helpers import make_account
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from faceswap_site.processes import this_process
 from swaps import heartbeat, recovery, services
 from swaps.models import JobStatus, SwapJob
-from tests.conftest import credits_of
+from tests.helpers import credits_of
 
 pytestmark = pytest.mark.django_db
 
