@@ -21,7 +21,7 @@ from swaps.imaging.encoding import encode_image
 from swaps.models import InputRole, SwapInput, SwapJob
 from swaps.watermark import add_watermark
 
-# The codes a failed job may carry (API.md); any other engine code is `processing_failed`.
+# The codes a failed job may carry (docs/api.md); any other engine code is `processing_failed`.
 JOB_ERROR_CODES = frozenset({
     "no_face_detected", "face_count_mismatch", "face_index_out_of_range",
     "face_not_swappable", "invalid_image_format", "image_too_large",

@@ -23,7 +23,7 @@ NOSE_TIP, LEFT_CHEEK, RIGHT_CHEEK = 30, 0, 16
 MAX_OUTSIDE = 0.10
 # Nose tip offset from the eye midpoint along the eye line, in inter-ocular
 # distances: about 0.55 * tan(yaw), so 0.8 is ~55-65 degrees of yaw. Faces
-# in ../shared/faces/multi and the fixtures reach 0.57 (a clear 3/4 view).
+# in the benchmarks' group photos and the fixtures reach 0.57 (a clear 3/4 view).
 MAX_NOSE_OFFSET = 0.8
 # The nose tip past the cheek outline (balance beyond +-1) is a profile:
 # the far half of the face is hidden, there is nothing to put the source on.

@@ -34,7 +34,7 @@ FLOOR = 0.5
 SURE = 0.9
 # A doubtful candidate is run again on a crop where it is RECHECK_PX wide, with
 # RECHECK_MARGIN face widths of surroundings; it must then score CONFIRM.
-# On ../shared/faces/multi (own size and on a 1000x1000 canvas) the doubtful
+# On the annotated group photos of the benchmarks (own size and on a 1000x1000 canvas) the doubtful
 # real faces re-scored 0.896 or more, the dog faces of dogs.jpg 0.872 at most,
 # other look-alikes 0.62 at most. The margin is thin: YuNet was trained on
 # human faces only, and a frontal dog face is the closest thing to one.
@@ -185,7 +185,7 @@ def find_face_boxes(image: np.ndarray, work_pixels: int = WORK_PIXELS) -> list[D
 
 # YuNet's box, framed as MediaPipe frames a face from its own points: the mesh's
 # crop from a detection came out 1 / 0.934 times too big and 0.03 of its side too
-# high (70 faces of ../shared/faces/multi and the fixtures), so one pass gives
+# high (70 faces of the benchmarks' group photos and the fixtures), so one pass gives
 # nearly what MediaPipe's second, re-framed pass gives.
 BOX_TO_MESH_SIDE = 0.934
 BOX_TO_MESH_DROP = 0.03
@@ -202,7 +202,7 @@ def mesh_roi(d: Detection) -> mesh.Roi:
 
 # The mesh vertex closest, on average, to each of the 68 points of the iBUG
 # 300-W scheme the engine's face model uses (jaw, brows, nose, eyes, mouth),
-# fitted on the 43 annotated faces of ../shared/faces/multi (0.072 inter-ocular
+# fitted on the 43 annotated faces of the benchmarks' group photos (0.072 inter-ocular
 # distances mean error, jaw 0.11; midline points kept on the mesh's midline).
 MESH_TO_68 = np.array([
     34, 227, 177, 215, 138, 136, 149, 148, 152, 377, 378, 365, 397, 435, 401, 447, 356,

@@ -230,7 +230,7 @@ def swap_faces(
     options: SwapOptions | None = None,
     prepared: PreparedSources | None = None,
 ) -> SwapResult:
-    """Swap faces into ``target_bgr``; see /work/shared/API.md for the modes.
+    """Swap faces into ``target_bgr``; see docs/api.md for the modes.
 
     Source faces (``sources`` photos, then ``identities``) are numbered
     together, largest first per photo. Source face k goes into target face k;

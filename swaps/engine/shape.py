@@ -20,12 +20,11 @@ import cv2
 import numpy as np
 
 N_LANDMARKS = 68
-JAW = slice(0, 17)
 BROWS = slice(17, 27)
 
 # The mean face in the 68-point scheme, in units of a face box (the box is the unit
 # square): our own landmarks (Face Mesh vertices, detect.MESH_TO_68) of the 71
-# swappable faces in ../shared/faces and the test fixtures, aligned by similarity,
+# swappable faces of the benchmark photos and the test fixtures, aligned by similarity,
 # averaged and made mirror-symmetric.
 MEAN_SHAPE_68 = np.array([
     (0.0503, 0.3421), (0.0512, 0.4337), (0.0629, 0.6217), (0.0843, 0.7113),
