@@ -3,7 +3,7 @@ and ``swap_gif``, the whole job for an animated target (what the worker calls).
 
 Pure module: no Django. Limits are arguments, as in ``swaps.imaging``.
 
-Decoding checks the file's blocks first (``swaps.gif.scan_gif``: frame count
+Decoding checks the file's blocks first (``swaps.imaging.gif.scan_gif``: frame count
 and canvas size without decoding a pixel), refuses more than ``max_frames``
 frames, a canvas over ``max_pixels`` or more than ``max_total_pixels`` pixels
 over all frames, and only then lets Pillow decode. Pillow composites each
@@ -12,7 +12,7 @@ every frame comes out as the picture a viewer shows at that moment.
 
 Encoding quantises each frame to its own 256-colour palette (fast octree, no
 dithering: dither noise would crawl from frame to frame), LZW-compresses it
-with Pillow's encoder and writes the container itself (``swaps.gif``), so the
+with Pillow's encoder and writes the container itself (``swaps.imaging.gif``), so the
 frame count, every duration and the loop count come back exactly, and the
 provenance note rides in a comment extension.
 """
@@ -29,11 +29,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
-from swaps import gif
 from swaps.engine import swap_animation
-from swaps.imaging import HARD_MAX_PIXELS
+from swaps.imaging import HARD_MAX_PIXELS, gif
 from swaps.imaging.errors import ImageInputError, too_many_pixels
-from swaps.watermark import add_watermark
+from swaps.imaging.watermark import add_watermark
 
 DEFAULT_MAX_FRAMES = 300
 # Frames x canvas pixels: the decoded frames take 3 bytes a pixel (~120 MB here) and

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from swaps.fetch import fetch_url
 from swaps.imaging import INPUT_FORMATS
 from swaps.imaging.base64_input import decode_base64_image
 from swaps.imaging.decoding import ImageInfo, probe_image
 from swaps.imaging.errors import ImageInputError
-from swaps.url_policy import FetchPolicy, UrlError
+from swaps.net.fetch import fetch_url
+from swaps.net.url_policy import FetchPolicy, UrlError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 

@@ -18,8 +18,8 @@ from swaps import animated, engine, heap
 from swaps.imaging import INPUT_FORMATS
 from swaps.imaging.decoding import decode_image
 from swaps.imaging.encoding import encode_image
+from swaps.imaging.watermark import add_watermark
 from swaps.models import InputRole, SwapInput, SwapJob
-from swaps.watermark import add_watermark
 
 # The codes a failed job may carry (docs/api.md); any other engine code is `processing_failed`.
 JOB_ERROR_CODES = frozenset({

@@ -24,9 +24,9 @@ from faceswap_site.processes import this_process
 from swaps import animated, engine, runner
 from swaps.heartbeat import heartbeat
 from swaps.imaging.errors import ImageInputError
+from swaps.imaging.previews import make_preview
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
-from swaps.previews import make_preview
 from swaps.specs import MAX_SOURCES, NamedImage, SwapSpec
 from swaps.webhooks import notify_job_ended
 

@@ -28,8 +28,8 @@ from swaps.api.views import result_file_response
 from swaps.forms import NewSwapForm, max_image_mb
 from swaps.imaging.errors import ImageInputError
 from swaps.models import InputRole, JobStatus, SwapJob
+from swaps.net.url_policy import UrlError
 from swaps.signing import job_for_token, result_path
-from swaps.url_policy import UrlError
 
 # Typed, user-facing errors: shown on the form, never a 500 (ApiError: an output format an
 # animated target cannot have; QuotaError: not enough credits).

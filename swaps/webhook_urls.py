@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from swaps.url_policy import FetchPolicy, UrlError, check_url
+from swaps.net.url_policy import FetchPolicy, UrlError, check_url
 
 
 def webhook_policy() -> FetchPolicy:

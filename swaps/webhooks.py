@@ -1,6 +1,6 @@
 """Webhooks: when a job ends, a signed POST of its job object, retried with backoff for a day.
 
-* create: `check_webhook_url` applies the URL rules that need no DNS (swaps.url_policy);
+* create: `check_webhook_url` applies the URL rules that need no DNS (swaps.net.url_policy);
 * end of a job: `notify_job_ended`, in the transaction that ends it, stores one
   WebhookDelivery and enqueues its first attempt once that commits;
 * an attempt (`deliver`) first claims the delivery with one conditional UPDATE that also
@@ -29,10 +29,11 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
-from swaps import webhook_post, webhook_urls
+from swaps import webhook_urls
 from swaps.api.serializers import SwapJobSerializer
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
-from swaps.webhook_post import AttemptResult
+from swaps.net import webhook_post
+from swaps.net.webhook_post import AttemptResult
 
 logger = logging.getLogger(__name__)
 

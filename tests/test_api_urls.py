@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from swaps import inputs
-from swaps.url_policy import FetchPolicy
+from swaps.net.url_policy import FetchPolicy
 
 pytestmark = pytest.mark.django_db
 

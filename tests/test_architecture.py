@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("accounts", "swaps", "faceswap_site")
 # Loaded by a fresh interpreter without Django: the engine, images, and the network code.
-PURE_MODULES = ("swaps.engine", "swaps.imaging", "swaps.url_policy", "swaps.fetch",
-                "swaps.webhook_post", "swaps.gif")
+PURE_MODULES = ("swaps.engine", "swaps.imaging", "swaps.imaging.gif", "swaps.imaging.watermark",
+                "swaps.imaging.previews", "swaps.net", "swaps.net.url_policy", "swaps.net.fetch",
+                "swaps.net.webhook_post")
 
 
 def project_modules() -> dict[str, Path]:

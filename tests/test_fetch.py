@@ -1,4 +1,4 @@
-"""swaps.fetch and swaps.url_policy: SSRF rules, pinned connections, redirects, size and time caps.
+"""swaps.net.fetch and url_policy: SSRF rules, pinned connections, redirects, size and time caps.
 
 The server here is a real listener on 127.0.0.1 that records every accepted connection, so
 "refused" means "no packet ever reached it", not just "an exception was raised".
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from swaps import fetch, url_policy
-from swaps.fetch import fetch_url
 from swaps.imaging.errors import ImageInputError
-from swaps.url_policy import FetchPolicy, UrlError, is_public_address
+from swaps.net import fetch, url_policy
+from swaps.net.fetch import fetch_url
+from swaps.net.url_policy import FetchPolicy, UrlError, is_public_address
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 BODY = b"\x89PNG\r\n\x1a\n" + b"pretend-image-bytes" * 10

@@ -1,4 +1,4 @@
-"""Animated GIF in and out (swaps.gif, swaps.animated) and the provenance note in GIFs."""
+"""Animated GIF in and out (swaps.imaging.gif, swaps.animated) and the provenance note in GIFs."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from swaps import animated, gif
+from swaps import animated
 from swaps.animated import (
     decode_animation,
     encode_animation,
     gif_frame_count,
     probe_animation,
 )
+from swaps.imaging import gif
 from swaps.imaging.errors import ImageInputError
 from swaps.imaging.headers import sniff_format
 from swaps.imaging.provenance import read_note

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swaps.watermark import add_watermark
+from swaps.imaging.watermark import add_watermark
 
 
 def _mark_box(width: int, height: int) -> tuple[int, int, int, int]:

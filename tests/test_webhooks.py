@@ -31,8 +31,8 @@ from PIL import Image
 from accounts.models import Account
 from swaps import webhook_urls, webhooks
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
+from swaps.net.url_policy import FetchPolicy, is_public_address
 from swaps.schedules import SCHEDULES
-from swaps.url_policy import FetchPolicy, is_public_address
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ LOOPBACK = ipaddress.ip_address("127.0.0.1")
 
 
 def verify(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
-    """The recipe README documents for receivers."""
+    """The recipe docs/api.md gives receivers."""
     msg = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     digest = hmac.new(secret.encode(), msg, hashlib.sha256).digest()
     expected = "v1," + base64.b64encode(digest).decode()
@@ -193,13 +193,13 @@ def test_a_failed_job_notifies_too(failing_job, account, api_client, endpoint, h
     assert verify(account.webhook_secret, call.headers, call.body)
 
 
-def test_the_readme_recipe_verifies_a_real_call(failing_job, account, endpoint, hook_url):
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("### Webhooks", 1)[1]
+def test_the_documented_recipe_verifies_a_real_call(failing_job, account, endpoint, hook_url):
+    docs = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    section = docs.split("\n## Webhooks", 1)[1]
     recipe = section.split("```python\n", 1)[1].split("```", 1)[0]
     assert len(recipe.strip().splitlines()) == 5
     namespace: dict[str, Any] = {}
-    exec(recipe, namespace)  # our own README's code
+    exec(recipe, namespace)  # our own docs' code
 
     failing_job(webhook_url=hook_url)
 

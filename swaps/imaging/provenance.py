@@ -12,7 +12,7 @@ import re
 import struct
 import zlib
 
-from swaps import gif
+from swaps.imaging import gif
 from swaps.imaging.headers import jpeg_segments, sniff_format
 
 _XMP_TEMPLATE = (

@@ -1,7 +1,7 @@
 """Which URLs a server-side request may reach (the SSRF policy), and what it may cost.
 
 Pure module: no Django, no network beyond the DNS lookup `default_resolver` offers.
-swaps.fetch applies these rules to every request and redirect; the rules:
+swaps.net.fetch applies these rules to every request and redirect; the rules:
 
 * only http/https, only `FetchPolicy.allowed_ports` (80/443 in production - tests widen it
   to reach an ephemeral local port; production code must never change it), no userinfo,

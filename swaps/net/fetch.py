@@ -1,6 +1,6 @@
 """Fetch a user-supplied image URL without letting it be turned against our network (SSRF).
 
-Pure module: no Django. Every request first passes swaps.url_policy (which URLs, ports and
+Pure module: no Django. Every request first passes swaps.net.url_policy (which URLs, ports and
 addresses may be reached); on top of that, in the order they bite:
 
 * we connect to the exact address we checked (no second lookup, so no DNS rebinding),
@@ -33,7 +33,7 @@ from urllib.parse import urljoin
 import certifi  # installed with requests; a slim OS image may have no CA store of its own
 
 from swaps.imaging.errors import ImageInputError
-from swaps.url_policy import (
+from swaps.net.url_policy import (
     FetchPolicy,
     IPAddress,
     Target,

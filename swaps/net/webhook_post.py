@@ -5,7 +5,7 @@ Signature (documented in README, "Webhooks"):
 where key is the account's whole webhook secret ("whsec_..." included) as UTF-8 bytes and
 body is the exact bytes sent.
 
-The connection follows swaps.url_policy's rules (http/https on allowed ports, every resolved
+The connection follows swaps.net.url_policy's rules (http/https on allowed ports, every resolved
 address public, connect to the checked address, one deadline for everything). Redirects are
 not followed: any answer outside 2xx is a failed attempt. The answer's body is never read.
 """
@@ -17,8 +17,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from swaps.fetch import pinned_connection
-from swaps.url_policy import FetchPolicy, UrlError
+from swaps.net.fetch import pinned_connection
+from swaps.net.url_policy import FetchPolicy, UrlError
 
 USER_AGENT = "FaceSwap-Webhooks/1.0"
 
