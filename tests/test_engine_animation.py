@@ -11,6 +11,7 @@ import pytest
 from swaps.animated import decode_animation, encode_animation
 from swaps.engine import (
     EngineError,
+    FaceCountMismatch,
     FaceIndexOutOfRange,
     NoFaceDetected,
     detect_faces,
@@ -183,3 +184,16 @@ def test_saved_identity_as_the_source(gif_frames, astronaut):
 
 def test_timings_are_reported(swapped):
     assert {"detect", "track", "warp", "blend", "total"} <= set(swapped.timings_ms)
+
+
+def test_without_sources_all_faces_take_the_next_ones(two_face_frames):
+    result = swap_animation(two_face_frames, None, target_indices="all")
+    assert sorted(result.faces["swapped"]) == [[0, 1], [1, 0]]
+    for before, after in zip(two_face_frames, result.frames, strict=True):
+        assert faces_changed(before, after) == [True, True]
+
+
+def test_faces_that_cannot_pair_are_the_stills_error(two_face_frames, astronaut):
+    with pytest.raises(FaceCountMismatch):
+        swap_animation(two_face_frames, None, sources=[astronaut, astronaut],
+                       source_indices=[0, 1], target_indices=[0, 1, 2])

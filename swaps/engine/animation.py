@@ -8,10 +8,13 @@ their roles from frame to frame instead of being renumbered by size in each.
 A frame without the chosen faces passes through unchanged; no face in any
 frame is ``NoFaceDetected("target")``.
 
-Selection follows ``swap_faces`` (see plan-4): faces of all sources numbered
-together, image by image, largest first, saved identities after the photos;
-no sources means the frame's own faces swap with each other (default 0,1 ->
-1,0); one source index with several target indices (or "all") goes into each.
+Selection is ``swap_faces``'s own code: the sources are numbered and checked by
+``multi.prepare_sources`` (photos image by image, largest first, then saved faces),
+pairs follow ``select`` (source k into target k, one source into each target, the
+same count check and self-swap defaults), and a reference picks the face
+``multi.nearest_face`` finds. What differs is per frame: a frame without the
+chosen target faces passes unchanged, and with "all" and several sources a frame
+pairs as many faces as it has.
 """
 
 from __future__ import annotations
@@ -24,13 +27,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import shape, track, warp
-from .detect import Face, Timer, find_face_boxes, place_landmarks, place_points
+from . import multi, select, shape, track, warp
+from .detect import Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
-from .identity import face_descriptor
 from .images import as_bgr
 from .pipeline import SwapOptions, swap_face
-from .quality import identity_distance
 
 SEARCH_EVERY = 1  # frames between detection passes while no chosen face is in view
 REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or all are wanted
@@ -76,23 +77,29 @@ class _Plan:
     """Who goes where: resolved once, before the frames."""
 
     sources: dict[int, SourceFace] | None  # by face number; None: the frame's own faces
-    source_indices: list[int]
+    source_indices: list[int] | None  # None only for a frame's own faces, "all"
     target_indices: list[int] | None  # None: every face in the frame
     n_source: int
     reference: np.ndarray | None = None  # descriptor of the reference face
 
     def pairs(self, keys: Sequence[int]) -> list[tuple[int, int]]:
         """(source, target) pairs; targets are keys of the followed faces."""
-        targets = list(keys) if self.target_indices is None else self.target_indices
+        if self.target_indices is not None:
+            return select.pair(self.source_indices, self.target_indices)
+        if self.sources is None:  # a frame's own faces, "all": each takes the next one's
+            src, dst = select.self_swap_defaults(self.source_indices, list(keys))
+            return [(s, t) for s, t in zip(src, dst, strict=False) if s != t]
         if len(self.source_indices) == 1:
-            return [(self.source_indices[0], t) for t in targets]
-        return list(zip(self.source_indices, targets, strict=False))
+            return select.pair(self.source_indices, list(keys))
+        # "all" with several sources: as many pairs as this frame has faces.
+        return list(zip(self.source_indices, keys, strict=False))
 
     def wanted(self) -> list[int] | None:
         """Face numbers (in a frame) to follow; None = all."""
         if self.target_indices is None:
             return None
-        extra = self.source_indices if self.sources is None else []
+        extra = self.source_indices if self.sources is None else None
+        extra = extra or []
         return sorted(set(self.target_indices) | set(extra))
 
 
@@ -146,62 +153,24 @@ def _plan(
     timer: Timer,
 ) -> _Plan:
     own = not sources and not identities
-    src = list(source_indices) if source_indices is not None else ([0, 1] if own else [0])
-    tgt = None if target_indices == "all" else list(target_indices or ([1, 0] if own else [0]))
-    if tgt is not None and len(src) != 1 and len(src) != len(tgt):
-        raise EngineError(
-            "face_count_mismatch",
-            f"{len(src)} source faces cannot go into {len(tgt)} target faces",
-            {"source": len(src), "target": len(tgt)},
-        )
-    reference = None if reference_bgr is None else reference_descriptor(reference_bgr, opts)
-    if reference is not None:
+    src = list(source_indices) if source_indices is not None else None
+    tgt = None if target_indices in (None, "all") else list(target_indices)
+    if own and target_indices == "all":
+        return _Plan(None, src, None, 0)  # paired per frame (each face takes the next one's)
+    if own:
+        src, tgt = select.self_swap_defaults(src, tgt)
+    src, tgt = src or [0], (tgt or [0]) if target_indices != "all" else None
+    if tgt is not None:
+        select.pair(src, tgt)  # FaceCountMismatch before any frame is read
+    reference = None
+    if reference_bgr is not None:
+        reference = multi.reference_descriptor(reference_bgr, opts, timer)
         tgt = [0]  # the nearest face, chosen per detection pass
     if own:
         return _Plan(None, src, tgt, 0, reference)
-    faces, n_source = source_faces(sources, identities, src, opts, timer)
-    return _Plan(dict(zip(src, faces, strict=True)), src, tgt, n_source, reference)
-
-
-def source_faces(
-    sources: Sequence[np.ndarray],
-    identities: Sequence[Any],
-    indices: Sequence[int],
-    opts: SwapOptions,
-    timer: Timer,
-) -> tuple[list[SourceFace], int]:
-    """The chosen source faces (photos first, largest first, then identities) and the
-    number of faces there are."""
-    start = time.perf_counter()
-    photos = [as_bgr(s, "source") for s in sources]
-    found = [find_face_boxes(p, opts.detect_pixels) for p in photos]
-    start = timer.add("detect", start)
-    for k, boxes in enumerate(found):
-        if not boxes:
-            raise NoFaceDetected("source" if len(photos) == 1 else f"source_{k + 1}")
-    numbered = [(p, r) for p, boxes in zip(photos, found, strict=True) for r in boxes]
-    total = len(numbered) + len(identities)
-    chosen = []
-    for index in indices:
-        if not 0 <= index < total:
-            raise FaceIndexOutOfRange("source", int(index), total)
-        if index < len(numbered):
-            image, rect = numbered[index]
-            chosen.append(SourceFace(image, place_points(image, rect)))
-        else:
-            saved = identities[index - len(numbered)]
-            chosen.append(SourceFace(as_bgr(saved.crop, "source"), np.asarray(saved.landmarks)))
-    timer.add("landmarks", start)
-    return chosen, total
-
-
-def reference_descriptor(reference_bgr: np.ndarray, opts: SwapOptions) -> np.ndarray:
-    image = as_bgr(reference_bgr, "reference")
-    boxes = find_face_boxes(image, opts.detect_pixels)
-    if not boxes:
-        raise NoFaceDetected("reference")
-    face = Face(boxes[0].clipped(image.shape), boxes[0].score, place_landmarks(image, boxes[0]))
-    return face_descriptor(image, face.landmarks)
+    prepared = multi.prepare_sources(sources, identities, opts, timer)
+    chosen = {index: SourceFace(*prepared.face(index, timer)) for index in src}
+    return _Plan(chosen, src, tgt, prepared.count, reference)
 
 
 class _Runner:
@@ -275,14 +244,10 @@ class _Runner:
         if not rects:
             return {}
         marks = [place_points(image, r) for r in rects]
-        faces = [Face(r.clipped(image.shape), r.score, m[: shape.N_LANDMARKS])
-                 for r, m in zip(rects, marks, strict=True)]
-        distances = [identity_distance(face_descriptor(image, f.landmarks), self.plan.reference)
-                     for f in faces]
-        best = int(np.argmin(distances))
+        nearest = multi.nearest_face(image, marks, self.plan.reference, self.timer)
         if self.chosen_reference is None:
-            self.chosen_reference = {"index": best, "distance": round(distances[best], 4)}
-        return {0: track.Track(rects[best], marks[best])}
+            self.chosen_reference = nearest
+        return {0: track.Track(rects[nearest["index"]], marks[nearest["index"]])}
 
     def _swap(self, image: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
         out = image

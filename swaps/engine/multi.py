@@ -19,7 +19,7 @@ import numpy as np
 from . import shape
 from .checks import check_swappable
 from .detect import Detection, Timer, find_face_boxes, place_points
-from .errors import EngineError, FaceCountMismatch, NoFaceDetected
+from .errors import EngineError, FaceCountMismatch, FaceIndexOutOfRange, NoFaceDetected
 from .identity import FaceIdentity, face_descriptor
 from .images import as_bgr
 from .pipeline import SwapOptions, SwapResult, paste_face
@@ -103,17 +103,27 @@ class PreparedSources:
     def count(self) -> int:
         return sum(len(faces.rects) for faces in self.pool)
 
+    def face(self, index: int, timer: Timer) -> tuple[np.ndarray, np.ndarray]:
+        """Source face ``index``'s image and landmarks, checked as swappable."""
+        if not 0 <= index < self.count:
+            raise FaceIndexOutOfRange("source", int(index), self.count)
+        faces, k = _locate(self.pool, index)
+        faces.check(k, timer)
+        return faces.image, faces.landmarks(k, timer)
+
 
 def prepare_sources(
     sources: Sequence[np.ndarray] = (),
     identities: Sequence[FaceIdentity] = (),
     options: SwapOptions | None = None,
+    timer: Timer | None = None,
 ) -> PreparedSources:
     """Detect the source photos' faces once (errors as ``swap_faces`` raises them)."""
     sources, identities = _listed(sources, "sources"), _listed(identities, "identities")
     if not sources and not identities:
         raise EngineError("invalid_option", "no source image or saved face to prepare")
-    return PreparedSources(_source_pool(sources, identities, options or SwapOptions(), Timer()))
+    pool = _source_pool(sources, identities, options or SwapOptions(), timer or Timer())
+    return PreparedSources(pool)
 
 
 def _locate(pool: list[_ImageFaces], index: int) -> tuple[_ImageFaces, int]:
@@ -139,22 +149,34 @@ def _check_request(
         raise EngineError("invalid_option", "a reference image needs a source image or face")
 
 
-def _by_reference(
-    target: _ImageFaces, reference_bgr: Any, opts: SwapOptions, timer: Timer
-) -> dict[str, Any]:
-    """The target face nearest (by dlib descriptor) to the reference's largest
-    face: ``{"index": i, "distance": d}``."""
+def reference_descriptor(reference_bgr: Any, opts: SwapOptions, timer: Timer) -> np.ndarray:
+    """The descriptor of the reference photo's largest face."""
     reference = _detect(reference_bgr, "reference", 0, opts, timer)
-    points = [reference.landmarks(0, timer)]
-    points += [target.landmarks(k, timer) for k in range(len(target.rects))]
+    points = reference.landmarks(0, timer)
     start = time.perf_counter()
-    wanted = face_descriptor(reference.image, points[0])
-    distances = [
-        float(np.linalg.norm(face_descriptor(target.image, p) - wanted)) for p in points[1:]
-    ]
+    wanted = face_descriptor(reference.image, points)
+    timer.add("descriptor", start)
+    return wanted
+
+
+def nearest_face(image: np.ndarray, landmarks: Sequence[np.ndarray], wanted: np.ndarray,
+                 timer: Timer) -> dict[str, Any]:
+    """Of the faces (``landmarks``) in ``image``, the one nearest (by dlib descriptor)
+    to ``wanted``: ``{"index": i, "distance": d}``."""
+    start = time.perf_counter()
+    distances = [float(np.linalg.norm(face_descriptor(image, p) - wanted)) for p in landmarks]
     timer.add("descriptor", start)
     best = int(np.argmin(distances))
     return {"index": best, "distance": round(distances[best], 4)}
+
+
+def _by_reference(
+    target: _ImageFaces, reference_bgr: Any, opts: SwapOptions, timer: Timer
+) -> dict[str, Any]:
+    """The target face nearest to the reference's largest face."""
+    wanted = reference_descriptor(reference_bgr, opts, timer)
+    points = [target.landmarks(k, timer) for k in range(len(target.rects))]
+    return nearest_face(target.image, points, wanted, timer)
 
 
 def _pairs(

@@ -67,7 +67,8 @@ def _rotated(indices: list[int]) -> list[int]:
     return indices[1:] + indices[:1]
 
 
-def _self_defaults(src: list[int] | None, dst: list[int] | None) -> tuple[list[int], list[int]]:
+def self_swap_defaults(src: list[int] | None, dst: list[int] | None
+                       ) -> tuple[list[int], list[int]]:
     """Faces of one photo trade places: the given list rotated by one (0,1 -> 1,0;
     'all' -> each face gets the next one's), the two largest by default."""
     if src is None and dst is None:
@@ -83,7 +84,8 @@ def _check_range(indices: list[int], count: int, image: str) -> None:
             raise FaceIndexOutOfRange(image, index, count)
 
 
-def _pair(src: list[int], dst: list[int]) -> Pairs:
+def pair(src: list[int], dst: list[int]) -> Pairs:
+    """Source face k into target face k; one source face into each target face."""
     if len(src) == len(dst):
         return list(zip(src, dst, strict=True))
     if len(src) == 1:
@@ -111,13 +113,13 @@ def plan_pairs(
     """
     src, dst = _expand(source, n_source, "source"), _expand(target, n_target, "target")
     if self_swap:
-        src, dst = _self_defaults(src, dst)
+        src, dst = self_swap_defaults(src, dst)
     src, dst = src or [0], dst or [0]
     _check_range(src, n_source, source_image)
     _check_range(dst, n_target, "target")
     if len(set(dst)) != len(dst):
         raise _invalid("each target face may be listed only once", image="target")
-    pairs = _pair(src, dst)
+    pairs = pair(src, dst)
     if self_swap:
         pairs = [(s, t) for s, t in pairs if s != t]
         if not pairs:
