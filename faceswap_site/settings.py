@@ -239,7 +239,7 @@ else:
         "counters": {"BACKEND": "accounts.counter_cache.AtomicDatabaseCounterCache"},
     }
 RATELIMIT_USE_CACHE = "counters"
-RATELIMIT_VIEW = "accounts.views.ratelimited"
+RATELIMIT_VIEW = "accounts.page_limits.ratelimited"
 LOGIN_RATE = env_str("LOGIN_RATE", "10/m")
 SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
 UPLOAD_RATE = env_str("UPLOAD_RATE", "30/m")

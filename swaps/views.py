@@ -20,15 +20,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import quotas
+from accounts.page_limits import limit_posts_per_ip
 from accounts.quotas import QuotaError
-from accounts.views import limit_posts_per_ip
 from faceswap_site.errors import ApiError
 from swaps import services
-from swaps.api.views import result_file_response
 from swaps.forms import NewSwapForm, max_image_mb
 from swaps.imaging.errors import ImageInputError
 from swaps.models import InputRole, JobStatus, SwapJob
 from swaps.net.url_policy import UrlError
+from swaps.results import result_file_response
 from swaps.signing import job_for_token, result_path
 
 # Typed, user-facing errors: shown on the form, never a 500 (ApiError: an output format an

@@ -21,7 +21,7 @@ from django_ratelimit.exceptions import Ratelimited
 from accounts import services, usage, windows
 from accounts.keys import create_api_key
 from accounts.models import Account, ApiKey, CreditEntry, LedgerKind, UsageWindow
-from accounts.views import ratelimited
+from accounts.page_limits import ratelimited
 from swaps.models import SwapJob
 from tests.helpers import key_client, make_account
 

@@ -18,10 +18,9 @@ from swaps import services
 from swaps.api.schema import IDEMPOTENCY_KEY, error_responses
 from swaps.api.serializers import SwapCreateSerializer, SwapJobSerializer
 from swaps.models import JobStatus, SwapJob
+from swaps.results import result_file_response
 
 UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
-CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
-                 "gif": "image/gif"}
 
 
 @extend_schema_view(
@@ -80,15 +79,3 @@ class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveMod
             raise ApiError("not_found", f"This job has no result (status: {job.status}).",
                            {"status": job.status})
         return result_file_response(job)
-
-
-def result_file_response(job: SwapJob, *, as_attachment: bool = False) -> FileResponse:
-    filename = f"faceswap-{job.pk}.{job.output_format}"
-    content_type = CONTENT_TYPES.get(job.output_format, "application/octet-stream")
-    response = FileResponse(job.result.open("rb"), content_type=content_type,
-                            filename=filename)
-    disposition = "attachment" if as_attachment else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
