@@ -37,6 +37,7 @@ run: migrate
 
 test: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
@@ -62,6 +63,7 @@ test-redis: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: install-dev
 	$(PY) benchmarks/engine_speed.py

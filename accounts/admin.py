@@ -12,8 +12,14 @@ from accounts.models import Account, ApiKey, CreditEntry, Plan
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "hourly_limit", "daily_limit", "monthly_credits",
-                    "watermark_by_default"]
+    list_display = [
+        "name",
+        "slug",
+        "hourly_limit",
+        "daily_limit",
+        "monthly_credits",
+        "watermark_by_default",
+    ]
     list_editable = ["hourly_limit", "daily_limit", "monthly_credits", "watermark_by_default"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -39,9 +45,11 @@ class LedgerInline(admin.TabularInline):
 
 class AccountForm(forms.ModelForm):
     credit_change = forms.IntegerField(
-        required=False, help_text="Grant (positive) or take (negative) credits.")
-    credit_reason = forms.CharField(required=False, max_length=200,
-                                    help_text="Required with a change; it lands in the ledger.")
+        required=False, help_text="Grant (positive) or take (negative) credits."
+    )
+    credit_reason = forms.CharField(
+        required=False, max_length=200, help_text="Required with a change; it lands in the ledger."
+    )
 
     class Meta:
         model = Account
@@ -65,20 +73,32 @@ class AccountAdmin(admin.ModelAdmin):
     list_select_related = ["user", "plan"]
     search_fields = ["user__email", "user__username"]
     readonly_fields = ["user", "credits", "created_at"]
-    fields = ["user", "plan", "credits", "credit_change", "credit_reason", "webhook_secret",
-              "created_at"]
+    fields = [
+        "user",
+        "plan",
+        "credits",
+        "credit_change",
+        "credit_reason",
+        "webhook_secret",
+        "created_at",
+    ]
     inlines = [ApiKeyInline, LedgerInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts open with their user (sign-up, createapikey, admin users)
 
-    def save_model(self, request: HttpRequest, obj: Account, form: AccountForm,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Account, form: AccountForm, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         amount = form.cleaned_data.get("credit_change")
         if amount:
-            quotas.adjust_credits(account=obj, amount=amount, by=request.user,
-                                  reason=form.cleaned_data["credit_reason"])
+            quotas.adjust_credits(
+                account=obj,
+                amount=amount,
+                by=request.user,
+                reason=form.cleaned_data["credit_reason"],
+            )
             obj.refresh_from_db(fields=["credits"])
 
 

@@ -24,10 +24,12 @@ class RateLimitedMixin:
         super().initial(request, *args, **kwargs)
         if request.auth is not None:
             request.rate_status = rate_limits.consume_request(
-                account=request.auth.account, writes=request.method == "POST")
+                account=request.auth.account, writes=request.method == "POST"
+            )
 
-    def finalize_response(self, request: Request, response: Response, *args: Any,
-                          **kwargs: Any) -> Response:
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         status = getattr(request, "rate_status", None)
         if status is not None:
@@ -59,15 +61,23 @@ class AccountSerializer(serializers.Serializer):
 class AccountView(RateLimitedMixin, APIView):
     """The caller's account."""
 
-    @extend_schema(summary="Your plan, credits and rate-limit windows",
-                   responses={200: AccountSerializer, 401: OpenApiResponse(description="No key")})
+    @extend_schema(
+        summary="Your plan, credits and rate-limit windows",
+        responses={200: AccountSerializer, 401: OpenApiResponse(description="No key")},
+    )
     def get(self, request: Request) -> Response:
         account = request.auth.account
         account.refresh_from_db(fields=["credits"])
         windows = rate_limits.window_statuses(account=account)
-        return Response(AccountSerializer({
-            "plan": account.plan.slug, "plan_name": account.plan.name,
-            "credits": account.credits, "monthly_credits": account.plan.monthly_credits,
-            "watermark_by_default": account.plan.watermark_by_default,
-            "limits": {scope: status.as_json() for scope, status in windows.items()},
-        }).data)
+        return Response(
+            AccountSerializer(
+                {
+                    "plan": account.plan.slug,
+                    "plan_name": account.plan.name,
+                    "credits": account.credits,
+                    "monthly_credits": account.plan.monthly_credits,
+                    "watermark_by_default": account.plan.watermark_by_default,
+                    "limits": {scope: status.as_json() for scope, status in windows.items()},
+                }
+            ).data
+        )

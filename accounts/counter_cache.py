@@ -28,29 +28,37 @@ class AtomicDatabaseCounterCache(BaseCache):
         now = timezone.now()
         return now + (_FOREVER if seconds is None else timedelta(seconds=seconds))
 
-    def add(self, key: str, value: int, timeout: Any = DEFAULT_TIMEOUT,
-            version: Any = None) -> bool:
+    def add(
+        self, key: str, value: int, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
         full_key = self.make_and_validate_key(key, version=version)
         try:
             with transaction.atomic():
                 CounterEntry.objects.filter(key=full_key, expires_at__lte=timezone.now()).delete()
-                CounterEntry.objects.create(key=full_key, value=int(value),
-                                            expires_at=self._expiry(timeout))
+                CounterEntry.objects.create(
+                    key=full_key, value=int(value), expires_at=self._expiry(timeout)
+                )
         except IntegrityError:
             return False
         return True
 
     def get(self, key: str, default: Any = None, version: Any = None) -> Any:
-        value = (CounterEntry.objects.filter(key=self.make_and_validate_key(key, version=version),
-                                             expires_at__gt=timezone.now())
-                 .values_list("value", flat=True).first())
+        value = (
+            CounterEntry.objects.filter(
+                key=self.make_and_validate_key(key, version=version), expires_at__gt=timezone.now()
+            )
+            .values_list("value", flat=True)
+            .first()
+        )
         return default if value is None else value
 
-    def set(self, key: str, value: int, timeout: Any = DEFAULT_TIMEOUT,
-            version: Any = None) -> None:
+    def set(
+        self, key: str, value: int, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
         CounterEntry.objects.update_or_create(
             key=self.make_and_validate_key(key, version=version),
-            defaults={"value": int(value), "expires_at": self._expiry(timeout)})
+            defaults={"value": int(value), "expires_at": self._expiry(timeout)},
+        )
 
     def incr(self, key: str, delta: int = 1, version: Any = None) -> int:
         table = CounterEntry._meta.db_table
@@ -58,7 +66,8 @@ class AtomicDatabaseCounterCache(BaseCache):
             cursor.execute(
                 f"UPDATE {table} SET value = value + %s WHERE key = %s AND expires_at > %s "
                 "RETURNING value",
-                [delta, self.make_and_validate_key(key, version=version), timezone.now()])
+                [delta, self.make_and_validate_key(key, version=version), timezone.now()],
+            )
             row = cursor.fetchone()
         if row is None:
             raise ValueError(f"Key '{key}' not found")
@@ -66,12 +75,16 @@ class AtomicDatabaseCounterCache(BaseCache):
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         full_key = self.make_and_validate_key(key, version=version)
-        return bool(CounterEntry.objects.filter(key=full_key, expires_at__gt=timezone.now())
-                    .update(expires_at=self._expiry(timeout)))
+        return bool(
+            CounterEntry.objects.filter(key=full_key, expires_at__gt=timezone.now()).update(
+                expires_at=self._expiry(timeout)
+            )
+        )
 
     def delete(self, key: str, version: Any = None) -> bool:
         deleted, _ = CounterEntry.objects.filter(
-            key=self.make_and_validate_key(key, version=version)).delete()
+            key=self.make_and_validate_key(key, version=version)
+        ).delete()
         return bool(deleted)
 
     def has_key(self, key: str, version: Any = None) -> bool:

@@ -27,22 +27,27 @@ class SignupForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password1 = forms.CharField(
-        label="Password", strip=False,
+        label="Password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password (again)", strip=False,
+        label="Password (again)",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
         users = get_user_model().objects
-        if users.filter(email__iexact=email).exists() or users.filter(
-                username__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists.",
-                                        code="duplicate_email")
+        if (
+            users.filter(email__iexact=email).exists()
+            or users.filter(username__iexact=email).exists()
+        ):
+            raise forms.ValidationError(
+                "An account with this email already exists.", code="duplicate_email"
+            )
         return email
 
     def clean(self) -> dict[str, Any]:
@@ -67,7 +72,8 @@ class SignupForm(forms.Form):
         """Create the user and their account together (IntegrityError on a signup race)."""
         email = self.cleaned_data["email"]
         user = get_user_model().objects.create_user(
-            username=email, email=email, password=self.cleaned_data["password1"])
+            username=email, email=email, password=self.cleaned_data["password1"]
+        )
         quotas.account_for(user=user)
         return user
 
@@ -76,7 +82,8 @@ class EmailLoginForm(AuthenticationForm):
     """Log-in by email in any letter case (usernames are stored lower-cased)."""
 
     username = forms.CharField(
-        label="Email", max_length=EMAIL_MAX_LENGTH,
+        label="Email",
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
@@ -86,7 +93,8 @@ class EmailLoginForm(AuthenticationForm):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label="Key name", max_length=100,
+        label="Key name",
+        max_length=100,
         help_text="Where the key is used, e.g. “production server”.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

@@ -37,16 +37,18 @@ REPLAYED_HEADERS = ("Location",)
 ABANDONED_AFTER_S = 120
 CLAIM_ATTEMPTS = 5
 # The claim of the request being handled, for `record_created`: (account id, key).
-_current_claim: ContextVar[tuple[int, str] | None] = ContextVar("idempotency_claim",
-                                                                default=None)
+_current_claim: ContextVar[tuple[int, str] | None] = ContextVar("idempotency_claim", default=None)
 
 
 def request_fingerprint(request: Request) -> str:
     """A hash of what the request asks for, independent of multipart boundaries."""
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     data = request.data
-    items = ([(key, data.getlist(key)) for key in sorted(data.keys())]
-             if hasattr(data, "getlist") else [("json", [json.dumps(data, sort_keys=True)])])
+    items = (
+        [(key, data.getlist(key)) for key in sorted(data.keys())]
+        if hasattr(data, "getlist")
+        else [("json", [json.dumps(data, sort_keys=True)])]
+    )
     for key, values in items:
         for value in values:
             digest.update(f"{key}=".encode())
@@ -64,8 +66,13 @@ def _value_digest(value: Any) -> bytes:
     return b"text:" + hashlib.sha256(str(value).encode()).digest()
 
 
-def idempotent(request: Request, *, account: Account, handler: Callable[[], Response],
-               replay: Callable[[list[str]], Response]) -> Response:
+def idempotent(
+    request: Request,
+    *,
+    account: Account,
+    handler: Callable[[], Response],
+    replay: Callable[[list[str]], Response],
+) -> Response:
     """``handler()``'s answer, or the first answer to this key again.
 
     replay: the answer for what an earlier request with this key created (its ids), when
@@ -75,8 +82,9 @@ def idempotent(request: Request, *, account: Account, handler: Callable[[], Resp
     if not key:
         return handler()
     if len(key) > MAX_KEY_LENGTH:
-        raise ApiError("invalid_parameter",
-                       f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters.")
+        raise ApiError(
+            "invalid_parameter", f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters."
+        )
     fingerprint = request_fingerprint(request)
     record = _claim(account, key, fingerprint)
     if record is not None:
@@ -98,7 +106,8 @@ def record_created(ids: Sequence[Any]) -> None:
     claim = _current_claim.get()
     if claim is not None:
         IdempotencyRecord.objects.filter(account_id=claim[0], key=claim[1]).update(
-            created_ids=[str(value) for value in ids])
+            created_ids=[str(value) for value in ids]
+        )
 
 
 def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -109,33 +118,42 @@ def _claim(account: Account, key: str, fingerprint: str) -> IdempotencyRecord | 
     for _ in range(CLAIM_ATTEMPTS):
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(account=account, key=key,
-                                                 request_hash=fingerprint,
-                                                 owner=this_process())
+                IdempotencyRecord.objects.create(
+                    account=account, key=key, request_hash=fingerprint, owner=this_process()
+                )
         except IntegrityError:
             record = IdempotencyRecord.objects.filter(account=account, key=key).first()
             if record is not None:
                 return record
         else:
             return None
-    raise ApiError("idempotency_conflict",
-                   "A request with this Idempotency-Key is still being processed.", status=409)
+    raise ApiError(
+        "idempotency_conflict",
+        "A request with this Idempotency-Key is still being processed.",
+        status=409,
+    )
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str,
-            replay: Callable[[list[str]], Response]) -> Response:
+def _replay(
+    record: IdempotencyRecord, fingerprint: str, replay: Callable[[list[str]], Response]
+) -> Response:
     if record.request_hash != fingerprint:
-        raise ApiError("idempotency_conflict",
-                       "This Idempotency-Key was used with a different request.", status=422)
+        raise ApiError(
+            "idempotency_conflict",
+            "This Idempotency-Key was used with a different request.",
+            status=422,
+        )
     if not record.completed and record.created_ids:
         # The work committed; its request died (or is about to store this same answer).
         response = replay(record.created_ids)
         _finish(record.account, record.key, response)
         return _replayed(response)
     if not record.completed:
-        raise ApiError("idempotency_conflict",
-                       "A request with this Idempotency-Key is still being processed.",
-                       status=409)
+        raise ApiError(
+            "idempotency_conflict",
+            "A request with this Idempotency-Key is still being processed.",
+            status=409,
+        )
     response = Response(record.response_body, status=record.response_status)
     for name, value in record.response_headers.items():
         response[name] = value
@@ -153,14 +171,18 @@ def _finish(account: Account, key: str, response: Response) -> None:
         return
     headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
     IdempotencyRecord.objects.filter(account=account, key=key).update(
-        completed=True, response_status=response.status_code, response_body=response.data,
-        response_headers=headers)
+        completed=True,
+        response_status=response.status_code,
+        response_body=response.data,
+        response_headers=headers,
+    )
 
 
 def _release(account: Account, key: str) -> None:
     """Free the key after an error, unless work was committed under it (then it replays)."""
-    IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
-                                     created_ids=[]).delete()
+    IdempotencyRecord.objects.filter(
+        account=account, key=key, completed=False, created_ids=[]
+    ).delete()
 
 
 def _cutoff(now: datetime | None = None) -> datetime:
@@ -170,8 +192,9 @@ def _cutoff(now: datetime | None = None) -> datetime:
 def _expire(account: Account, key: str) -> None:
     """Forget an expired record, or a claim whose request died before creating anything."""
     IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=_cutoff()).delete()
-    claim = IdempotencyRecord.objects.filter(account=account, key=key, completed=False,
-                                             created_ids=[]).first()
+    claim = IdempotencyRecord.objects.filter(
+        account=account, key=key, completed=False, created_ids=[]
+    ).first()
     abandoned = timezone.now() - timedelta(seconds=ABANDONED_AFTER_S)
     if claim is not None and (claim.created_at < abandoned or not process_alive(claim.owner)):
         IdempotencyRecord.objects.filter(pk=claim.pk, completed=False, created_ids=[]).delete()

@@ -36,8 +36,9 @@ def hash_secret(secret: str) -> str:
 def create_api_key(*, account: Account, name: str = "") -> NewKey:
     prefix = secrets.token_hex(PREFIX_BYTES)
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    key = ApiKey.objects.create(account=account, name=name[:100], prefix=prefix,
-                                hashed_secret=hash_secret(secret))
+    key = ApiKey.objects.create(
+        account=account, name=name[:100], prefix=prefix, hashed_secret=hash_secret(secret)
+    )
     return NewKey(key=key, raw=f"{prefix}.{secret}")
 
 
@@ -46,8 +47,12 @@ def verify_api_key(raw: str) -> ApiKey | None:
     prefix, _, secret = raw.strip().partition(".")
     if not prefix or not secret or len(raw) > 200:
         return None
-    key = (ApiKey.objects.active().select_related("account__user", "account__plan")
-           .filter(prefix=prefix).first())
+    key = (
+        ApiKey.objects.active()
+        .select_related("account__user", "account__plan")
+        .filter(prefix=prefix)
+        .first()
+    )
     expected = key.hashed_secret if key else hash_secret("")
     matches = hmac.compare_digest(hash_secret(secret), expected)
     if key is None or not matches:

@@ -25,7 +25,8 @@ class Plan(models.Model):
     hourly_limit = models.PositiveIntegerField(help_text="Requests that create work, per hour.")
     daily_limit = models.PositiveIntegerField(help_text="Requests that create work, per day.")
     read_hourly_limit = models.PositiveIntegerField(
-        default=3600, help_text="Anti-abuse limit on reads (GET), per hour.")
+        default=3600, help_text="Anti-abuse limit on reads (GET), per hour."
+    )
     monthly_credits = models.PositiveIntegerField(help_text="Credits granted each month.")
     watermark_by_default = models.BooleanField(default=False)
     sort_order = models.PositiveSmallIntegerField(default=0)
@@ -38,17 +39,20 @@ class Plan(models.Model):
 
 
 class Account(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account"
+    )
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
-    credits = models.IntegerField(default=0, editable=False,
-                                  help_text="Always the sum of the ledger; change it there.")
+    credits = models.IntegerField(
+        default=0, editable=False, help_text="Always the sum of the ledger; change it there."
+    )
     webhook_secret = models.CharField(max_length=80, default=new_webhook_secret)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(credits__gte=0),
-                                              name="account_credits_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gte=0), name="account_credits_not_negative")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user.email or self.user.username} ({self.plan})"
@@ -56,10 +60,16 @@ class Account(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The balance moves only by ledger updates (accounts.quotas); a save of a stale
         # instance (admin form, plan change) must never write an old balance back.
-        if self.pk is not None and kwargs.get("update_fields") is None and not kwargs.get(
-                "force_insert"):
-            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name != "credits"]
+        if (
+            self.pk is not None
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "credits"
+            ]
         super().save(*args, **kwargs)
 
 
@@ -77,11 +87,17 @@ class CreditEntry(models.Model):
     kind = models.CharField(max_length=16, choices=LedgerKind.choices)
     amount = models.IntegerField(help_text="Positive adds credits, negative takes them.")
     reason = models.CharField(max_length=200, blank=True)
-    job = models.ForeignKey("swaps.SwapJob", on_delete=models.SET_NULL, null=True, blank=True,
-                            related_name="ledger_entries")
+    job = models.ForeignKey(
+        "swaps.SwapJob",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
     period = models.CharField(max_length=7, blank=True, help_text="YYYY-MM of a monthly grant.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -89,11 +105,17 @@ class CreditEntry(models.Model):
         verbose_name_plural = "credit entries"
         constraints = [
             # The database itself refuses a second refund (or charge) of one job ...
-            models.UniqueConstraint(fields=["job", "kind"], name="one_entry_per_job_and_kind",
-                                    condition=Q(kind__in=["charge", "refund"])),
+            models.UniqueConstraint(
+                fields=["job", "kind"],
+                name="one_entry_per_job_and_kind",
+                condition=Q(kind__in=["charge", "refund"]),
+            ),
             # ... and a second monthly grant.
-            models.UniqueConstraint(fields=["account", "period"], name="one_grant_per_period",
-                                    condition=Q(kind="grant") & ~Q(period="")),
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                name="one_grant_per_period",
+                condition=Q(kind="grant") & ~Q(period=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -109,8 +131,11 @@ class UsageWindow(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "scope", "starts_at"],
-                                               name="one_usage_row_per_window")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "scope", "starts_at"], name="one_usage_row_per_window"
+            )
+        ]
         indexes = [models.Index(fields=["account", "scope", "-starts_at"])]
 
     def __str__(self) -> str:
@@ -169,8 +194,11 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "key"],
-                                               name="one_record_per_idempotency_key")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "key"], name="one_record_per_idempotency_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"idempotency key of account {self.account_id}"

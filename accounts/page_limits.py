@@ -32,6 +32,7 @@ def limit_posts_per_ip(*, group: str, rate_setting: str) -> Callable[[View], Vie
     The refusal is answered here through RATELIMIT_VIEW, because without
     RatelimitMiddleware a blocked request would surface as a bare 403.
     """
+
     def rate(group: str, request: HttpRequest) -> str:
         return getattr(settings, rate_setting)
 
@@ -61,7 +62,8 @@ def ratelimited(request: HttpRequest, exception: Exception | None = None) -> Htt
     """settings.RATELIMIT_VIEW: a readable 429 page that says when to try again."""
     retry_after = getattr(exception, "retry_after", FALLBACK_RETRY_AFTER_S)
     minutes = -(-retry_after // 60)
-    response = render(request, "429.html", {"retry_after": retry_after, "minutes": minutes},
-                      status=429)
+    response = render(
+        request, "429.html", {"retry_after": retry_after, "minutes": minutes}, status=429
+    )
     response["Retry-After"] = str(retry_after)
     return response

@@ -16,13 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from accounts.models import (
-    DEFAULT_PLAN_SLUG,
-    Account,
-    CreditEntry,
-    LedgerKind,
-    Plan,
-)
+from accounts.models import DEFAULT_PLAN_SLUG, Account, CreditEntry, LedgerKind, Plan
 from faceswap_site.codes import CodedError
 
 
@@ -31,6 +25,7 @@ class QuotaError(CodedError):
 
 
 # --- Credits --------------------------------------------------------------------------
+
 
 def account_for(*, user: Any) -> Account:
     """The user's account, opened (with this month's grant) on first use."""
@@ -42,7 +37,8 @@ def open_account(*, user: Any, plan: Plan | None = None, now: datetime | None = 
     """Create a user's account on the default plan with this month's grant."""
     with transaction.atomic():
         account, created = Account.objects.get_or_create(
-            user=user, defaults={"plan": plan or Plan.objects.get(slug=DEFAULT_PLAN_SLUG)})
+            user=user, defaults={"plan": plan or Plan.objects.get(slug=DEFAULT_PLAN_SLUG)}
+        )
         if created:
             grant_monthly_credits(account=account, now=now)
     return account
@@ -52,8 +48,9 @@ def _move_credits(account: Account, amount: int, **entry: Any) -> CreditEntry:
     """Write the entry and move the balance together; refuses to go below zero."""
     with transaction.atomic():
         if amount < 0:
-            moved = (Account.objects.filter(pk=account.pk, credits__gte=-amount)
-                     .update(credits=F("credits") + amount))
+            moved = Account.objects.filter(pk=account.pk, credits__gte=-amount).update(
+                credits=F("credits") + amount
+            )
             if moved != 1:
                 raise insufficient_credits(account=account, required=-amount)
         else:
@@ -63,8 +60,11 @@ def _move_credits(account: Account, amount: int, **entry: Any) -> CreditEntry:
 
 def insufficient_credits(*, account: Account, required: int) -> QuotaError:
     """The 402 for a request costing ``required`` credits in all, with today's balance."""
-    return QuotaError("insufficient_credits", "Not enough credits.",
-                      {"required": required, "balance": _balance(account)})
+    return QuotaError(
+        "insufficient_credits",
+        "Not enough credits.",
+        {"required": required, "balance": _balance(account)},
+    )
 
 
 def _balance(account: Account) -> int:
@@ -83,8 +83,7 @@ def job_cost(*, frames: int) -> int:
 
 def charge_for_job(*, account: Account, job: Any) -> None:
     """Take the job's cost; QuotaError(insufficient_credits) -> 402, and nothing is taken."""
-    _move_credits(account, -job.cost, kind=LedgerKind.CHARGE, job=job,
-                  reason=f"swap job {job.pk}")
+    _move_credits(account, -job.cost, kind=LedgerKind.CHARGE, job=job, reason=f"swap job {job.pk}")
 
 
 def refund_job(*, job: Any, reason: str, by: Any = None) -> bool:
@@ -93,8 +92,14 @@ def refund_job(*, job: Any, reason: str, by: Any = None) -> bool:
         return False  # never charged, nothing to give back
     try:
         with transaction.atomic():
-            _move_credits(job.account, job.cost, kind=LedgerKind.REFUND, job=job,
-                          reason=reason[:200], created_by=by)
+            _move_credits(
+                job.account,
+                job.cost,
+                kind=LedgerKind.REFUND,
+                job=job,
+                reason=reason[:200],
+                created_by=by,
+            )
     except IntegrityError:  # the unique (job, refund) entry exists: already refunded
         return False
     return True
@@ -104,8 +109,9 @@ def adjust_credits(*, account: Account, amount: int, reason: str, by: Any = None
     """An operator's grant (amount > 0) or take (amount < 0), with its reason in the ledger."""
     if amount == 0 or not reason.strip():
         raise ValueError("An adjustment needs a non-zero amount and a reason.")
-    return _move_credits(account, amount, kind=LedgerKind.ADJUSTMENT, reason=reason[:200],
-                         created_by=by)
+    return _move_credits(
+        account, amount, kind=LedgerKind.ADJUSTMENT, reason=reason[:200], created_by=by
+    )
 
 
 def current_period(now: datetime | None = None) -> str:
@@ -120,8 +126,13 @@ def grant_monthly_credits(*, account: Account, now: datetime | None = None) -> b
         return False
     try:
         with transaction.atomic():
-            _move_credits(account, amount, kind=LedgerKind.GRANT, period=period,
-                          reason=f"{account.plan.name} plan, {period}")
+            _move_credits(
+                account,
+                amount,
+                kind=LedgerKind.GRANT,
+                period=period,
+                reason=f"{account.plan.name} plan, {period}",
+            )
     except IntegrityError:
         return False
     return True
@@ -130,8 +141,11 @@ def grant_monthly_credits(*, account: Account, now: datetime | None = None) -> b
 def grant_all_monthly_credits(*, now: datetime | None = None) -> int:
     """Scheduled: grant every account that has not had this month's grant yet."""
     period = current_period(now)
-    pending = (Account.objects.select_related("plan").filter(plan__monthly_credits__gt=0)
-               .exclude(ledger__kind=LedgerKind.GRANT, ledger__period=period))
+    pending = (
+        Account.objects.select_related("plan")
+        .filter(plan__monthly_credits__gt=0)
+        .exclude(ledger__kind=LedgerKind.GRANT, ledger__period=period)
+    )
     return sum(grant_monthly_credits(account=account, now=now) for account in pending)
 
 

@@ -21,13 +21,14 @@ from accounts.windows import WINDOW_SECONDS, WindowStatus, limit_for, window_sta
 
 
 def rate_headers(status: WindowStatus) -> dict[str, str]:
-    return {"X-RateLimit-Limit": str(status.limit),
-            "X-RateLimit-Remaining": str(status.remaining),
-            "X-RateLimit-Reset": str(int(status.reset_at.timestamp()))}
+    return {
+        "X-RateLimit-Limit": str(status.limit),
+        "X-RateLimit-Remaining": str(status.remaining),
+        "X-RateLimit-Reset": str(int(status.reset_at.timestamp())),
+    }
 
 
-def consume_request(*, account: Account, writes: bool,
-                    now: datetime | None = None) -> WindowStatus:
+def consume_request(*, account: Account, writes: bool, now: datetime | None = None) -> WindowStatus:
     """Count one request in each of its windows, or refuse it (429) counting nothing.
 
     Returns the hourly write window, which the X-RateLimit-* headers describe.
@@ -55,8 +56,7 @@ def _rate_limited(refused: WindowStatus, *, hourly: WindowStatus, now: datetime)
     return QuotaError(
         "rate_limit_exceeded",
         f"Your plan allows {refused.limit} requests per {refused.scope.replace('-', ' ')}.",
-        {"window": refused.scope, "limit": refused.limit,
-         "reset_at": refused.reset_at.isoformat()},
+        {"window": refused.scope, "limit": refused.limit, "reset_at": refused.reset_at.isoformat()},
         headers=headers,
     )
 
@@ -76,8 +76,9 @@ def _counter() -> Any:
 class DatabaseCounter:
     """Windows as rows; an increment is one conditional UPDATE per window."""
 
-    def consume(self, account: Account, scopes: tuple[str, ...],
-                now: datetime) -> list[WindowStatus]:
+    def consume(
+        self, account: Account, scopes: tuple[str, ...], now: datetime
+    ) -> list[WindowStatus]:
         statuses: list[WindowStatus] = []
         try:
             with transaction.atomic():
@@ -87,27 +88,34 @@ class DatabaseCounter:
                     if status.used > status.limit:
                         raise _Refused(statuses)
         except _Refused as refused:  # rolled back: a refused request counts nothing
-            return [s if s.used > s.limit else WindowStatus(s.scope, s.limit, s.used - 1,
-                                                             s.reset_at)
-                    for s in refused.statuses]
+            return [
+                s if s.used > s.limit else WindowStatus(s.scope, s.limit, s.used - 1, s.reset_at)
+                for s in refused.statuses
+            ]
         return statuses
 
     def _increment(self, account: Account, scope: str, now: datetime) -> WindowStatus:
         limit = limit_for(account.plan, scope)
         start = window_start(scope, now)
         row, _ = UsageWindow.objects.get_or_create(account=account, scope=scope, starts_at=start)
-        moved = (UsageWindow.objects.filter(pk=row.pk, count__lt=limit)
-                 .update(count=F("count") + 1))
+        moved = UsageWindow.objects.filter(pk=row.pk, count__lt=limit).update(count=F("count") + 1)
         used = UsageWindow.objects.values_list("count", flat=True).get(pk=row.pk)
         reset = start + timedelta(seconds=WINDOW_SECONDS[scope])
         return WindowStatus(scope, limit, used if moved else limit + 1, reset)
 
     def peek(self, account: Account, scope: str, now: datetime) -> WindowStatus:
         start = window_start(scope, now)
-        used = (UsageWindow.objects.filter(account=account, scope=scope, starts_at=start)
-                .values_list("count", flat=True).first()) or 0
-        return WindowStatus(scope, limit_for(account.plan, scope), used,
-                            start + timedelta(seconds=WINDOW_SECONDS[scope]))
+        used = (
+            UsageWindow.objects.filter(account=account, scope=scope, starts_at=start)
+            .values_list("count", flat=True)
+            .first()
+        ) or 0
+        return WindowStatus(
+            scope,
+            limit_for(account.plan, scope),
+            used,
+            start + timedelta(seconds=WINDOW_SECONDS[scope]),
+        )
 
 
 class _Refused(Exception):

@@ -48,22 +48,30 @@ class RedisCounter:
     def _key(account: Any, scope: str, start: datetime) -> str:
         return f"faceswap:rate:{account.pk}:{scope}:{int(start.timestamp())}"
 
-    def consume(self, account: Any, scopes: tuple[str, ...],
-                now: datetime) -> list[WindowStatus]:
+    def consume(self, account: Any, scopes: tuple[str, ...], now: datetime) -> list[WindowStatus]:
         starts = [window_start(scope, now) for scope in scopes]
-        resets = [start + timedelta(seconds=WINDOW_SECONDS[scope])
-                  for scope, start in zip(scopes, starts, strict=True)]
+        resets = [
+            start + timedelta(seconds=WINDOW_SECONDS[scope])
+            for scope, start in zip(scopes, starts, strict=True)
+        ]
         limits = [limit_for(account.plan, scope) for scope in scopes]
-        keys = [self._key(account, scope, start)
-                for scope, start in zip(scopes, starts, strict=True)]
+        keys = [
+            self._key(account, scope, start) for scope, start in zip(scopes, starts, strict=True)
+        ]
         # Keys outlive their window a little, so a late reader still sees the count.
         expiries = [int(reset.timestamp()) + 60 for reset in resets]
         used = self.script(keys=keys, args=[*limits, *expiries])
-        return [WindowStatus(scope, limit, int(count), reset)
-                for scope, limit, count, reset in zip(scopes, limits, used, resets, strict=True)]
+        return [
+            WindowStatus(scope, limit, int(count), reset)
+            for scope, limit, count, reset in zip(scopes, limits, used, resets, strict=True)
+        ]
 
     def peek(self, account: Any, scope: str, now: datetime) -> WindowStatus:
         start = window_start(scope, now)
         used = int(self.client.get(self._key(account, scope, start)) or 0)
-        return WindowStatus(scope, limit_for(account.plan, scope), used,
-                            start + timedelta(seconds=WINDOW_SECONDS[scope]))
+        return WindowStatus(
+            scope,
+            limit_for(account.plan, scope),
+            used,
+            start + timedelta(seconds=WINDOW_SECONDS[scope]),
+        )

@@ -29,7 +29,8 @@ def create_key(*, account: Account, name: str) -> NewKey:
         list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk"))
         if ApiKey.objects.filter(account=account).active().count() >= MAX_ACTIVE_KEYS:
             raise KeyLimitReached(
-                f"You already have {MAX_ACTIVE_KEYS} active keys; revoke one first.")
+                f"You already have {MAX_ACTIVE_KEYS} active keys; revoke one first."
+            )
         new = create_api_key(account=account, name=name.strip())
     logger.info("API key %s created for account %s", new.key.prefix, account.pk)
     return new

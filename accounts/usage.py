@@ -26,8 +26,9 @@ class DayUsage:
     credits_spent: int  # charges and negative adjustments, as a positive number
 
 
-def daily_usage(*, account: Account, days: int = CHART_DAYS,
-                now: datetime | None = None) -> list[DayUsage]:
+def daily_usage(
+    *, account: Account, days: int = CHART_DAYS, now: datetime | None = None
+) -> list[DayUsage]:
     """One row per UTC day, oldest first, ending today; days without activity are zeros."""
     today = (now or timezone.now()).astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
@@ -52,12 +53,16 @@ def _requests_per_day(account: Account, since: datetime) -> dict[date, int]:
 
 
 def _credits_per_day(account: Account, since: datetime) -> dict[date, tuple[int, int]]:
-    sums = (CreditEntry.objects.filter(account=account, created_at__gte=since)
-            .annotate(day=TruncDate("created_at", tzinfo=UTC))
-            # order_by(): the model's default ordering would otherwise join the GROUP BY.
-            .order_by().values("day")
-            .annotate(added=Sum("amount", filter=Q(amount__gt=0)),
-                      spent=Sum("amount", filter=Q(amount__lt=0))))
+    sums = (
+        CreditEntry.objects.filter(account=account, created_at__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        # order_by(): the model's default ordering would otherwise join the GROUP BY.
+        .order_by()
+        .values("day")
+        .annotate(
+            added=Sum("amount", filter=Q(amount__gt=0)), spent=Sum("amount", filter=Q(amount__lt=0))
+        )
+    )
     return {row["day"]: (row["added"] or 0, -(row["spent"] or 0)) for row in sums}
 
 
@@ -135,8 +140,7 @@ def day_label(day: date) -> str:
 def build_chart(days: list[DayUsage]) -> UsageChart:
     slot = (PLOT_RIGHT - PLOT_LEFT) / max(1, len(days))
     request_max = nice_ceiling(max((d.requests for d in days), default=0))
-    credit_max = nice_ceiling(max((max(d.credits_added, d.credits_spent) for d in days),
-                                  default=0))
+    credit_max = nice_ceiling(max((max(d.credits_added, d.credits_spent) for d in days), default=0))
     return UsageChart(
         days=[_chart_day(i, d, slot, request_max, credit_max) for i, d in enumerate(days)],
         request_ticks=_ticks(request_max, REQUESTS_BASE, REQUESTS_TOP),
@@ -155,13 +159,15 @@ def _scaled(value: int, maximum: int, span: float) -> float:
     return max(MIN_BAR, round(span * value / maximum, 1))
 
 
-def _chart_day(index: int, usage: DayUsage, slot: float, request_max: int,
-               credit_max: int) -> ChartDay:
+def _chart_day(
+    index: int, usage: DayUsage, slot: float, request_max: int, credit_max: int
+) -> ChartDay:
     requests = _scaled(usage.requests, request_max, REQUESTS_BASE - REQUESTS_TOP)
     added = _scaled(usage.credits_added, credit_max, CREDITS_ZERO - CREDITS_TOP)
     spent = _scaled(usage.credits_spent, credit_max, CREDITS_BOTTOM - CREDITS_ZERO)
     return ChartDay(
-        usage=usage, label=day_label(usage.day),
+        usage=usage,
+        label=day_label(usage.day),
         x=round(PLOT_LEFT + slot * index + slot * (1 - BAR_FILL) / 2, 1),
         width=round(slot * BAR_FILL, 1),
         requests=Bar(REQUESTS_BASE - requests, requests),
@@ -178,12 +184,17 @@ def _ticks(maximum: int, base: int, top: int) -> list[Tick]:
 
 
 def _credit_ticks(maximum: int) -> list[Tick]:
-    return [Tick(CREDITS_TOP, f"+{maximum}"), Tick(CREDITS_ZERO, "0"),
-            Tick(CREDITS_BOTTOM, f"\u2212{maximum}")]
+    return [
+        Tick(CREDITS_TOP, f"+{maximum}"),
+        Tick(CREDITS_ZERO, "0"),
+        Tick(CREDITS_BOTTOM, f"\u2212{maximum}"),
+    ]
 
 
 def _day_labels(days: list[DayUsage], slot: float) -> list[Tick]:
     # Counted back from today, so the most recent day always has its label.
     indexes = range(len(days) - 1, -1, -X_LABEL_EVERY)
-    return [Tick(round(PLOT_LEFT + slot * (i + 0.5), 1), day_label(days[i].day))
-            for i in sorted(indexes)]
+    return [
+        Tick(round(PLOT_LEFT + slot * (i + 0.5), 1), day_label(days[i].day))
+        for i in sorted(indexes)
+    ]

@@ -34,6 +34,7 @@ View = Callable[..., HttpResponse]
 
 # --- Sign-up and log-in -------------------------------------------------------------------
 
+
 @limit_posts_per_ip(group="accounts.signup", rate_setting="SIGNUP_RATE")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
@@ -53,15 +54,21 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 login_view = limit_posts_per_ip(group="accounts.login", rate_setting="LOGIN_RATE")(
-    LoginView.as_view(authentication_form=EmailLoginForm))
+    LoginView.as_view(authentication_form=EmailLoginForm)
+)
 
 
 # --- Developer dashboard ------------------------------------------------------------------
 
 
-def _render_dashboard(request: HttpRequest, *, key_form: ApiKeyForm | None = None,
-                      new_key: NewKey | None = None, webhook_secret: str | None = None,
-                      status: int = 200) -> HttpResponse:
+def _render_dashboard(
+    request: HttpRequest,
+    *,
+    key_form: ApiKeyForm | None = None,
+    new_key: NewKey | None = None,
+    webhook_secret: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
     account = quotas.account_for(user=request.user)
     windows = rate_limits.window_statuses(account=account)
     context = {
@@ -93,8 +100,9 @@ def create_key(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_dashboard(request, key_form=form, status=400)
     try:
-        new_key = services.create_key(account=quotas.account_for(user=request.user),
-                                      name=form.cleaned_data["name"])
+        new_key = services.create_key(
+            account=quotas.account_for(user=request.user), name=form.cleaned_data["name"]
+        )
     except services.KeyLimitReached as error:
         form.add_error(None, str(error))
         return _render_dashboard(request, key_form=form, status=400)

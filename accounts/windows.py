@@ -27,8 +27,11 @@ class WindowStatus:
         return max(0, self.limit - self.used)
 
     def as_json(self) -> dict[str, Any]:
-        return {"limit": self.limit, "remaining": self.remaining,
-                "reset": int(self.reset_at.timestamp())}
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset": int(self.reset_at.timestamp()),
+        }
 
 
 def window_start(scope: str, now: datetime) -> datetime:
@@ -38,5 +41,8 @@ def window_start(scope: str, now: datetime) -> datetime:
 
 
 def limit_for(plan: Plan, scope: str) -> int:
-    return {"hour": plan.hourly_limit, "day": plan.daily_limit,
-            "read-hour": plan.read_hourly_limit}[scope]
+    return {
+        "hour": plan.hourly_limit,
+        "day": plan.daily_limit,
+        "read-hour": plan.read_hourly_limit,
+    }[scope]

@@ -51,8 +51,12 @@ def row(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, str]:
             f"light {q.light_difference(target, out, marks):.2f}, "
             f"tone {q.tone_difference(target, out, marks):.1f}"
         )
-    tiles = [face_crop(target, marks), face_crop(source, src_marks),
-             face_crop(before, marks), face_crop(after, marks)]
+    tiles = [
+        face_crop(target, marks),
+        face_crop(source, src_marks),
+        face_crop(before, marks),
+        face_crop(after, marks),
+    ]
     return np.hstack(tiles), "; ".join(figures)
 
 

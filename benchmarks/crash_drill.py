@@ -57,8 +57,12 @@ class Service:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-                cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -113,8 +117,11 @@ def worker_to_kill(service: Service) -> int | None:
     running = [pid for pid in running if pid in ours]
     if running:
         return random.choice(running)
-    idle = [pid for pid in ours if _cmdline(pid).startswith(b"qcluster")
-            and _cmdline(pid).rstrip(b"\0").endswith(b" idle")]
+    idle = [
+        pid
+        for pid in ours
+        if _cmdline(pid).startswith(b"qcluster") and _cmdline(pid).rstrip(b"\0").endswith(b" idle")
+    ]
     return random.choice(idle) if idle else None
 
 
@@ -156,12 +163,16 @@ class Submitter(threading.Thread):
             time.sleep(0.2)
 
     def _submit_one(self, idempotency_key: str) -> None:
-        headers = {"X-Api-Key": self.key, "Idempotency-Key": idempotency_key,
-                   "Content-Type": self.content_type}
+        headers = {
+            "X-Api-Key": self.key,
+            "Idempotency-Key": idempotency_key,
+            "Content-Type": self.content_type,
+        }
         while True:
             try:
-                reply = requests.post(f"{self.service.url}/api/v1/swaps", data=self.body,
-                                      headers=headers, timeout=30)
+                reply = requests.post(
+                    f"{self.service.url}/api/v1/swaps", data=self.body, headers=headers, timeout=30
+                )
             except requests.RequestException:
                 time.sleep(0.3)  # down: the same request again, same key
                 continue
@@ -174,8 +185,9 @@ class Submitter(threading.Thread):
             time.sleep(0.3)  # 5xx, or 409 "still in progress": ask again
 
 
-def drill(service: Service, submitter: Submitter, worker_kills: int,
-          service_kills: int) -> Counter[str]:
+def drill(
+    service: Service, submitter: Submitter, worker_kills: int, service_kills: int
+) -> Counter[str]:
     kills: Counter[str] = Counter()
     while kills["worker"] < worker_kills:
         time.sleep(random.uniform(0.3, 2.5))
@@ -246,20 +258,34 @@ def audit(account_id: int, start_credits: int, accepted: list[str]) -> dict[str,
         "completed with a refund": len(completed & refunded),
         "balance != ledger": int(account.credits != quotas.ledger_balance(account)),
         "balance != start - charges + refunds": int(
-            account.credits != start_credits - charged + returned),
+            account.credits != start_credits - charged + returned
+        ),
     }
 
 
-MUST_BE_ZERO = ("lost", "charged twice", "refunded twice", "failed without refund",
-                "completed with a refund", "balance != ledger",
-                "balance != start - charges + refunds")
+MUST_BE_ZERO = (
+    "lost",
+    "charged twice",
+    "refunded twice",
+    "failed without refund",
+    "completed with a refund",
+    "balance != ledger",
+    "balance != start - charges + refunds",
+)
 
 
 def environment(workdir: Path, database_url: str) -> dict[str, str]:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "faceswap_site.settings",
-            "DATABASE_URL": database_url, "VAR_DIR": str(workdir / "var"),
-            "MEDIA_ROOT": str(workdir / "media"), "Q_SYNC": "false", "DEBUG": "false",
-            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "faceswap_site.settings",
+        "DATABASE_URL": database_url,
+        "VAR_DIR": str(workdir / "var"),
+        "MEDIA_ROOT": str(workdir / "media"),
+        "Q_SYNC": "false",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),
+    }
 
 
 def free_port() -> int:
@@ -303,12 +329,20 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     return report(kills, figures, waited, time.monotonic() - started, database.kind, submitter)
 
 
-def report(kills: Counter[str], figures: dict[str, int], waited: float, took: float,
-           kind: str, submitter: Submitter) -> int:
-    print(f"crash drill on {kind}: {kills['worker']} worker kills ({kills['mid-job']} of a "
-          f"worker running a job), {kills['service']} "
-          f"whole-service kills in {took:.0f} s; all accepted jobs ended {waited:.1f} s "
-          "after the last kill")
+def report(
+    kills: Counter[str],
+    figures: dict[str, int],
+    waited: float,
+    took: float,
+    kind: str,
+    submitter: Submitter,
+) -> int:
+    print(
+        f"crash drill on {kind}: {kills['worker']} worker kills ({kills['mid-job']} of a "
+        f"worker running a job), {kills['service']} "
+        f"whole-service kills in {took:.0f} s; all accepted jobs ended {waited:.1f} s "
+        "after the last kill"
+    )
     if submitter.refused:
         print(f"refused requests (status: count): {dict(submitter.refused)}")
     failures = [name for name in MUST_BE_ZERO if figures[name]]

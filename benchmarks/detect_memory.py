@@ -35,8 +35,9 @@ def tree_rss_mb(pids: list[int]) -> float:
     for pid in pids:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines()
-                              if line.startswith("VmRSS:")))
+            total += int(
+                next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+            )
         except (OSError, StopIteration, ValueError, IndexError):
             continue
     return total / 1024
@@ -48,13 +49,23 @@ def main() -> int:
     p.add_argument("--side", type=int, default=9000)
     args = p.parse_args()
     png = cv2.imencode(".png", np.full((args.side, args.side, 3), 200, np.uint8))[1].tobytes()
-    with tempfile.TemporaryDirectory() as tmp, running_server(
-            Path(tmp), base_url=None, workers=2, threads=4) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp), base_url=None, workers=2, threads=4) as server,
+    ):
         key = server.seed_account(credits=10, hourly=100_000, daily=100_000).api_key
         pid = server.pids
-        http_request("POST", f"{server.url}/api/v1/detect", key,
-                     files={"image": ("warm.png", cv2.imencode(".png", np.zeros((64, 64, 3),
-                                                               np.uint8))[1].tobytes())})
+        http_request(
+            "POST",
+            f"{server.url}/api/v1/detect",
+            key,
+            files={
+                "image": (
+                    "warm.png",
+                    cv2.imencode(".png", np.zeros((64, 64, 3), np.uint8))[1].tobytes(),
+                )
+            },
+        )
         idle = tree_rss_mb(pid)
         peak, done = idle, threading.Event()
 
@@ -68,16 +79,25 @@ def main() -> int:
         sampler.start()
         replies = []
         for _ in range(2):
-            replies += fire_together([
-                lambda: http_request("POST", f"{server.url}/api/v1/detect", key,
-                                     files={"image": ("big.png", png)})
-                for _ in range(args.clients)])
+            replies += fire_together(
+                [
+                    lambda: http_request(
+                        "POST",
+                        f"{server.url}/api/v1/detect",
+                        key,
+                        files={"image": ("big.png", png)},
+                    )
+                    for _ in range(args.clients)
+                ]
+            )
         done.set()
         sampler.join()
     codes = Counter(r.status if r.status == 200 else f"{r.status} {r.code}" for r in replies)
     times = sorted(round(r.seconds, 1) for r in replies)
-    print(f"{args.clients} concurrent detects of a {args.side}x{args.side} PNG "
-          f"({len(png) // 1024} KB), twice: {dict(codes)}; seconds {times}")
+    print(
+        f"{args.clients} concurrent detects of a {args.side}x{args.side} PNG "
+        f"({len(png) // 1024} KB), twice: {dict(codes)}; seconds {times}"
+    )
     print(f"server RSS: idle {idle:.0f} MB, peak {peak:.0f} MB, growth {peak - idle:.0f} MB")
     return 0
 

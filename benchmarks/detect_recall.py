@@ -41,8 +41,10 @@ def annotations(folder: Path) -> dict[Path, list[Box]]:
     found: dict[Path, list[Box]] = {p: [] for p in sorted(folder.glob("*.jpg"))}
     for xml in sorted(folder.glob("*.xml")):
         for image in ET.parse(xml).getroot().iter("image"):
-            boxes = [tuple(int(b.get(k)) for k in ("left", "top", "width", "height"))
-                     for b in image.findall("box")]
+            boxes = [
+                tuple(int(b.get(k)) for k in ("left", "top", "width", "height"))
+                for b in image.findall("box")
+            ]
             found[folder / image.get("file")] = boxes
     return found
 
@@ -95,11 +97,15 @@ def main() -> None:
         hit2, extra2, ms2 = measure(*on_canvas(image, boxes), args.runs)
         totals += (len(boxes), hit, extra, hit2, extra2)
         size = f"{image.shape[1]}x{image.shape[0]}"
-        print(f"| {path.name} | {size} | {len(boxes)} | {hit} | {extra} | {ms:.1f} "
-              f"| {hit2} | {extra2} | {ms2:.1f} |")
+        print(
+            f"| {path.name} | {size} | {len(boxes)} | {hit} | {extra} | {ms:.1f} "
+            f"| {hit2} | {extra2} | {ms2:.1f} |"
+        )
     faces, hit, extra, hit2, extra2 = totals
-    print(f"\n{faces} annotated faces: {hit} found at the photos' own size ({extra} extra), "
-          f"{hit2} found pasted into {CANVAS}x{CANVAS} ({extra2} extra).")
+    print(
+        f"\n{faces} annotated faces: {hit} found at the photos' own size ({extra} extra), "
+        f"{hit2} found pasted into {CANVAS}x{CANVAS} ({extra2} extra)."
+    )
 
 
 if __name__ == "__main__":

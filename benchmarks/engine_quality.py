@@ -260,8 +260,10 @@ def _cells(s: q.SwapScores) -> str:
 
 
 def pair_table(rows: list[dict], methods: list[str]) -> str:
-    head = ("| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
-            "| shade | light |")
+    head = (
+        "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
+        "| shade | light |"
+    )
     lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
@@ -275,8 +277,21 @@ def _figure(key: str, value: float) -> str:
 
 
 def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
-    keys = ["transferred", "d_src", "d_tgt", "head_err", "background", "seam", "tone",
-            "worst tone", "shade", "worst shade", "light", "worst light", "found"]
+    keys = [
+        "transferred",
+        "d_src",
+        "d_tgt",
+        "head_err",
+        "background",
+        "seam",
+        "tone",
+        "worst tone",
+        "shade",
+        "worst shade",
+        "light",
+        "worst light",
+        "found",
+    ]
     lines = [
         "| split | method | pairs | " + " | ".join(keys) + " | all targets met |",
         "|---|---|---|" + "---|" * (len(keys) + 1),

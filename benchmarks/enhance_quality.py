@@ -44,8 +44,12 @@ from tests.images import ASTRONAUT, GRACE_HOPPER, fixture_path  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared" / "faces"
 PORTRAITS = (  # photos whose largest face is big enough to judge sharpness (>= ~80 px)
-    "multi/Tom_Cruise_avp_2014_4.jpg", "multi/bald_guys.jpg", "multi/2008_002506.jpg",
-    "multi/2008_001322.jpg", "multi/2008_001009.jpg", "multi/2009_004587.jpg",
+    "multi/Tom_Cruise_avp_2014_4.jpg",
+    "multi/bald_guys.jpg",
+    "multi/2008_002506.jpg",
+    "multi/2008_001322.jpg",
+    "multi/2008_001009.jpg",
+    "multi/2009_004587.jpg",
 )
 OVERSHOOT_LEVELS = 8
 
@@ -160,18 +164,20 @@ def summary(rows: list[Row]) -> str:
     gain = med([r.lapvar[2] / r.lapvar[1] for r in rows])
     plain_vs_target = med([r.lapvar[1] / r.lapvar[0] for r in rows])
     enhanced_vs_target = med([r.lapvar[2] / r.lapvar[0] for r in rows])
-    return "\n".join([
-        f"pairs: {len(rows)}; sharper with enhance: {raised}/{len(rows)}",
-        f"median lapvar ratio enhanced/plain: {gain:.2f}"
-        f"; hf ratio: {med([r.hf[2] / r.hf[1] for r in rows]):.2f}",
-        f"median lapvar vs target's face: plain {plain_vs_target:.2f}"
-        f", enhanced {enhanced_vs_target:.2f}",
-        f"pixels changed outside the face outline: max {max(r.outside for r in rows)}",
-        f"ring edge energy enhanced/plain: max {max(r.ring for r in rows):.4f}",
-        f"overshoot > {OVERSHOOT_LEVELS} levels: median {med([r.overshoot for r in rows]):.4f}"
-        f" (plain unsharp mask: {med([r.usm_overshoot for r in rows]):.4f})",
-        f"enhance stage: median {med([r.enhance_ms for r in rows]):.1f} ms",
-    ])
+    return "\n".join(
+        [
+            f"pairs: {len(rows)}; sharper with enhance: {raised}/{len(rows)}",
+            f"median lapvar ratio enhanced/plain: {gain:.2f}"
+            f"; hf ratio: {med([r.hf[2] / r.hf[1] for r in rows]):.2f}",
+            f"median lapvar vs target's face: plain {plain_vs_target:.2f}"
+            f", enhanced {enhanced_vs_target:.2f}",
+            f"pixels changed outside the face outline: max {max(r.outside for r in rows)}",
+            f"ring edge energy enhanced/plain: max {max(r.ring for r in rows):.4f}",
+            f"overshoot > {OVERSHOOT_LEVELS} levels: median {med([r.overshoot for r in rows]):.4f}"
+            f" (plain unsharp mask: {med([r.usm_overshoot for r in rows]):.4f})",
+            f"enhance stage: median {med([r.enhance_ms for r in rows]):.1f} ms",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,16 +199,19 @@ def main(argv: list[str] | None = None) -> int:
         row, tile = measure(photos[src], photos[dst], f"{Path(src).stem} -> {Path(dst).stem}")
         rows.append(row)
         tiles.append(tile)
-    print("| pair | face px | lapvar target | plain | enhanced | ratio | hf ratio | outside "
-          "| ring | overshoot | usm overshoot | enhance ms |")
+    print(
+        "| pair | face px | lapvar target | plain | enhanced | ratio | hf ratio | outside "
+        "| ring | overshoot | usm overshoot | enhance ms |"
+    )
     print("|---|" + "---|" * 11)
     print("\n".join(_fmt(r) for r in rows))
     print()
     print(summary(rows))
     if args.sheet:
         width = max(t.shape[1] for t in tiles)
-        padded = [cv2.copyMakeBorder(t, 0, 4, 0, width - t.shape[1], cv2.BORDER_CONSTANT)
-                  for t in tiles]
+        padded = [
+            cv2.copyMakeBorder(t, 0, 4, 0, width - t.shape[1], cv2.BORDER_CONSTANT) for t in tiles
+        ]
         cv2.imwrite(str(args.sheet), np.vstack(padded))
     return 0
 

@@ -55,8 +55,10 @@ def main() -> int:
             rate = n / (time.perf_counter() - started)
             print(f"{n} inputs, {crashes} crashes, {rate:.0f}/s", flush=True)
     elapsed = time.perf_counter() - started
-    print(f"done: {args.inputs} inputs in {elapsed:.0f} s ({args.inputs / elapsed:.0f}/s), "
-          f"{crashes} crashes")
+    print(
+        f"done: {args.inputs} inputs in {elapsed:.0f} s ({args.inputs / elapsed:.0f}/s), "
+        f"{crashes} crashes"
+    )
     return 1 if crashes else 0
 
 

@@ -107,8 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(bench(name, *case, runs=args.runs, opts=opts))
     print(f"{FRAMES} frames of 640x480; median over {args.runs} runs; wall / CPU ms:\n")
-    print("| case | GIF | frames swapped | " + " | ".join(STAGES) + " | "
-          + " | ".join(ENGINE_STAGES) + " |")
+    print(
+        "| case | GIF | frames swapped | "
+        + " | ".join(STAGES)
+        + " | "
+        + " | ".join(ENGINE_STAGES)
+        + " |"
+    )
     print("|---|---|---|" + "---|" * (len(STAGES) + len(ENGINE_STAGES)))
     print("\n".join(rows))
     cmd = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))

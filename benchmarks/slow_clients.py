@@ -25,8 +25,10 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 
 from tests.live_server import LiveServer, http_request, running_server  # noqa: E402
 
-HALF_SENT = (b"POST /api/v1/swaps HTTP/1.1\r\nHost: bench\r\nContent-Type: image/png\r\n"
-             b"Content-Length: 1000000\r\n\r\nabcd")
+HALF_SENT = (
+    b"POST /api/v1/swaps HTTP/1.1\r\nHost: bench\r\nContent-Type: image/png\r\n"
+    b"Content-Length: 1000000\r\n\r\nabcd"
+)
 
 
 def timed_reads(server: LiveServer, key: str, count: int) -> list[float]:
@@ -48,8 +50,10 @@ def open_half_sent(server: LiveServer, stack: ExitStack, count: int) -> None:
 
 def summary(label: str, times: list[float]) -> str:
     ms = sorted(t * 1000 for t in times)
-    return (f"{label:<28} median {statistics.median(ms):6.1f} ms   "
-            f"p95 {ms[int(0.95 * (len(ms) - 1))]:6.1f} ms   max {ms[-1]:6.1f} ms")
+    return (
+        f"{label:<28} median {statistics.median(ms):6.1f} ms   "
+        f"p95 {ms[int(0.95 * (len(ms) - 1))]:6.1f} ms   max {ms[-1]:6.1f} ms"
+    )
 
 
 def main() -> int:
@@ -57,8 +61,10 @@ def main() -> int:
     p.add_argument("--slow", type=int, default=200)
     p.add_argument("--requests", type=int, default=40)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, running_server(
-            Path(tmp), base_url=None, workers=2, threads=4) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp), base_url=None, workers=2, threads=4) as server,
+    ):
         key = server.seed_account(credits=1, hourly=100_000, daily=100_000).api_key
         idle = timed_reads(server, key, args.requests)
         with ExitStack() as stack:

@@ -56,8 +56,15 @@ CODE_BY_STATUS: dict[int, str] = {
 class CodedError(Exception):
     """An error with a stable code, a message safe to show, and details."""
 
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None,
-                 *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

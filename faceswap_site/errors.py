@@ -18,13 +18,15 @@ from faceswap_site.codes import STATUS_BY_CODE, CodedError
 
 logger = logging.getLogger(__name__)
 
+
 class ApiError(CodedError):
     """An error the API layer itself raises (the engine, images, URLs and quotas raise
     their own CodedError subclasses)."""
 
 
-def envelope(request: HttpRequest | None, code: str, message: str,
-             details: dict[str, Any] | None = None) -> dict[str, Any]:
+def envelope(
+    request: HttpRequest | None, code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "success": False,
         "error": {"code": code, "message": message, "details": details or {}},
@@ -32,10 +34,17 @@ def envelope(request: HttpRequest | None, code: str, message: str,
     }
 
 
-def json_error(request: HttpRequest | None, code: str, message: str,
-               details: dict[str, Any] | None = None, *, status: int | None = None) -> JsonResponse:
-    return JsonResponse(envelope(request, code, message, details),
-                        status=status or STATUS_BY_CODE.get(code, 400))
+def json_error(
+    request: HttpRequest | None,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    *,
+    status: int | None = None,
+) -> JsonResponse:
+    return JsonResponse(
+        envelope(request, code, message, details), status=status or STATUS_BY_CODE.get(code, 400)
+    )
 
 
 def _from_exception(exc: Exception) -> CodedError | None:
@@ -47,13 +56,13 @@ def _from_exception(exc: Exception) -> CodedError | None:
 
 def _from_framework_exception(exc: Exception) -> ApiError | None:
     if isinstance(exc, drf.NotAuthenticated):
-        return ApiError("api_key_required", "An API key is required: send X-Api-Key or "
-                        "Authorization: Bearer.")
+        return ApiError(
+            "api_key_required", "An API key is required: send X-Api-Key or Authorization: Bearer."
+        )
     if isinstance(exc, drf.AuthenticationFailed):
         return ApiError("invalid_api_key", "The API key is invalid or revoked.")
     if isinstance(exc, drf.ValidationError):
-        return ApiError("invalid_parameter", "Some parameters are invalid.",
-                        {"fields": exc.detail})
+        return ApiError("invalid_parameter", "Some parameters are invalid.", {"fields": exc.detail})
     if isinstance(exc, drf.ParseError):
         return ApiError("invalid_parameter", f"Malformed request body: {exc.detail}")
     if isinstance(exc, drf.UnsupportedMediaType):
@@ -77,8 +86,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if error is None:
         return None  # unknown: let the middleware log it and answer server_error
     request = context.get("request")
-    response = Response(envelope(request, error.code, error.message, error.details),
-                        status=error.status)
+    response = Response(
+        envelope(request, error.code, error.message, error.details), status=error.status
+    )
     for name, value in error.headers.items():
         response[name] = value
     if error.code in {"api_key_required", "invalid_api_key"}:

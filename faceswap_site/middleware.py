@@ -67,8 +67,9 @@ class ApiJsonErrorsMiddleware:
             return None
         message = f"The request body is {length} bytes; the limit is {limit}."
         if is_api_path(request.path):
-            return json_error(request, "request_too_large", message,
-                              {"max_bytes": limit}, status=413)
+            return json_error(
+                request, "request_too_large", message, {"max_bytes": limit}, status=413
+            )
         return HttpResponse(message, status=413, content_type="text/plain")
 
     def _as_json(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:

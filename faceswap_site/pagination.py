@@ -37,8 +37,7 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         return _whole_number(raw, self.offset_query_param, 0, MAX_OFFSET)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        bounds = {self.limit_query_param: (1, MAX_LIMIT),
-                  self.offset_query_param: (0, MAX_OFFSET)}
+        bounds = {self.limit_query_param: (1, MAX_LIMIT), self.offset_query_param: (0, MAX_OFFSET)}
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             low, high = bounds[parameter["name"]]

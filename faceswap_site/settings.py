@@ -127,9 +127,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 DATABASES = {
@@ -231,8 +231,10 @@ else:
     CACHES = {
         # Everything cached that is not a counter (django-q2's cluster stats for qinfo
         # and qmonitor among them), shared by every process through the database.
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                    "LOCATION": "faceswap_cache"},
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "faceswap_cache",
+        },
         # Django's database cache is not atomic (incr = read, then write), so concurrent
         # logins could pass a limit; this backend increments with one UPDATE ... RETURNING.
         # It holds integers only.
@@ -265,13 +267,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceSwap API",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "swaps.api.schema.document_unsupported_media_types"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "swaps.api.schema.document_unsupported_media_types",
+    ],
     "DESCRIPTION": (
         "Swap faces between photos.\n\n"
         "**Authentication**: `X-Api-Key: KEY` or `Authorization: Bearer KEY`.\n\n"
-        "**Errors**: every error is `{\"success\": false, \"error\": {\"code\", "
-        "\"message\", \"details\"}, \"request_id\"}` with a stable code.\n\n"
+        '**Errors**: every error is `{"success": false, "error": {"code", '
+        '"message", "details"}, "request_id"}` with a stable code.\n\n'
         "**Rate limits**: every authenticated response carries `X-RateLimit-Limit`, "
         "`X-RateLimit-Remaining` and `X-RateLimit-Reset` (UTC epoch seconds) for the hourly "
         "window of requests that create work; a 429 adds `Retry-After`.\n\n"
@@ -298,8 +302,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {"redact": {"()": "faceswap_site.redact.RedactingFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["redact"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Anyone can send a foreign Host header; a traceback for each would flood the log.
     # The access log still shows each such request and its 400.

@@ -77,24 +77,30 @@ class AccessLog:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         started = time.perf_counter()
         seen: dict[str, str] = {}
 
-        def recording_start_response(status: str, headers: list[tuple[str, str]],
-                                     exc_info: Any = None) -> Any:
+        def recording_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             seen["status"] = status.split(" ", 1)[0]
-            seen["length"] = next((v for k, v in headers if k.lower() == "content-length"),
-                                  "-")
+            seen["length"] = next((v for k, v in headers if k.lower() == "content-length"), "-")
             return start_response(status, headers, exc_info)
 
         try:
             return self.app(environ, recording_start_response)
         finally:
-            access_log.info('%s "%s" %s %s %.1fms', environ.get("REMOTE_ADDR", "-"),
-                            _request_line(environ), seen.get("status", "-"),
-                            seen.get("length", "-"), (time.perf_counter() - started) * 1000)
+            access_log.info(
+                '%s "%s" %s %s %.1fms',
+                environ.get("REMOTE_ADDR", "-"),
+                _request_line(environ),
+                seen.get("status", "-"),
+                seen.get("length", "-"),
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def _request_line(environ: dict[str, Any]) -> str:
@@ -112,9 +118,16 @@ def serve_on(listener: socket.socket, *, threads: int, connections: int) -> None
     """Serve the Django app on `listener` until SIGTERM or SIGINT."""
     app = AccessLog(get_wsgi_application())
     server = create_server(
-        app, sockets=[listener], threads=threads, connection_limit=connections,
-        max_request_body_size=_body_cap(), asyncore_use_poll=True,  # select() stops at 1024
-        channel_timeout=60, ident="faceswap", clear_untrusted_proxy_headers=True)
+        app,
+        sockets=[listener],
+        threads=threads,
+        connection_limit=connections,
+        max_request_body_size=_body_cap(),
+        asyncore_use_poll=True,  # select() stops at 1024
+        channel_timeout=60,
+        ident="faceswap",
+        clear_untrusted_proxy_headers=True,
+    )
     server.channel_class = JsonErrorChannel
     signal.signal(signal.SIGTERM, _interrupt)
     server.run()  # returns after closing, on KeyboardInterrupt

@@ -16,11 +16,24 @@ class SwapInputInline(admin.TabularInline):
 
 @admin.register(SwapJob)
 class SwapJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "status", "error_code", "cost", "processing_ms",
-                    "created_at", "completed_at"]
-    list_filter = ["status", "error_code", "account",
-                   "output_format", "created_at",
-                   ("deleted_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "id",
+        "account",
+        "status",
+        "error_code",
+        "cost",
+        "processing_ms",
+        "created_at",
+        "completed_at",
+    ]
+    list_filter = [
+        "status",
+        "error_code",
+        "account",
+        "output_format",
+        "created_at",
+        ("deleted_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["id", "account__user__email", "client_reference"]
     date_hierarchy = "created_at"
     raw_id_fields = ["account", "api_key"]
@@ -33,12 +46,16 @@ class SwapJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refund selected jobs (once per job)")
     def refund_jobs(self, request: HttpRequest, queryset: QuerySet[SwapJob]) -> None:
-        refunded = sum(quotas.refund_job(job=job, reason="refunded by an operator",
-                                         by=request.user)
-                       for job in queryset.select_related("account"))
+        refunded = sum(
+            quotas.refund_job(job=job, reason="refunded by an operator", by=request.user)
+            for job in queryset.select_related("account")
+        )
         skipped = queryset.count() - refunded
-        self.message_user(request, f"Refunded {refunded} job(s); {skipped} already refunded "
-                          "or never charged.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Refunded {refunded} job(s); {skipped} already refunded or never charged.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SavedFace)
@@ -59,8 +76,17 @@ class SavedFaceAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """Read-only: deliveries are made and retried by the worker."""
 
-    list_display = ["webhook_id", "job", "host", "status", "attempts", "last_status",
-                    "last_error", "next_attempt_at", "created_at"]
+    list_display = [
+        "webhook_id",
+        "job",
+        "host",
+        "status",
+        "attempts",
+        "last_status",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+    ]
     list_filter = ["status", "last_error", "created_at"]
     list_select_related = ["job"]
     search_fields = ["webhook_id", "job__id"]

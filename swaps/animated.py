@@ -96,8 +96,12 @@ def probe_animation(
     if pixels > min(max_pixels, HARD_MAX_PIXELS):
         raise too_many_pixels(image, scan.width, scan.height, max_pixels)
     if pixels * scan.frames > max_total_pixels:
-        raise _too_large(image, f"too many pixels over all frames (limit {max_total_pixels}).",
-                         max_total_pixels=max_total_pixels, frames=scan.frames)
+        raise _too_large(
+            image,
+            f"too many pixels over all frames (limit {max_total_pixels}).",
+            max_total_pixels=max_total_pixels,
+            frames=scan.frames,
+        )
     return AnimationInfo(scan.width, scan.height, scan.frames, scan.durations_ms, scan.loop)
 
 
@@ -118,8 +122,13 @@ def decode_animation(
     max_total_pixels: int = DEFAULT_MAX_TOTAL_PIXELS,
 ) -> DecodedAnimation:
     """Every frame of a GIF as the full composited canvas (a still GIF gives one)."""
-    info = probe_animation(data, image=image, max_pixels=max_pixels, max_frames=max_frames,
-                           max_total_pixels=max_total_pixels)
+    info = probe_animation(
+        data,
+        image=image,
+        max_pixels=max_pixels,
+        max_frames=max_frames,
+        max_total_pixels=max_total_pixels,
+    )
     try:
         decoded = _decode_frames(data, info)
     except ImageInputError:
@@ -130,13 +139,12 @@ def decode_animation(
         raise _invalid(image)
     frames, masks = [f for f, _ in decoded], [m for _, m in decoded]
     transparent = masks if any(m is not None for m in masks) else []
-    return DecodedAnimation(frames, list(info.durations_ms), info.loop, info.width, info.height,
-                            transparent)
+    return DecodedAnimation(
+        frames, list(info.durations_ms), info.loop, info.width, info.height, transparent
+    )
 
 
-def _decode_frames(
-    data: bytes, info: AnimationInfo
-) -> list[tuple[np.ndarray, np.ndarray | None]]:
+def _decode_frames(data: bytes, info: AnimationInfo) -> list[tuple[np.ndarray, np.ndarray | None]]:
     frames = []
     with Image.open(io.BytesIO(data), formats=["GIF"]) as img:
         for frame in ImageSequence.Iterator(img):
@@ -146,9 +154,7 @@ def _decode_frames(
     return frames
 
 
-def _to_bgr(
-    frame: Image.Image, width: int, height: int
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _to_bgr(frame: Image.Image, width: int, height: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The frame over a white matte, and where it is transparent (None: nowhere)."""
     mask = None
     if frame.mode == "RGBA" or "transparency" in frame.info:
@@ -200,8 +206,10 @@ def encode_animation(
     if transparent and len(transparent) != len(frames):
         raise ValueError("need one transparency mask (or None) per frame")
     if transparent:
-        encoded = [_encode_frame(f, int(d), (0, 0), m, clear=True)
-                   for f, d, m in zip(frames, durations_ms, transparent, strict=True)]
+        encoded = [
+            _encode_frame(f, int(d), (0, 0), m, clear=True)
+            for f, d, m in zip(frames, durations_ms, transparent, strict=True)
+        ]
     else:
         encoded = _encode_changes(frames, durations_ms, tolerance)
     return gif.assemble_gif(encoded, (width, height), loop, note)
@@ -248,8 +256,7 @@ def _encode_frame(
     if not clear:
         paletted = rgb.quantize(256, method=Image.Quantize.FASTOCTREE)
         palette = bytes(paletted.getpalette() or b"")
-        return gif.GifFrame(paletted.tobytes("gif", "P", 8), palette, rgb.size, duration_ms,
-                            origin)
+        return gif.GifFrame(paletted.tobytes("gif", "P", 8), palette, rgb.size, duration_ms, origin)
     # Cleared after it is shown, so the next frame's transparent pixels show the
     # background, not this frame; 255 colours and index 255 for transparency.
     paletted = rgb.quantize(255, method=Image.Quantize.FASTOCTREE)
@@ -258,8 +265,9 @@ def _encode_frame(
         indices[mask] = _TRANSPARENT_INDEX
     palette = bytes(paletted.getpalette() or b"")[: 3 * _TRANSPARENT_INDEX]
     lzw = Image.fromarray(indices, "P").tobytes("gif", "P", 8)
-    return gif.GifFrame(lzw, palette, rgb.size, duration_ms, origin, _TRANSPARENT_INDEX,
-                        gif.DISPOSE_BACKGROUND)
+    return gif.GifFrame(
+        lzw, palette, rgb.size, duration_ms, origin, _TRANSPARENT_INDEX, gif.DISPOSE_BACKGROUND
+    )
 
 
 # --------------------------------------------------------------------------- the whole job
@@ -288,14 +296,23 @@ def swap_gif(
     visible mark on every frame if asked, encode with the same timing, loop and
     transparency. Raises ImageInputError or EngineError."""
     begin = time.perf_counter()
-    decoded = decode_animation(data, image="target_image", max_pixels=max_pixels,
-                               max_frames=max_frames, max_total_pixels=max_total_pixels)
+    decoded = decode_animation(
+        data,
+        image="target_image",
+        max_pixels=max_pixels,
+        max_frames=max_frames,
+        max_total_pixels=max_total_pixels,
+    )
     decoded_at = time.perf_counter()
     result = swap_animation(decoded.frames, decoded.durations_ms, **swap_args)
     frames = [add_watermark(f) for f in result.frames] if watermark else result.frames
     swapped_at = time.perf_counter()
-    out = encode_animation(frames, decoded.durations_ms, loop=decoded.loop, note=note,
-                           transparent=decoded.transparent)
-    timings = {"decode": (decoded_at - begin) * 1e3, **result.timings_ms,
-               "encode": (time.perf_counter() - swapped_at) * 1e3}
+    out = encode_animation(
+        frames, decoded.durations_ms, loop=decoded.loop, note=note, transparent=decoded.transparent
+    )
+    timings = {
+        "decode": (decoded_at - begin) * 1e3,
+        **result.timings_ms,
+        "encode": (time.perf_counter() - swapped_at) * 1e3,
+    }
     return AnimatedSwap(out, result.faces, timings, len(frames))

@@ -18,6 +18,7 @@ def face_models_intact(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         try:
             models.verified_weights(name)
         except EngineError as exc:
-            errors.append(Error(exc.message, hint="git checkout swaps/engine/weights",
-                                id="swaps.E001"))
+            errors.append(
+                Error(exc.message, hint="git checkout swaps/engine/weights", id="swaps.E001")
+            )
     return errors

@@ -33,8 +33,11 @@ def decode_slot(pixels: int) -> Iterator[None]:
     slots = _semaphore()
     if not slots.acquire(timeout=settings.BIG_DECODE_WAIT_S):
         raise ApiError(
-            "server_busy", "The server is decoding other large images: try again shortly.",
-            {"retry_after_s": RETRY_AFTER_S}, headers={"Retry-After": str(RETRY_AFTER_S)})
+            "server_busy",
+            "The server is decoding other large images: try again shortly.",
+            {"retry_after_s": RETRY_AFTER_S},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     try:
         yield
     finally:

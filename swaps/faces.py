@@ -40,27 +40,40 @@ def detect_faces_in(*, image: ImageValue) -> dict[str, Any]:
     denominator = reduction(info.format, info.width, info.height, DETECT_PIXELS)
     with decode_gate.decode_slot(info.width * info.height // denominator**2):
         decoded, scale = decode_reduced(
-            checked.data, image="image", max_pixels=settings.MAX_IMAGE_PIXELS,
-            keep_pixels=DETECT_PIXELS, allowed_formats=INPUT_FORMATS)
+            checked.data,
+            image="image",
+            max_pixels=settings.MAX_IMAGE_PIXELS,
+            keep_pixels=DETECT_PIXELS,
+            allowed_formats=INPUT_FORMATS,
+        )
     found = _engine_call(lambda: engine.detect_faces(decoded.array))
     height, width = (round(side / scale) for side in decoded.array.shape[:2])
-    return {"width": width, "height": height, "faces": [
-        {"index": index, "box": [round(v / scale) for v in face.box],
-         "score": round(float(face.score), 3)}
-        for index, face in enumerate(found)]}
+    return {
+        "width": width,
+        "height": height,
+        "faces": [
+            {
+                "index": index,
+                "box": [round(v / scale) for v in face.box],
+                "score": round(float(face.score), 3),
+            }
+            for index, face in enumerate(found)
+        ],
+    }
 
 
 def create_saved_face(*, account: Account, name: str, image: ImageValue) -> SavedFace:
     """Keep what a later swap needs of the one face in `image` (not the photo itself)."""
     if SavedFace.objects.owned_by(account).count() >= MAX_SAVED_FACES:
-        raise ApiError("invalid_parameter",
-                       f"You can keep at most {MAX_SAVED_FACES} saved faces: delete some first.",
-                       {"max_faces": MAX_SAVED_FACES})
+        raise ApiError(
+            "invalid_parameter",
+            f"You can keep at most {MAX_SAVED_FACES} saved faces: delete some first.",
+            {"max_faces": MAX_SAVED_FACES},
+        )
     array = _decoded(image, field="image")
     identity = _engine_call(lambda: engine.face_identity(array))
     with transaction.atomic():
-        face = SavedFace.objects.create(account=account, name=name,
-                                        identity=identity.to_bytes())
+        face = SavedFace.objects.create(account=account, name=name, identity=identity.to_bytes())
         idempotency.record_created([face.pk])
     return face
 
@@ -73,8 +86,12 @@ def delete_saved_face(*, face: SavedFace) -> None:
 def _decoded(value: ImageValue, *, field: str) -> np.ndarray:
     image = read_image_input(value, field=field)
     with decode_gate.decode_slot(image.info.width * image.info.height):
-        return decode_image(image.data, image=field, max_pixels=settings.MAX_IMAGE_PIXELS,
-                            allowed_formats=INPUT_FORMATS).array  # a GIF: its first frame
+        return decode_image(
+            image.data,
+            image=field,
+            max_pixels=settings.MAX_IMAGE_PIXELS,
+            allowed_formats=INPUT_FORMATS,
+        ).array  # a GIF: its first frame
 
 
 def _engine_call(call: Callable[[], Any]) -> Any:

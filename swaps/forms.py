@@ -24,14 +24,19 @@ def _image_field(label: str, hint: str) -> forms.FileField:
     # A plain FileField: format, size and pixel checks live in one place (the service),
     # so the browser and the API refuse the same files with the same words.
     return forms.FileField(
-        label=label, help_text=f"{hint} JPEG, PNG, WebP or GIF, up to {max_image_mb()} MB.",
+        label=label,
+        help_text=f"{hint} JPEG, PNG, WebP or GIF, up to {max_image_mb()} MB.",
         widget=forms.FileInput(attrs={"accept": ACCEPTED_TYPES}),
     )
 
 
 def _face_field(label: str) -> forms.IntegerField:
     return forms.IntegerField(
-        label=label, required=False, initial=0, min_value=0, max_value=MAX_FACE_INDEX,
+        label=label,
+        required=False,
+        initial=0,
+        min_value=0,
+        max_value=MAX_FACE_INDEX,
         help_text="0 is the largest face, 1 the next largest, and so on.",
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
@@ -43,19 +48,25 @@ class NewSwapForm(forms.Form):
     source_face = _face_field("Face in the source photo")
     target_face = _face_field("Face in the target photo")
     output_format = forms.ChoiceField(
-        label="Output format", required=False, initial="",
+        label="Output format",
+        required=False,
+        initial="",
         choices=[("", "Same as the target photo")]
         + [(f, FORMAT_LABELS.get(f, f.upper())) for f in OUTPUT_FORMATS],
     )
     likeness = forms.FloatField(
-        label="Likeness to the source face", required=False, initial=DEFAULT_LIKENESS,
-        min_value=0.0, max_value=1.0,
+        label="Likeness to the source face",
+        required=False,
+        initial=DEFAULT_LIKENESS,
+        min_value=0.0,
+        max_value=1.0,
         help_text=f"0 fits the target photo most closely, 1 looks most like the source "
-                  f"face. Default {DEFAULT_LIKENESS:g}.",
+        f"face. Default {DEFAULT_LIKENESS:g}.",
         widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
     enhance = forms.BooleanField(
-        label="Enhance the swapped face", required=False,
+        label="Enhance the swapped face",
+        required=False,
         help_text="Sharpen and restore its detail.",
     )
 
@@ -68,9 +79,11 @@ class NewSwapForm(forms.Form):
             likeness=data.get("likeness"),
             enhance=bool(data.get("enhance")),
         )
-        return SwapSpec(target=NamedImage("target_image", data["target_image"]),
-                        sources=(NamedImage("source_image", data["source_image"]),),
-                        options=options)
+        return SwapSpec(
+            target=NamedImage("target_image", data["target_image"]),
+            sources=(NamedImage("source_image", data["source_image"]),),
+            options=options,
+        )
 
     def add_input_error(self, error: Any) -> None:
         """Show a typed input error (imaging, fetch) on the image it is about."""

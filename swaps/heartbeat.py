@@ -24,8 +24,9 @@ def heartbeat(job: SwapJob) -> Iterator[None]:
         beats = 0
         try:
             while not stop.wait(HEARTBEAT_S):
-                SwapJob.objects.filter(pk=job.pk, status=JobStatus.PROCESSING,
-                                       worker=job.worker).update(heartbeat_at=timezone.now())
+                SwapJob.objects.filter(
+                    pk=job.pk, status=JobStatus.PROCESSING, worker=job.worker
+                ).update(heartbeat_at=timezone.now())
                 beats += 1
         finally:
             # The thread's own connection, once it opened one; never a connection the

@@ -40,8 +40,13 @@ def fetch_policy() -> FetchPolicy:
 
 def read_image_input(value: UploadedFile | str, *, field: str) -> ImageInput:
     data = _read_bytes(value, field=field)
-    info = probe_image(data, image=field, max_bytes=settings.MAX_IMAGE_BYTES,
-                       max_pixels=settings.MAX_IMAGE_PIXELS, allowed_formats=INPUT_FORMATS)
+    info = probe_image(
+        data,
+        image=field,
+        max_bytes=settings.MAX_IMAGE_BYTES,
+        max_pixels=settings.MAX_IMAGE_PIXELS,
+        allowed_formats=INPUT_FORMATS,
+    )
     return ImageInput(data=data, info=info)
 
 
@@ -56,16 +61,19 @@ def _read_bytes(value: UploadedFile | str, *, field: str) -> bytes:
             exc.details.setdefault("image", field)
             raise
     if _SCHEME.match(text):
-        raise UrlError("url_not_allowed", f"{field}: only http and https URLs are accepted.",
-                       {"image": field})
+        raise UrlError(
+            "url_not_allowed", f"{field}: only http and https URLs are accepted.", {"image": field}
+        )
     return decode_base64_image(text, image=field, max_bytes=settings.MAX_IMAGE_BYTES)
 
 
 def _read_upload(upload: UploadedFile, *, field: str) -> bytes:
     limit = settings.MAX_IMAGE_BYTES
     if upload.size is not None and upload.size > limit:
-        raise ImageInputError("image_too_large",
-                              f"The {field} is {upload.size} bytes; the limit is {limit}.",
-                              {"image": field, "max_bytes": limit})
+        raise ImageInputError(
+            "image_too_large",
+            f"The {field} is {upload.size} bytes; the limit is {limit}.",
+            {"image": field, "max_bytes": limit},
+        )
     upload.seek(0)
     return upload.read(limit + 1)

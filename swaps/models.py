@@ -47,10 +47,12 @@ class SwapJobQuerySet(models.QuerySet["SwapJob"]):
 class SwapJob(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="swap_jobs")
-    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="swap_jobs")
-    status = models.CharField(max_length=16, choices=JobStatus.choices,
-                              default=JobStatus.PENDING, db_index=True)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="swap_jobs"
+    )
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
+    )
     options = models.JSONField(default=dict, blank=True)
     output_format = models.CharField(max_length=8, default="jpeg")
     return_base64 = models.BooleanField(default=False)
@@ -168,8 +170,9 @@ class WebhookDelivery(models.Model):
     job = models.ForeignKey(SwapJob, on_delete=models.CASCADE, related_name="webhook_deliveries")
     webhook_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     url = models.CharField(max_length=2048)
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)  # None once final
     first_attempt_at = models.DateTimeField(null=True, blank=True)

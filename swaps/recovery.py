@@ -55,17 +55,20 @@ def recover_orphaned_jobs(*, now: Any = None) -> int:
         if job.attempts < MAX_ATTEMPTS and _requeue(job):
             logger.warning("swap %s: worker %s is gone, running it again", job.pk, job.worker)
             count += 1
-        elif services.fail_swap_job(job=job, code="processing_failed",
-                                    message="The worker stopped before the swap finished."):
+        elif services.fail_swap_job(
+            job=job,
+            code="processing_failed",
+            message="The worker stopped before the swap finished.",
+        ):
             count += 1
     return count
 
 
 def _requeue(job: SwapJob) -> bool:
     with transaction.atomic():
-        moved = SwapJob.objects.filter(pk=job.pk, status=JobStatus.PROCESSING,
-                                       worker=job.worker).update(
-            status=JobStatus.PENDING, worker="", heartbeat_at=None)
+        moved = SwapJob.objects.filter(
+            pk=job.pk, status=JobStatus.PROCESSING, worker=job.worker
+        ).update(status=JobStatus.PENDING, worker="", heartbeat_at=None)
         if moved == 1:
             transaction.on_commit(lambda: services.enqueue_swap_job(job_id=job.pk))
     return moved == 1
@@ -74,9 +77,11 @@ def _requeue(job: SwapJob) -> bool:
 def requeue_waiting_jobs(*, now: Any = None) -> int:
     """Enqueue again pending jobs old enough to be stuck in a dead cluster's broker lock."""
     cutoff = (now or timezone.now()) - timedelta(seconds=REQUEUE_PENDING_AFTER_S)
-    waiting = list(SwapJob.objects.visible().filter(status=JobStatus.PENDING,
-                                                     created_at__lt=cutoff)
-                   .values_list("pk", flat=True))
+    waiting = list(
+        SwapJob.objects.visible()
+        .filter(status=JobStatus.PENDING, created_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
     for job_id in waiting:
         services.enqueue_swap_job(job_id=job_id)
     return len(waiting)
@@ -91,9 +96,11 @@ def cluster_stalled(*, now: Any = None) -> bool:
     cutoff = (now or timezone.now()) - timedelta(seconds=STALL_AFTER_S)
     fresh = (now or timezone.now()) - timedelta(seconds=DEAD_AFTER_S)
     jobs = SwapJob.objects.visible()
-    return (jobs.filter(status=JobStatus.PENDING, created_at__lt=cutoff).exists()
-            and not jobs.filter(claimed_at__gte=cutoff).exists()
-            and not jobs.filter(status=JobStatus.PROCESSING, heartbeat_at__gte=fresh).exists())
+    return (
+        jobs.filter(status=JobStatus.PENDING, created_at__lt=cutoff).exists()
+        and not jobs.filter(claimed_at__gte=cutoff).exists()
+        and not jobs.filter(status=JobStatus.PROCESSING, heartbeat_at__gte=fresh).exists()
+    )
 
 
 def on_worker_start(**kwargs: Any) -> None:

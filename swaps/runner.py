@@ -22,10 +22,16 @@ from swaps.imaging.watermark import add_watermark
 from swaps.models import InputRole, SwapInput, SwapJob
 
 # The codes a failed job may carry (docs/api.md); any other engine code is `processing_failed`.
-JOB_ERROR_CODES = frozenset({
-    "no_face_detected", "face_count_mismatch", "face_index_out_of_range",
-    "face_not_swappable", "invalid_image_format", "image_too_large",
-})
+JOB_ERROR_CODES = frozenset(
+    {
+        "no_face_detected",
+        "face_count_mismatch",
+        "face_index_out_of_range",
+        "face_not_swappable",
+        "invalid_image_format",
+        "image_too_large",
+    }
+)
 
 
 @dataclass
@@ -67,8 +73,12 @@ def swap_job(job: SwapJob) -> Outcome:
 def _swap_animated(images: JobImages, options: dict[str, Any], loaded_ms: float) -> Outcome:
     """Every frame of an animated GIF target, the sources found once."""
     result = animated.swap_gif(
-        images.target_data, note=settings.OUTPUT_NOTE, max_pixels=settings.MAX_IMAGE_PIXELS,
-        watermark=bool(options.get("watermark")), **engine_arguments(images, options))
+        images.target_data,
+        note=settings.OUTPUT_NOTE,
+        max_pixels=settings.MAX_IMAGE_PIXELS,
+        watermark=bool(options.get("watermark")),
+        **engine_arguments(images, options),
+    )
     timings = {name: round(ms, 1) for name, ms in result.timings_ms.items()}
     timings["decode"] = round(timings.get("decode", 0.0) + loaded_ms, 1)
     return Outcome(image=result.data, faces=_plain(result.faces), timings=timings)
@@ -92,8 +102,7 @@ def load_images(job: SwapJob) -> JobImages:
         target_data=target_data,
         sources=[_decode(row) for row in by_role[InputRole.SOURCE]],
         reference=_decode(references[0]) if references else None,
-        identities=[engine.FaceIdentity.from_bytes(_read(row))
-                    for row in by_role[InputRole.FACE]],
+        identities=[engine.FaceIdentity.from_bytes(_read(row)) for row in by_role[InputRole.FACE]],
     )
 
 
@@ -104,8 +113,12 @@ def _read(row: SwapInput) -> bytes:
 
 def _decode(row: SwapInput, data: bytes | None = None) -> np.ndarray:
     """A still image; a GIF source or reference gives its first frame."""
-    return decode_image(_read(row) if data is None else data, image=f"{row.role}_image",
-                        max_pixels=settings.MAX_IMAGE_PIXELS, allowed_formats=INPUT_FORMATS).array
+    return decode_image(
+        _read(row) if data is None else data,
+        image=f"{row.role}_image",
+        max_pixels=settings.MAX_IMAGE_PIXELS,
+        allowed_formats=INPUT_FORMATS,
+    ).array
 
 
 def engine_arguments(images: JobImages, options: dict[str, Any]) -> dict[str, Any]:

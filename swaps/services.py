@@ -32,6 +32,7 @@ from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class _Checked:
     """A spec whose images were read and checked and whose saved faces were found."""
@@ -56,18 +57,26 @@ class _Checked:
 
 # --- Creating -------------------------------------------------------------------------
 
-def create_swap_job(*, account: Account, api_key: ApiKey | None, spec: SwapSpec,
-                    keep_previews: bool = False) -> SwapJob:
+
+def create_swap_job(
+    *, account: Account, api_key: ApiKey | None, spec: SwapSpec, keep_previews: bool = False
+) -> SwapJob:
     """Read and check the images, charge, store the job and enqueue it once committed.
 
     keep_previews: also keep small copies of the inputs for the browser's result page.
     """
-    return create_swap_jobs(account=account, api_key=api_key, specs=[spec],
-                            keep_previews=keep_previews)[0]
+    return create_swap_jobs(
+        account=account, api_key=api_key, specs=[spec], keep_previews=keep_previews
+    )[0]
 
 
-def create_swap_jobs(*, account: Account, api_key: ApiKey | None, specs: Sequence[SwapSpec],
-                     keep_previews: bool = False) -> list[SwapJob]:
+def create_swap_jobs(
+    *,
+    account: Account,
+    api_key: ApiKey | None,
+    specs: Sequence[SwapSpec],
+    keep_previews: bool = False,
+) -> list[SwapJob]:
     """Several jobs from one request: all accepted and charged, or none.
 
     Input errors come before the charge, so bad input never costs credits. An image
@@ -78,8 +87,16 @@ def create_swap_jobs(*, account: Account, api_key: ApiKey | None, specs: Sequenc
     stored: list[SwapInput] = []
     try:
         with transaction.atomic():
-            jobs = [_create(item, account=account, api_key=api_key, stored=stored,
-                            keep_previews=keep_previews) for item in checked]
+            jobs = [
+                _create(
+                    item,
+                    account=account,
+                    api_key=api_key,
+                    stored=stored,
+                    keep_previews=keep_previews,
+                )
+                for item in checked
+            ]
             idempotency.record_created([job.pk for job in jobs])
     except Exception as exc:
         for row in stored:  # a rolled-back job must not leave images on disk
@@ -104,13 +121,16 @@ def _reader() -> Callable[[NamedImage], ImageInput]:
     return read
 
 
-def _check(spec: SwapSpec, *, account: Account,
-           read: Callable[[NamedImage], ImageInput]) -> _Checked:
+def _check(
+    spec: SwapSpec, *, account: Account, read: Callable[[NamedImage], ImageInput]
+) -> _Checked:
     if len(spec.sources) > MAX_SOURCES or len(spec.face_ids) > MAX_SOURCES:
         raise ValueError(f"at most {MAX_SOURCES} sources per job")  # the forms check this
     target = read(spec.target)
     checked = _Checked(
-        spec=spec, target=target, frames=_frame_count(target, field=spec.target.field),
+        spec=spec,
+        target=target,
+        frames=_frame_count(target, field=spec.target.field),
         sources=tuple(read(source) for source in spec.sources),
         reference=read(spec.reference) if spec.reference is not None else None,
         faces=owned_saved_faces(account=account, face_ids=spec.face_ids),
@@ -119,27 +139,36 @@ def _check(spec: SwapSpec, *, account: Account,
     return checked
 
 
-def owned_saved_faces(*, account: Account, face_ids: Sequence[uuid.UUID]
-                      ) -> tuple[SavedFace, ...]:
+def owned_saved_faces(*, account: Account, face_ids: Sequence[uuid.UUID]) -> tuple[SavedFace, ...]:
     """The caller's saved faces, in the order asked; another account's id is not found."""
-    found = {face.pk: face for face in SavedFace.objects.owned_by(account).filter(
-        pk__in=face_ids)}
+    found = {face.pk: face for face in SavedFace.objects.owned_by(account).filter(pk__in=face_ids)}
     missing = [str(face_id) for face_id in face_ids if face_id not in found]
     if missing:
         raise ApiError("not_found", "No saved face with this id.", {"source_face_id": missing[0]})
     return tuple(found[face_id] for face_id in face_ids)
 
 
-def _create(item: _Checked, *, account: Account, api_key: ApiKey | None,
-            stored: list[SwapInput], keep_previews: bool) -> SwapJob:
+def _create(
+    item: _Checked,
+    *,
+    account: Account,
+    api_key: ApiKey | None,
+    stored: list[SwapInput],
+    keep_previews: bool,
+) -> SwapJob:
     options = item.spec.options
     job = SwapJob.objects.create(
-        account=account, api_key=api_key,
-        options={**options.as_json(plan_watermarks=account.plan.watermark_by_default),
-                 "source_face_ids": [str(face.pk) for face in item.faces]},
+        account=account,
+        api_key=api_key,
+        options={
+            **options.as_json(plan_watermarks=account.plan.watermark_by_default),
+            "source_face_ids": [str(face.pk) for face in item.faces],
+        },
         output_format=item.output_format(),
-        return_base64=options.return_base64, client_reference=options.client_reference,
-        cost=quotas.job_cost(frames=item.frames), webhook_url=options.webhook_url,
+        return_base64=options.return_base64,
+        client_reference=options.client_reference,
+        cost=quotas.job_cost(frames=item.frames),
+        webhook_url=options.webhook_url,
     )
     quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
     for role, position, image in item.images():
@@ -158,28 +187,38 @@ def _frame_count(target: ImageInput, *, field: str) -> int:
     """
     if target.info.format != "gif":
         return 1
-    return animated.probe_animation(target.data, image=field,
-                                    max_pixels=settings.MAX_IMAGE_PIXELS).frames
+    return animated.probe_animation(
+        target.data, image=field, max_pixels=settings.MAX_IMAGE_PIXELS
+    ).frames
 
 
 def _output_format(asked: str | None, target: ImageInput, frames: int) -> str:
     """An animated target gives a GIF; a still one its own format (a GIF: PNG) unless asked."""
     if frames > 1:
         if asked not in (None, "gif"):
-            raise ApiError("invalid_parameter",
-                           "An animated GIF target gives a GIF: send output_format gif or none.",
-                           {"output_format": asked})
+            raise ApiError(
+                "invalid_parameter",
+                "An animated GIF target gives a GIF: send output_format gif or none.",
+                {"output_format": asked},
+            )
         return "gif"
     if asked:
         return asked
     return target.info.format if target.info.format in ("jpeg", "png", "webp") else "png"
 
 
-def _store_input(job: SwapJob, role: str, position: int, image: ImageInput, *,
-                 keep_preview: bool) -> SwapInput:
-    row = SwapInput(job=job, role=role, position=position, format=image.info.format,
-                    width=image.info.width, height=image.info.height,
-                    size_bytes=len(image.data))
+def _store_input(
+    job: SwapJob, role: str, position: int, image: ImageInput, *, keep_preview: bool
+) -> SwapInput:
+    row = SwapInput(
+        job=job,
+        role=role,
+        position=position,
+        format=image.info.format,
+        width=image.info.width,
+        height=image.info.height,
+        size_bytes=len(image.data),
+    )
     row.file.save("input", ContentFile(image.data), save=False)
     preview = make_preview(image.data) if keep_preview else None
     if preview:
@@ -190,26 +229,46 @@ def _store_input(job: SwapJob, role: str, position: int, image: ImageInput, *,
 
 def _store_face(job: SwapJob, position: int, face: SavedFace) -> SwapInput:
     identity = bytes(face.identity)
-    row = SwapInput(job=job, role=InputRole.FACE, position=position, format="face",
-                    width=0, height=0, size_bytes=len(identity))
+    row = SwapInput(
+        job=job,
+        role=InputRole.FACE,
+        position=position,
+        format="face",
+        width=0,
+        height=0,
+        size_bytes=len(identity),
+    )
     row.file.save("face", ContentFile(identity), save=False)
     row.save()
     return row
 
 
 def enqueue_swap_job(*, job_id: uuid.UUID) -> None:
-    async_task("swaps.tasks.process_swap_job", str(job_id),
-               hook="swaps.tasks.on_swap_task_finished", task_name=f"swap-{job_id}")
+    async_task(
+        "swaps.tasks.process_swap_job",
+        str(job_id),
+        hook="swaps.tasks.on_swap_task_finished",
+        task_name=f"swap-{job_id}",
+    )
 
 
 # --- Running --------------------------------------------------------------------------
 
+
 def claim_swap_job(*, job_id: uuid.UUID | str) -> SwapJob | None:
     """Move a pending job to processing; None if another worker (or run) got it first."""
     now = timezone.now()
-    claimed = (SwapJob.objects.visible().filter(pk=job_id, status=JobStatus.PENDING)
-               .update(status=JobStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1,
-                       worker=this_process(), heartbeat_at=now))
+    claimed = (
+        SwapJob.objects.visible()
+        .filter(pk=job_id, status=JobStatus.PENDING)
+        .update(
+            status=JobStatus.PROCESSING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            worker=this_process(),
+            heartbeat_at=now,
+        )
+    )
     if claimed != 1:
         return None
     return SwapJob.objects.get(pk=job_id)
@@ -237,13 +296,23 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
 
 # --- Ending ---------------------------------------------------------------------------
 
+
 def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: int) -> None:
-    job.result.save(f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image),
-                    save=False)
+    job.result.save(
+        f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image), save=False
+    )
     with transaction.atomic():
-        updated = SwapJob.objects.visible().filter(pk=job.pk, status=JobStatus.PROCESSING).update(
-            status=JobStatus.COMPLETED, completed_at=timezone.now(), result=job.result.name,
-            processing_ms=processing_ms, faces=outcome.faces, timings=outcome.timings,
+        updated = (
+            SwapJob.objects.visible()
+            .filter(pk=job.pk, status=JobStatus.PROCESSING)
+            .update(
+                status=JobStatus.COMPLETED,
+                completed_at=timezone.now(),
+                result=job.result.name,
+                processing_ms=processing_ms,
+                faces=outcome.faces,
+                timings=outcome.timings,
+            )
         )
         if updated == 1:
             notify_job_ended(job)
@@ -253,14 +322,23 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     erase_inputs(job=job)
 
 
-def fail_swap_job(*, job: SwapJob, code: str, message: str,
-                  details: dict[str, Any] | None = None,
-                  from_status: str = JobStatus.PROCESSING, notify: bool = True) -> bool:
+def fail_swap_job(
+    *,
+    job: SwapJob,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    from_status: str = JobStatus.PROCESSING,
+    notify: bool = True,
+) -> bool:
     """End a job as failed, refund it, call its webhook; False if it had already ended."""
     with transaction.atomic():
         updated = SwapJob.objects.filter(pk=job.pk, status=from_status).update(
-            status=JobStatus.FAILED, completed_at=timezone.now(), error_code=code,
-            error_message=message[:500], error_details=details or {},
+            status=JobStatus.FAILED,
+            completed_at=timezone.now(),
+            error_code=code,
+            error_message=message[:500],
+            error_details=details or {},
         )
         if updated == 1:
             quotas.refund_job(job=job, reason=f"job failed: {code}")
@@ -276,8 +354,11 @@ def fail_stale_swap_jobs(*, now: Any = None) -> int:
     stale = SwapJob.objects.filter(status=JobStatus.PROCESSING, claimed_at__lt=cutoff)
     count = 0
     for job in stale:
-        count += fail_swap_job(job=job, code="processing_failed",
-                               message="The worker stopped before the swap finished.")
+        count += fail_swap_job(
+            job=job,
+            code="processing_failed",
+            message="The worker stopped before the swap finished.",
+        )
     return count
 
 
@@ -286,7 +367,8 @@ def erase_inputs(*, job: SwapJob) -> None:
         _erase_files(row.file)
         SwapInput.objects.filter(pk=row.pk).update(file="")
     SwapJob.objects.filter(pk=job.pk, inputs_deleted_at__isnull=True).update(
-        inputs_deleted_at=timezone.now())
+        inputs_deleted_at=timezone.now()
+    )
 
 
 def _erase_files(*files: Any) -> None:
@@ -306,8 +388,13 @@ def delete_swap_job(*, job: SwapJob) -> None:
 
     A job deleted before any worker started it is cancelled and refunded.
     """
-    fail_swap_job(job=job, code="cancelled", message="Deleted before processing started.",
-                  from_status=JobStatus.PENDING, notify=False)
+    fail_swap_job(
+        job=job,
+        code="cancelled",
+        message="Deleted before processing started.",
+        from_status=JobStatus.PENDING,
+        notify=False,
+    )
     SwapJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now(), result="")
     erase_inputs(job=job)
     _erase_previews(job)

@@ -15,8 +15,9 @@ def result_token(job: SwapJob) -> str | None:
     expires = job.result_expires_at
     if expires is None:
         return None
-    return signing.dumps({"j": str(job.pk), "e": int(expires.timestamp())}, salt=_SALT,
-                         compress=True)
+    return signing.dumps(
+        {"j": str(job.pk), "e": int(expires.timestamp())}, salt=_SALT, compress=True
+    )
 
 
 def result_path(job: SwapJob) -> str | None:
@@ -32,6 +33,9 @@ def job_for_token(token: str) -> SwapJob | None:
         return None
     if not isinstance(payload, dict) or payload.get("e", 0) < timezone.now().timestamp():
         return None
-    return (SwapJob.objects.visible()
-            .filter(pk=payload.get("j"), status=JobStatus.COMPLETED)
-            .exclude(result="").first())
+    return (
+        SwapJob.objects.visible()
+        .filter(pk=payload.get("j"), status=JobStatus.COMPLETED)
+        .exclude(result="")
+        .first()
+    )

@@ -30,9 +30,13 @@ class SwapOptions:
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark
-        return {"source_faces": _listed(self.source_faces),
-                "target_faces": _listed(self.target_faces),
-                "enhance": self.enhance, "likeness": self.likeness, "watermark": watermark}
+        return {
+            "source_faces": _listed(self.source_faces),
+            "target_faces": _listed(self.target_faces),
+            "enhance": self.enhance,
+            "likeness": self.likeness,
+            "watermark": watermark,
+        }
 
 
 def _listed(indices: FaceIndices | str | None) -> list[int] | str | None:

@@ -23,8 +23,11 @@ def on_swap_task_finished(task: Any) -> None:
     job = SwapJob.objects.filter(pk=job_id).first() if job_id else None
     if job is not None:
         logger.warning("swap %s: worker task failed", job_id)
-        services.fail_swap_job(job=job, code="processing_failed",
-                               message="The worker stopped before the swap finished.")
+        services.fail_swap_job(
+            job=job,
+            code="processing_failed",
+            message="The worker stopped before the swap finished.",
+        )
 
 
 def fail_stale_swap_jobs() -> int:

@@ -37,7 +37,6 @@ INPUT_ERRORS = (ImageInputError, UrlError, ApiError, QuotaError)
 JOBS_PER_PAGE = 20
 
 
-
 def _owned_job(request: HttpRequest, job_id: uuid.UUID) -> SwapJob:
     account = quotas.account_for(user=request.user)
     return get_object_or_404(SwapJob.objects.owned_by(account), pk=job_id)
@@ -70,8 +69,12 @@ def new_swap(request: HttpRequest) -> HttpResponse:
 
 def _create_job(request: HttpRequest, form: NewSwapForm) -> SwapJob | None:
     try:
-        return services.create_swap_job(account=quotas.account_for(user=request.user), api_key=None,
-                                        spec=form.to_spec(), keep_previews=True)
+        return services.create_swap_job(
+            account=quotas.account_for(user=request.user),
+            api_key=None,
+            spec=form.to_spec(),
+            keep_previews=True,
+        )
     except INPUT_ERRORS as error:
         form.add_input_error(error)
         return None
@@ -85,8 +88,10 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 
 def _detail_context(job: SwapJob) -> dict[str, Any]:
-    previews = {row.role: reverse("swaps:preview", args=[job.pk, row.role])
-                for row in job.inputs.exclude(preview="")}
+    previews = {
+        row.role: reverse("swaps:preview", args=[job.pk, row.role])
+        for row in job.inputs.exclude(preview="")
+    }
     result_url = _live_result_url(job)
     return {
         "job": job,
@@ -95,8 +100,9 @@ def _detail_context(job: SwapJob) -> dict[str, Any]:
         "result_expired": job.status == JobStatus.COMPLETED and result_url is None,
         "source_preview": previews.get(InputRole.SOURCE),
         "target_preview": previews.get(InputRole.TARGET),
-        "processing_s": (f"{job.processing_ms / 1000:.1f}"
-                         if job.processing_ms is not None else None),
+        "processing_s": (
+            f"{job.processing_ms / 1000:.1f}" if job.processing_ms is not None else None
+        ),
     }
 
 
@@ -105,10 +111,19 @@ def _detail_context(job: SwapJob) -> dict[str, Any]:
 @never_cache
 def job_status(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
     job = _owned_job(request, job_id)
-    error = ({"code": job.error_code, "message": job.error_message}
-             if job.status == JobStatus.FAILED else None)
-    return JsonResponse({"status": job.status, "is_final": job.is_final, "error": error,
-                         "result_url": _live_result_url(job)})
+    error = (
+        {"code": job.error_code, "message": job.error_message}
+        if job.status == JobStatus.FAILED
+        else None
+    )
+    return JsonResponse(
+        {
+            "status": job.status,
+            "is_final": job.is_final,
+            "error": error,
+            "result_url": _live_result_url(job),
+        }
+    )
 
 
 @login_required
@@ -132,8 +147,11 @@ def delete_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 @require_safe
 def input_preview(request: HttpRequest, job_id: uuid.UUID, role: str) -> FileResponse:
     job = _owned_job(request, job_id)
-    row = (job.inputs.filter(role=role).exclude(preview="").first()
-           if role in InputRole.values else None)
+    row = (
+        job.inputs.filter(role=role).exclude(preview="").first()
+        if role in InputRole.values
+        else None
+    )
     if row is None:
         raise Http404("No preview for this photo.")
     try:

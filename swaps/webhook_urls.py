@@ -9,8 +9,7 @@ from swaps.net.url_policy import FetchPolicy, UrlError, check_url
 
 def webhook_policy() -> FetchPolicy:
     """The production policy; tests replace this function to reach a local server."""
-    return FetchPolicy(max_bytes=0, timeout_s=float(settings.WEBHOOK_TIMEOUT_S),
-                       max_redirects=0)
+    return FetchPolicy(max_bytes=0, timeout_s=float(settings.WEBHOOK_TIMEOUT_S), max_redirects=0)
 
 
 def check_webhook_url(url: str) -> None:
@@ -18,5 +17,8 @@ def check_webhook_url(url: str) -> None:
     try:
         check_url(url, webhook_policy())
     except UrlError as exc:
-        raise UrlError("url_not_allowed", "This webhook URL is not allowed.",
-                       {"field": "webhook_url", "reason": exc.details.get("reason")}) from None
+        raise UrlError(
+            "url_not_allowed",
+            "This webhook URL is not allowed.",
+            {"field": "webhook_url", "reason": exc.details.get("reason")},
+        ) from None

@@ -48,17 +48,19 @@ DUE_BUDGET_S = 50.0  # per run of deliver_due
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the attempts-th failed attempt."""
     exponent = min(max(attempts - 1, 0), 10)
-    return timedelta(seconds=min(BACKOFF_FIRST_S * BACKOFF_FACTOR ** exponent, BACKOFF_CAP_S))
+    return timedelta(seconds=min(BACKOFF_FIRST_S * BACKOFF_FACTOR**exponent, BACKOFF_CAP_S))
 
 
 # --- Scheduling -----------------------------------------------------------------------------
+
 
 def notify_job_ended(job: SwapJob) -> None:
     """Call inside the transaction that makes the job final."""
     if not job.webhook_url:
         return
-    delivery = WebhookDelivery.objects.create(job=job, url=job.webhook_url,
-                                              next_attempt_at=timezone.now())
+    delivery = WebhookDelivery.objects.create(
+        job=job, url=job.webhook_url, next_attempt_at=timezone.now()
+    )
     transaction.on_commit(lambda: enqueue_delivery(delivery_id=delivery.pk))
 
 
@@ -69,9 +71,13 @@ def enqueue_delivery(*, delivery_id: int) -> None:
 def deliver_due() -> int:
     """Make the due attempts, oldest first, while the budget lasts; returns how many."""
     started = time.monotonic()
-    due = list(WebhookDelivery.objects
-               .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
-               .order_by("next_attempt_at").values_list("pk", flat=True)[:DUE_BATCH])
+    due = list(
+        WebhookDelivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:DUE_BATCH]
+    )
     made = 0
     for delivery_id in due:
         if made and time.monotonic() - started > _budget_s():
@@ -89,6 +95,7 @@ def _budget_s() -> float:
 
 # --- One attempt ----------------------------------------------------------------------------
 
+
 def deliver(*, delivery_id: int) -> bool:
     """One attempt if the delivery is due; False if not due, final, or another worker's."""
     delivery = _claim(delivery_id)
@@ -101,8 +108,9 @@ def deliver(*, delivery_id: int) -> bool:
     try:
         result = _attempt(delivery, job)
     except Exception:  # our bug, not the endpoint's: count the attempt, retry as usual
-        logger.exception("webhook %s: attempt %d could not be made", delivery.webhook_id,
-                         delivery.attempts)
+        logger.exception(
+            "webhook %s: attempt %d could not be made", delivery.webhook_id, delivery.attempts
+        )
         result = AttemptResult(status=None, error="internal_error")
     _record(delivery, result)
     return True
@@ -111,9 +119,10 @@ def deliver(*, delivery_id: int) -> bool:
 def _claim(delivery_id: int) -> WebhookDelivery | None:
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now,
+        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
     ).update(
-        attempts=F("attempts") + 1, last_attempt_at=now,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
         next_attempt_at=now + _lease(),
         first_attempt_at=Coalesce("first_attempt_at", Value(now, output_field=DateTimeField())),
     )
@@ -131,13 +140,23 @@ def _lease() -> timedelta:
 def _attempt(delivery: WebhookDelivery, job: SwapJob) -> AttemptResult:
     body = job_body(job)
     headers = webhook_post.signed_headers(
-        secret=job.account.webhook_secret, webhook_id=str(delivery.webhook_id),
-        timestamp=int(timezone.now().timestamp()), body=body)
-    result = webhook_post.post_webhook(delivery.url, body=body, headers=headers,
-                                       policy=webhook_urls.webhook_policy())
-    logger.info("webhook %s job=%s host=%s attempt=%d status=%s error=%s",
-                delivery.webhook_id, job.pk, urlsplit(delivery.url).hostname,
-                delivery.attempts, result.status, result.error or "-")
+        secret=job.account.webhook_secret,
+        webhook_id=str(delivery.webhook_id),
+        timestamp=int(timezone.now().timestamp()),
+        body=body,
+    )
+    result = webhook_post.post_webhook(
+        delivery.url, body=body, headers=headers, policy=webhook_urls.webhook_policy()
+    )
+    logger.info(
+        "webhook %s job=%s host=%s attempt=%d status=%s error=%s",
+        delivery.webhook_id,
+        job.pk,
+        urlsplit(delivery.url).hostname,
+        delivery.attempts,
+        result.status,
+        result.error or "-",
+    )
     return result
 
 
@@ -158,11 +177,15 @@ def _record(delivery: WebhookDelivery, result: AttemptResult, *, final: bool = F
         status = DeliveryStatus.PENDING if next_at else DeliveryStatus.FAILED
     # Only our own claim: a worker that outlived its lease must not overwrite a newer attempt.
     WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
-        status=status, next_attempt_at=next_at, last_status=result.status,
-        last_error=result.error)
+        status=status, next_attempt_at=next_at, last_status=result.status, last_error=result.error
+    )
     if status == DeliveryStatus.FAILED:
-        logger.warning("webhook %s job=%s: gave up after %d attempts", delivery.webhook_id,
-                       delivery.job_id, delivery.attempts)
+        logger.warning(
+            "webhook %s job=%s: gave up after %d attempts",
+            delivery.webhook_id,
+            delivery.job_id,
+            delivery.attempts,
+        )
 
 
 def _next_attempt_at(delivery: WebhookDelivery) -> datetime | None:

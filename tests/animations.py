@@ -53,6 +53,7 @@ def pillow_gif(
     extra = dict(options)
     if loop is not None:
         extra["loop"] = loop
-    images[0].save(out, "GIF", save_all=True, append_images=images[1:],
-                   duration=list(durations_ms), **extra)
+    images[0].save(
+        out, "GIF", save_all=True, append_images=images[1:], duration=list(durations_ms), **extra
+    )
     return out.getvalue()

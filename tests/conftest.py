@@ -42,8 +42,6 @@ def photo() -> Callable[[str], bytes]:
     return read
 
 
-
-
 @pytest.fixture
 def account(db: None) -> Account:
     return make_account("ann@example.com")
@@ -69,9 +67,6 @@ def other_api_client(other_account: Account) -> APIClient:
     return key_client(create_api_key(account=other_account).raw)
 
 
-
-
-
 @pytest.fixture
 def saved_face(account: Account) -> SavedFace:
     return make_saved_face(account, "ann")
@@ -85,18 +80,24 @@ def other_saved_face(other_account: Account) -> SavedFace:
 @pytest.fixture
 def pending_job(api_client: APIClient, upload: Any) -> SwapJob:
     """A job accepted by the API whose task has not run (on_commit never fires here)."""
-    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
-                                                 "target_image": upload("astronaut.jpg")})
+    response = api_client.post(
+        "/api/v1/swaps",
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")},
+    )
     return SwapJob.objects.get(pk=response.json()["id"])
 
 
 @pytest.fixture
-def submit(api_client: APIClient, django_capture_on_commit_callbacks: Any
-           ) -> Callable[..., Any]:
+def submit(api_client: APIClient, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
     """POST /api/v1/swaps and let the (synchronous) worker run once the request commits."""
 
-    def post(data: dict[str, Any], *, fmt: str = "multipart", client: APIClient | None = None,
-             **extra: Any) -> Any:
+    def post(
+        data: dict[str, Any],
+        *,
+        fmt: str = "multipart",
+        client: APIClient | None = None,
+        **extra: Any,
+    ) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return (client or api_client).post("/api/v1/swaps", data, format=fmt, **extra)
 
@@ -104,12 +105,17 @@ def submit(api_client: APIClient, django_capture_on_commit_callbacks: Any
 
 
 @pytest.fixture
-def post_work(api_client: APIClient, django_capture_on_commit_callbacks: Any
-              ) -> Callable[..., Any]:
+def post_work(api_client: APIClient, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
     """POST to any route that creates jobs and let the worker run them once it commits."""
 
-    def post(path: str, data: dict[str, Any], *, fmt: str = "multipart",
-             client: APIClient | None = None, **extra: Any) -> Any:
+    def post(
+        path: str,
+        data: dict[str, Any],
+        *,
+        fmt: str = "multipart",
+        client: APIClient | None = None,
+        **extra: Any,
+    ) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return (client or api_client).post(path, data, format=fmt, **extra)
 

@@ -69,8 +69,7 @@ def only_faces_changed(before: np.ndarray, after: np.ndarray, indices: list[int]
     if diff[~face_regions([faces[k] for k in indices], before.shape)].any():
         return False
     return all(
-        diff[face_region(faces[k], before.shape, grow=0.0)].mean() > CHANGED_SHARE
-        for k in indices
+        diff[face_region(faces[k], before.shape, grow=0.0)].mean() > CHANGED_SHARE for k in indices
     )
 
 

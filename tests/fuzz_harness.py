@@ -20,10 +20,16 @@ MAX_PIXELS = 4_000_000  # seeds are tiny: a mutated header claiming more is refu
 def front_door(data: bytes) -> None:
     """Probe, decode and (for GIFs) decode every frame, as a request and a worker would."""
     try:
-        info = probe_image(data, image="target_image", max_bytes=1 << 20,
-                           max_pixels=MAX_PIXELS, allowed_formats=INPUT_FORMATS)
-        decode_image(data, image="target_image", max_pixels=MAX_PIXELS,
-                     allowed_formats=INPUT_FORMATS)
+        info = probe_image(
+            data,
+            image="target_image",
+            max_bytes=1 << 20,
+            max_pixels=MAX_PIXELS,
+            allowed_formats=INPUT_FORMATS,
+        )
+        decode_image(
+            data, image="target_image", max_pixels=MAX_PIXELS, allowed_formats=INPUT_FORMATS
+        )
         if info.format == "gif":
             animated.decode_animation(data, image="target_image", max_pixels=MAX_PIXELS)
     except ImageInputError:

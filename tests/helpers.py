@@ -40,7 +40,8 @@ def credits_of(account: Account) -> int:
     return account.credits
 
 
-def make_saved_face(account: Account, name: str = "me",
-                    identity: bytes = b"opaque identity bytes") -> SavedFace:
+def make_saved_face(
+    account: Account, name: str = "me", identity: bytes = b"opaque identity bytes"
+) -> SavedFace:
     """A saved face row made without the engine: for listing, scoping and storage tests."""
     return SavedFace.objects.create(account=account, name=name, identity=identity)

@@ -80,10 +80,7 @@ def render_tile(tile: Tile) -> np.ndarray:
 
 
 def tiled_faces(
-    tiles: Sequence[Tile] = TWO_FACES,
-    columns: int = 2,
-    gap: int = 8,
-    background: int = 128,
+    tiles: Sequence[Tile] = TWO_FACES, columns: int = 2, gap: int = 8, background: int = 128
 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """A mosaic of ``tiles`` in a grid, row by row, on a plain background.
 

@@ -80,12 +80,20 @@ class SwapForm:
 
     @classmethod
     def from_fixtures(cls) -> SwapForm:
-        return cls({
-            "source_image": ("grace_hopper.jpg", (FIXTURES / "grace_hopper.jpg").read_bytes(),
-                             "image/jpeg"),
-            "target_image": ("astronaut.jpg", (FIXTURES / "astronaut.jpg").read_bytes(),
-                             "image/jpeg"),
-        })
+        return cls(
+            {
+                "source_image": (
+                    "grace_hopper.jpg",
+                    (FIXTURES / "grace_hopper.jpg").read_bytes(),
+                    "image/jpeg",
+                ),
+                "target_image": (
+                    "astronaut.jpg",
+                    (FIXTURES / "astronaut.jpg").read_bytes(),
+                    "image/jpeg",
+                ),
+            }
+        )
 
 
 def is_postgres(url: str | None) -> bool:
@@ -126,8 +134,15 @@ class ThrowawayDatabase:
 class LiveServer:
     """The web server (processes x threads) on `database_url`, plus helpers to talk to it."""
 
-    def __init__(self, workdir: Path, database_url: str, *, workers: int = 3,
-                 threads: int = 4, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        *,
+        workers: int = 3,
+        threads: int = 4,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.database_url = database_url
         self.workers = workers
@@ -139,7 +154,9 @@ class LiveServer:
 
     def env(self) -> dict[str, str]:
         return {
-            **os.environ, "LOG_LEVEL": "ERROR", **self.extra_env,
+            **os.environ,
+            "LOG_LEVEL": "ERROR",
+            **self.extra_env,
             "DJANGO_SETTINGS_MODULE": "faceswap_site.settings",
             "DATABASE_URL": self.database_url,
             "VAR_DIR": str(self.workdir / "var"),
@@ -151,8 +168,14 @@ class LiveServer:
 
     def manage(self, *args: str) -> str:
         """Run a command in the server's environment; its stdout."""
-        done = subprocess.run([sys.executable, *args], cwd=ROOT, env=self.env(),
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
@@ -168,11 +191,16 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         with self.log_path.open("ab") as log:
             self._processes = [
-                subprocess.Popen(webserver.command(fd, threads=self.threads,
-                                                   python=sys.executable),
-                                 cwd=ROOT, env=self.env(), stdout=log,
-                                 stderr=subprocess.STDOUT, pass_fds=[fd])
-                for _ in range(self.workers)]
+                subprocess.Popen(
+                    webserver.command(fd, threads=self.threads, python=sys.executable),
+                    cwd=ROOT,
+                    env=self.env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=[fd],
+                )
+                for _ in range(self.workers)
+            ]
         listener.close()
         self._wait_until_serving()
 
@@ -186,8 +214,9 @@ class LiveServer:
                 return
             except requests.RequestException:
                 time.sleep(0.2)
-        raise RuntimeError(f"the server did not answer within {START_TIMEOUT_S}s:\n"
-                           f"{self.log_tail()}")
+        raise RuntimeError(
+            f"the server did not answer within {START_TIMEOUT_S}s:\n{self.log_tail()}"
+        )
 
     @property
     def pids(self) -> list[int]:
@@ -212,8 +241,17 @@ class LiveServer:
     # --- Talking to it ------------------------------------------------------------------
 
     def seed_account(self, *, credits: int, hourly: int, daily: int) -> SeededAccount:
-        out = self.manage("-m", "tests.live_server", "seed", "--credits", str(credits),
-                          "--hourly", str(hourly), "--daily", str(daily))
+        out = self.manage(
+            "-m",
+            "tests.live_server",
+            "seed",
+            "--credits",
+            str(credits),
+            "--hourly",
+            str(hourly),
+            "--daily",
+            str(daily),
+        )
         data = json.loads(out.strip().splitlines()[-1])
         return SeededAccount(data["account_id"], data["api_key"], credits)
 
@@ -221,10 +259,10 @@ class LiveServer:
         out = self.manage("-m", "tests.live_server", "inspect", str(account.account_id))
         return json.loads(out.strip().splitlines()[-1])
 
-    def create_swap(self, api_key: str, form: SwapForm,
-                    headers: dict[str, str] | None = None) -> Reply:
-        return self.request("POST", "/api/v1/swaps", api_key, files=form.files,
-                            headers=headers)
+    def create_swap(
+        self, api_key: str, form: SwapForm, headers: dict[str, str] | None = None
+    ) -> Reply:
+        return self.request("POST", "/api/v1/swaps", api_key, files=form.files, headers=headers)
 
     def get_json(self, path: str, api_key: str) -> dict[str, Any]:
         reply = self.request("GET", path, api_key)
@@ -236,30 +274,46 @@ class LiveServer:
         return http_request(method, f"{self.url}{path}", api_key, **kwargs)
 
 
-def http_request(method: str, url: str, api_key: str, *,
-                 headers: dict[str, str] | None = None, **kwargs: Any) -> Reply:
+def http_request(
+    method: str, url: str, api_key: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+) -> Reply:
     """One request on a new connection, as a separate client would make it."""
     started = time.perf_counter()
-    response = requests.request(method, url, headers={"X-Api-Key": api_key, **(headers or {})},
-                                timeout=REQUEST_TIMEOUT_S, **kwargs)
+    response = requests.request(
+        method,
+        url,
+        headers={"X-Api-Key": api_key, **(headers or {})},
+        timeout=REQUEST_TIMEOUT_S,
+        **kwargs,
+    )
     elapsed = time.perf_counter() - started
     try:
         body = response.json()
     except ValueError:
         body = {"raw": response.text[:500]}
-    return Reply(response.status_code, body if isinstance(body, dict) else {"json": body},
-                 CaseInsensitiveDict(response.headers), elapsed)
+    return Reply(
+        response.status_code,
+        body if isinstance(body, dict) else {"json": body},
+        CaseInsensitiveDict(response.headers),
+        elapsed,
+    )
 
 
 @contextmanager
-def running_server(workdir: Path, *, base_url: str | None, workers: int = 3,
-                   threads: int = 4, extra_env: dict[str, str] | None = None
-                   ) -> Iterator[LiveServer]:
+def running_server(
+    workdir: Path,
+    *,
+    base_url: str | None,
+    workers: int = 3,
+    threads: int = 4,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
     """A migrated throwaway database and the web server on it; both gone afterwards."""
     database = ThrowawayDatabase(base_url, workdir)
     database.create()
-    server = LiveServer(workdir, database.url, workers=workers, threads=threads,
-                        extra_env=extra_env)
+    server = LiveServer(
+        workdir, database.url, workers=workers, threads=threads, extra_env=extra_env
+    )
     try:
         server.migrate()
         server.start()
@@ -291,6 +345,7 @@ def wait_out_hour_edge(margin_s: float = 60) -> None:
 
 # --- Inside the server's environment (python -m tests.live_server ...) ---------------------
 
+
 def _seed(credits: int, hourly: int, daily: int) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
@@ -299,17 +354,26 @@ def _seed(credits: int, hourly: int, daily: int) -> dict[str, Any]:
     from accounts.models import Account, Plan
 
     tag = secrets.token_hex(4)
-    plan = Plan.objects.create(slug=f"load-{tag}", name=f"Load {tag}", hourly_limit=hourly,
-                               daily_limit=daily, read_hourly_limit=1_000_000,
-                               monthly_credits=0)
-    user = get_user_model().objects.create_user(username=f"load-{tag}",
-                                                email=f"load-{tag}@example.com")
+    plan = Plan.objects.create(
+        slug=f"load-{tag}",
+        name=f"Load {tag}",
+        hourly_limit=hourly,
+        daily_limit=daily,
+        read_hourly_limit=1_000_000,
+        monthly_credits=0,
+    )
+    user = get_user_model().objects.create_user(
+        username=f"load-{tag}", email=f"load-{tag}@example.com"
+    )
     account = quotas.account_for(user=user)  # opened as the product opens it (with a grant)
     Account.objects.filter(pk=account.pk).update(plan=plan)
     account.refresh_from_db()
     if account.credits != credits:  # through the ledger, so balance == ledger sum holds
-        quotas.adjust_credits(account=account, amount=credits - account.credits,
-                              reason="load test: exact starting balance")
+        quotas.adjust_credits(
+            account=account,
+            amount=credits - account.credits,
+            reason="load test: exact starting balance",
+        )
     _forget_redis_windows(account.pk)
     key = create_api_key(account=account, name="load test")
     return {"account_id": account.pk, "api_key": key.raw}
@@ -335,9 +399,12 @@ def _inspect(account_id: int) -> dict[str, int]:
 
     account = Account.objects.get(pk=account_id)
     charges = CreditEntry.objects.filter(account=account, kind=LedgerKind.CHARGE)
-    return {"credits": account.credits, "ledger_sum": quotas.ledger_balance(account),
-            "jobs": SwapJob.objects.filter(account=account).count(),
-            "charges": charges.count()}
+    return {
+        "credits": account.credits,
+        "ledger_sum": quotas.ledger_balance(account),
+        "jobs": SwapJob.objects.filter(account=account).count(),
+        "charges": charges.count(),
+    }
 
 
 def main(argv: list[str]) -> None:

@@ -19,9 +19,12 @@ pytestmark = pytest.mark.django_db
 
 def _bomb_png(side: int = 30_000) -> bytes:
     """A tiny PNG that declares a side x side image (900 MP): refused before decoding."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (len(data).to_bytes(4, "big") + kind + data
-                + zlib.crc32(kind + data).to_bytes(4, "big"))
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
+
     header = side.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
     rows = zlib.compress(b"\x00" * (side + 1) * 16)
     chunks = chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
@@ -36,14 +39,20 @@ def _swap(client: APIClient, upload: Any, **overrides: Any) -> Any:
 
 # --- Authentication -------------------------------------------------------------------
 
+
 def test_it_requires_an_api_key(upload):
     error = api_error(_swap(APIClient(), upload), 401)
     assert error["code"] == "api_key_required"
 
 
-@pytest.mark.parametrize("header", [{"HTTP_X_API_KEY": "nope.nope"},
-                                    {"HTTP_AUTHORIZATION": "Bearer abc.def"},
-                                    {"HTTP_X_API_KEY": "no-dot-at-all"}])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_X_API_KEY": "nope.nope"},
+        {"HTTP_AUTHORIZATION": "Bearer abc.def"},
+        {"HTTP_X_API_KEY": "no-dot-at-all"},
+    ],
+)
 def test_it_rejects_a_wrong_key(header):
     response = APIClient().get("/api/v1/swaps", **header)
     assert api_error(response, 401)["code"] == "invalid_api_key"
@@ -51,8 +60,9 @@ def test_it_rejects_a_wrong_key(header):
 
 def test_bearer_and_x_api_key_are_the_same_key(api_key):
     assert APIClient().get("/api/v1/swaps", HTTP_X_API_KEY=api_key).status_code == 200
-    assert APIClient().get("/api/v1/swaps",
-                           HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code == 200
+    assert (
+        APIClient().get("/api/v1/swaps", HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code == 200
+    )
 
 
 def test_a_revoked_key_fails_on_the_very_next_request(api_client, account):
@@ -73,13 +83,17 @@ def test_no_raw_key_is_stored(api_key, django_db_blocker):
 
 # --- Parameters -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("overrides,field", [
-    ({"target_faces_index": "0,x"}, "target_faces_index"),
-    ({"source_faces_index": "-1"}, "source_faces_index"),
-    ({"output_format": "bmp"}, "output_format"),
-    ({"enhance": "maybe"}, "enhance"),
-    ({"client_reference": "x" * 1025}, "client_reference"),
-])
+
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"target_faces_index": "0,x"}, "target_faces_index"),
+        ({"source_faces_index": "-1"}, "source_faces_index"),
+        ({"output_format": "bmp"}, "output_format"),
+        ({"enhance": "maybe"}, "enhance"),
+        ({"client_reference": "x" * 1025}, "client_reference"),
+    ],
+)
 def test_it_rejects_bad_parameters(api_client, upload, overrides, field):
     error = api_error(_swap(api_client, upload, **overrides), 400)
     assert error["code"] == "invalid_parameter"
@@ -88,8 +102,9 @@ def test_it_rejects_bad_parameters(api_client, upload, overrides, field):
 
 
 def test_it_requires_both_images(api_client, upload):
-    error = api_error(api_client.post("/api/v1/swaps", {"source_image": upload("astronaut.jpg")}),
-                   400)
+    error = api_error(
+        api_client.post("/api/v1/swaps", {"source_image": upload("astronaut.jpg")}), 400
+    )
     assert "target_image" in error["details"]["fields"]
 
 
@@ -99,6 +114,7 @@ def test_malformed_json_is_a_400(api_client):
 
 
 # --- Images ---------------------------------------------------------------------------
+
 
 def test_it_refuses_a_file_that_is_not_an_image(api_client, upload):
     response = _swap(api_client, upload, target_image=upload("x.jpg", b"<html>hello</html>"))
@@ -144,30 +160,44 @@ def test_a_base64_image_over_the_cap_is_a_413(api_client, settings, photo):
     import base64
 
     settings.MAX_IMAGE_BYTES = 20_000
-    data = {"source_image": base64.b64encode(photo("astronaut.jpg")).decode(),
-            "target_image": base64.b64encode(photo("astronaut.jpg")).decode()}
+    data = {
+        "source_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+        "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+    }
     response = api_client.post("/api/v1/swaps", data, format="json")
     assert api_error(response, 413)["code"] == "image_too_large"
 
 
 # --- URLs -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:{port}/a.jpg", "http://localhost:{port}/a.jpg",
-    "http://[::1]:{port}/a.jpg", "http://127.0.0.1/a.jpg", "http://169.254.169.254/latest",
-    "http://10.0.0.1/a.jpg", "ftp://example.com/a.jpg", "file:///etc/passwd",
-    "http://[::ffff:127.0.0.1]/a.jpg", "http://2130706433/a.jpg",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/a.jpg",
+        "http://localhost:{port}/a.jpg",
+        "http://[::1]:{port}/a.jpg",
+        "http://127.0.0.1/a.jpg",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.1/a.jpg",
+        "ftp://example.com/a.jpg",
+        "file:///etc/passwd",
+        "http://[::ffff:127.0.0.1]/a.jpg",
+        "http://2130706433/a.jpg",
+    ],
+)
 def test_url_inputs_cannot_reach_the_server_side(api_client, upload, no_network_listener, url):
     url = url.format(port=no_network_listener.port)
-    response = api_client.post("/api/v1/swaps", {"source_image": url,
-                                                 "target_image": upload("astronaut.jpg")})
+    response = api_client.post(
+        "/api/v1/swaps", {"source_image": url, "target_image": upload("astronaut.jpg")}
+    )
     assert api_error(response, 400)["code"] == "url_not_allowed"
     assert no_network_listener.accepted == []
     assert not SwapJob.objects.exists()
 
 
 # --- JSON everywhere on /api/ ---------------------------------------------------------
+
 
 def test_unknown_api_routes_are_json_404(api_client):
     assert api_error(api_client.get("/api/v1/nothing-here"), 404)["code"] == "not_found"
@@ -197,7 +227,9 @@ def test_every_response_has_a_request_id(api_client):
 
 
 def test_a_url_error_says_which_image(api_client, upload):
-    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
-                                                 "target_image": "gopher://example.com/x"})
+    response = api_client.post(
+        "/api/v1/swaps",
+        {"source_image": upload("grace_hopper.jpg"), "target_image": "gopher://example.com/x"},
+    )
     error = api_error(response, 400)
     assert (error["code"], error["details"]["image"]) == ("url_not_allowed", "target_image")

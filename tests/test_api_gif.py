@@ -42,11 +42,13 @@ def _result(client: Any, job: dict[str, Any]) -> tuple[str, bytes]:
 
 
 def test_an_animated_gif_target_is_swapped_in_every_frame(
-        submit, upload, api_client, client, account, clip):
+    submit, upload, api_client, client, account, clip
+):
     before = credits_of(account)
 
-    response = submit({"source_image": upload("astronaut.jpg"),
-                       "target_image": upload("clip.gif", clip)})
+    response = submit(
+        {"source_image": upload("astronaut.jpg"), "target_image": upload("clip.gif", clip)}
+    )
 
     assert response.status_code == 202, response.json()
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
@@ -71,8 +73,9 @@ def test_a_gif_bomb_is_refused_before_any_charge(submit, upload, account):
     bomb = encode_animation(frames, [50] * 11, loop=0, note="")
     before = credits_of(account)
 
-    response = submit({"source_image": upload("astronaut.jpg"),
-                       "target_image": upload("bomb.gif", bomb)})
+    response = submit(
+        {"source_image": upload("astronaut.jpg"), "target_image": upload("bomb.gif", bomb)}
+    )
 
     assert response.status_code == 413
     error = api_error(response)
@@ -84,9 +87,14 @@ def test_a_gif_bomb_is_refused_before_any_charge(submit, upload, account):
 
 def test_too_many_frames_is_refused(submit, upload, account):
     frames = [np.full((8, 8, 3), i % 256, np.uint8) for i in range(301)]
-    response = submit({"source_image": upload("astronaut.jpg"),
-                       "target_image": upload("long.gif", encode_animation(
-                           frames, [20] * 301, loop=0, note=""))})
+    response = submit(
+        {
+            "source_image": upload("astronaut.jpg"),
+            "target_image": upload(
+                "long.gif", encode_animation(frames, [20] * 301, loop=0, note="")
+            ),
+        }
+    )
 
     assert response.status_code == 413
     assert api_error(response)["details"]["max_frames"] == 300
@@ -94,11 +102,17 @@ def test_too_many_frames_is_refused(submit, upload, account):
 
 
 @pytest.mark.parametrize("output_format", ["png", "jpeg", "webp"])
-def test_an_animated_target_cannot_become_a_still_image(submit, upload, account, clip,
-                                                        output_format):
+def test_an_animated_target_cannot_become_a_still_image(
+    submit, upload, account, clip, output_format
+):
     before = credits_of(account)
-    response = submit({"source_image": upload("astronaut.jpg"),
-                       "target_image": upload("clip.gif", clip), "output_format": output_format})
+    response = submit(
+        {
+            "source_image": upload("astronaut.jpg"),
+            "target_image": upload("clip.gif", clip),
+            "output_format": output_format,
+        }
+    )
 
     assert response.status_code == 400
     error = api_error(response)
@@ -108,9 +122,14 @@ def test_an_animated_target_cannot_become_a_still_image(submit, upload, account,
 
 
 def test_a_single_frame_gif_is_a_still_image_and_a_gif_source_gives_its_first_frame(
-        submit, upload, photo, api_client, client):
-    response = submit({"source_image": upload("grace.gif", _still_gif(photo("grace_hopper.jpg"))),
-                       "target_image": upload("astro.gif", _still_gif(photo("astronaut.jpg")))})
+    submit, upload, photo, api_client, client
+):
+    response = submit(
+        {
+            "source_image": upload("grace.gif", _still_gif(photo("grace_hopper.jpg"))),
+            "target_image": upload("astro.gif", _still_gif(photo("astronaut.jpg"))),
+        }
+    )
 
     assert response.status_code == 202, response.json()
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
@@ -123,8 +142,13 @@ def test_a_single_frame_gif_is_a_still_image_and_a_gif_source_gives_its_first_fr
 
 
 def test_a_still_target_may_ask_for_a_gif(submit, upload, api_client, client):
-    response = submit({"source_image": upload("grace_hopper.jpg"),
-                       "target_image": upload("astronaut.jpg"), "output_format": "gif"})
+    response = submit(
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "output_format": "gif",
+        }
+    )
 
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
     assert job["status"] == "completed", job["error"]
@@ -135,13 +159,16 @@ def test_a_still_target_may_ask_for_a_gif(submit, upload, api_client, client):
 
 
 def test_the_browser_form_takes_an_animated_gif_target(
-        account, upload, clip, django_capture_on_commit_callbacks):
+    account, upload, clip, django_capture_on_commit_callbacks
+):
     browser = Client()
     browser.force_login(account.user)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(reverse("swaps:new"), {
-            "source_image": upload("astronaut.jpg"), "target_image": upload("clip.gif", clip)})
+        response = browser.post(
+            reverse("swaps:new"),
+            {"source_image": upload("astronaut.jpg"), "target_image": upload("clip.gif", clip)},
+        )
 
     assert response.status_code == 302
     job = SwapJob.objects.get()
@@ -156,9 +183,14 @@ def test_the_browser_form_explains_an_impossible_output_format(account, upload, 
     browser = Client()
     browser.force_login(account.user)
 
-    response = browser.post(reverse("swaps:new"), {
-        "source_image": upload("astronaut.jpg"), "target_image": upload("clip.gif", clip),
-        "output_format": "png"})
+    response = browser.post(
+        reverse("swaps:new"),
+        {
+            "source_image": upload("astronaut.jpg"),
+            "target_image": upload("clip.gif", clip),
+            "output_format": "png",
+        },
+    )
 
     assert response.status_code == 200
     assert "animated GIF target gives a GIF" in response.content.decode()

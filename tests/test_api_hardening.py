@@ -11,11 +11,15 @@ from tests.helpers import api_error
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("body", [
-    "[" * 1000 + "]" * 1000,
-    json.dumps({"source_image": "x"})[:-1] + ', "likeness": ' + "[" * 5000 + "]" * 5000 + "}",
-    '{"a": ' * 40 + "1" + "}" * 40,
-], ids=["deep-array", "deep-field", "nested-objects"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 1000 + "]" * 1000,
+        json.dumps({"source_image": "x"})[:-1] + ', "likeness": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"a": ' * 40 + "1" + "}" * 40,
+    ],
+    ids=["deep-array", "deep-field", "nested-objects"],
+)
 def test_deeply_nested_json_is_a_400_not_a_500(api_client, body):
     response = api_client.post("/api/v1/swaps", body, content_type="application/json")
     error = api_error(response, 400)
@@ -29,11 +33,23 @@ def test_ordinary_json_still_parses(api_client):
     assert "nested" not in error["message"]  # refused for the missing images, not the JSON
 
 
-@pytest.mark.parametrize("field", ["likeness", "target_faces_index", "source_faces_index",
-                                   "output_format", "enhance", "watermark"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "likeness",
+        "target_faces_index",
+        "source_faces_index",
+        "output_format",
+        "enhance",
+        "watermark",
+    ],
+)
 def test_an_empty_option_is_a_400_not_the_default(api_client, upload, field):
-    data = {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg"),
-            field: ""}
+    data = {
+        "source_image": upload("grace_hopper.jpg"),
+        "target_image": upload("astronaut.jpg"),
+        field: "",
+    }
     error = api_error(api_client.post("/api/v1/swaps", data), 400)
     assert error["code"] == "invalid_parameter"
     assert field in error["details"]["fields"]
@@ -43,15 +59,28 @@ def test_an_empty_option_is_a_400_not_the_default(api_client, upload, field):
 def test_likeness_must_be_a_number_not_a_boolean(api_client, photo, value):
     import base64
 
-    body = {"source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
-            "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
-            "likeness": value}
+    body = {
+        "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+        "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+        "likeness": value,
+    }
     error = api_error(api_client.post("/api/v1/swaps", body, format="json"), 400)
     assert "likeness" in error["details"]["fields"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "limit=-1",
-                                   "limit=1e3", "offset=-5", "offset=x", "limit="])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "limit=-1",
+        "limit=1e3",
+        "offset=-5",
+        "offset=x",
+        "limit=",
+    ],
+)
 def test_a_page_size_out_of_bounds_is_a_400(api_client, query):
     error = api_error(api_client.get(f"/api/v1/swaps?{query}"), 400)
     assert error["code"] == "invalid_parameter"
@@ -85,8 +114,7 @@ def test_qinfo_reports_the_cluster(capsys):
 
 
 @pytest.mark.parametrize("name", ["astronaut.jpg", "astronaut.png"])
-def test_a_truncated_image_is_refused_before_any_charge(api_client, upload, photo, account,
-                                                        name):
+def test_a_truncated_image_is_refused_before_any_charge(api_client, upload, photo, account, name):
     import cv2
     import numpy as np
 
@@ -98,9 +126,13 @@ def test_a_truncated_image_is_refused_before_any_charge(api_client, upload, phot
         decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         data = cv2.imencode(".png", decoded)[1].tobytes()
     before = credits_of(account)
-    response = api_client.post("/api/v1/swaps", {
-        "source_image": upload("grace_hopper.jpg"),
-        "target_image": upload(name, data[: len(data) * 2 // 3])})
+    response = api_client.post(
+        "/api/v1/swaps",
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload(name, data[: len(data) * 2 // 3]),
+        },
+    )
     error = api_error(response, 400)
     assert error["code"] == "invalid_image_format"
     assert credits_of(account) == before and not SwapJob.objects.exists()
@@ -123,8 +155,9 @@ def test_a_cut_jpeg_is_refused_even_with_a_complete_thumbnail_inside(photo):
     with_thumbnail = data[:2] + app1 + data[2:]
     check_complete(with_thumbnail, "jpeg", "target_image", 10**8)  # whole: fine
     with pytest.raises(ImageInputError):
-        check_complete(with_thumbnail[: len(with_thumbnail) * 2 // 3], "jpeg", "target_image",
-                       10**8)
+        check_complete(
+            with_thumbnail[: len(with_thumbnail) * 2 // 3], "jpeg", "target_image", 10**8
+        )
 
 
 def test_a_foreign_host_header_gets_the_json_envelope(api_client):
@@ -136,8 +169,9 @@ def test_a_foreign_host_header_gets_the_json_envelope(api_client):
 
 @pytest.mark.parametrize("length", ["abc", "-5", "1e9"])
 def test_a_malformed_content_length_gets_the_json_envelope(api_client, length):
-    response = api_client.post("/api/v1/swaps", b"{}", content_type="application/json",
-                               CONTENT_LENGTH=length)
+    response = api_client.post(
+        "/api/v1/swaps", b"{}", content_type="application/json", CONTENT_LENGTH=length
+    )
     assert response.status_code in (400, 401, 413)
     assert response["Content-Type"].startswith("application/json")
     api_error(response)
@@ -150,7 +184,8 @@ def _jpeg(image, quality: int = 90) -> bytes:
 
 
 def test_detect_reads_a_big_jpeg_at_a_reduced_scale_with_full_size_answers(
-        api_client, upload, astronaut, monkeypatch):
+    api_client, upload, astronaut, monkeypatch
+):
     import cv2
 
     from swaps import engine, faces
@@ -166,8 +201,9 @@ def test_detect_reads_a_big_jpeg_at_a_reduced_scale_with_full_size_answers(
     assert abs(x - full[0]) <= 6 and abs(y - full[1]) <= 6 and abs(w - full[2]) <= 10
 
 
-def test_too_many_big_decodes_at_once_is_a_503_with_retry_after(api_client, upload, photo,
-                                                                settings, monkeypatch):
+def test_too_many_big_decodes_at_once_is_a_503_with_retry_after(
+    api_client, upload, photo, settings, monkeypatch
+):
     import threading
 
     from swaps import decode_gate

@@ -16,10 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import (
-    negative_data_rejection,
-    positive_data_acceptance,
-)
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from accounts.keys import create_api_key
 from accounts.models import Account, Plan
@@ -40,9 +37,14 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 @pytest.fixture
 def fuzz_key(db: None) -> str:
     """A key whose account neither runs out of credits nor hits a rate window."""
-    plan = Plan.objects.create(slug="fuzz", name="Fuzz", hourly_limit=1_000_000,
-                               daily_limit=1_000_000, read_hourly_limit=1_000_000,
-                               monthly_credits=0)
+    plan = Plan.objects.create(
+        slug="fuzz",
+        name="Fuzz",
+        hourly_limit=1_000_000,
+        daily_limit=1_000_000,
+        read_hourly_limit=1_000_000,
+        monthly_credits=0,
+    )
     account: Account = make_account("fuzz@example.com")
     Account.objects.filter(pk=account.pk).update(plan=plan, credits=1_000_000)
     return create_api_key(account=account, name="fuzz").raw
@@ -63,15 +65,21 @@ def excluded_checks(case: Any) -> list[Any]:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=REPEATABLE,
-          suppress_health_check=list(HealthCheck))
-def test_every_operation_answers_as_its_schema_says(case: Any, fuzz_key: str,
-                                                    settings: Any) -> None:
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=REPEATABLE,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_answers_as_its_schema_says(
+    case: Any, fuzz_key: str, settings: Any
+) -> None:
     settings.UPLOAD_RATE = "1000000/m"
     # Both ways of sending the key, so a generated (invalid) value of either is replaced;
     # schemathesis then also probes each operation without a key and with a wrong one.
     response = case.call_and_validate(
         headers={"X-Api-Key": fuzz_key, "Authorization": f"Bearer {fuzz_key}"},
-        excluded_checks=excluded_checks(case))
+        excluded_checks=excluded_checks(case),
+    )
     if response.status_code >= 400:
         assert_envelope(response)

@@ -25,8 +25,13 @@ def _noise_png(width: int = 320, height: int = 240) -> bytes:
 
 
 def test_it_swaps_uploaded_photos_end_to_end(submit, upload, api_client, client, media_files):
-    response = submit({"source_image": upload("grace_hopper.jpg"),
-                       "target_image": upload("astronaut.jpg"), "client_reference": "order-7"})
+    response = submit(
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "client_reference": "order-7",
+        }
+    )
 
     assert response.status_code == 202
     created = response.json()
@@ -56,8 +61,15 @@ def test_it_accepts_base64_and_data_uris_in_json(submit, photo, api_client):
     source = "data:image/jpeg;base64," + base64.b64encode(photo("grace_hopper.jpg")).decode()
     target = base64.b64encode(photo("astronaut.jpg")).decode()
 
-    response = submit({"source_image": source, "target_image": target,
-                       "output_format": "png", "return_base64": True}, fmt="json")
+    response = submit(
+        {
+            "source_image": source,
+            "target_image": target,
+            "output_format": "png",
+            "return_base64": True,
+        },
+        fmt="json",
+    )
 
     assert response.status_code == 202
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
@@ -66,8 +78,10 @@ def test_it_accepts_base64_and_data_uris_in_json(submit, photo, api_client):
 
 
 def test_it_accepts_base64_strings_in_multipart(submit, photo, api_client):
-    data = {"source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
-            "target_image": base64.b64encode(photo("astronaut.jpg")).decode()}
+    data = {
+        "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+        "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+    }
 
     response = submit(data)
 
@@ -76,9 +90,13 @@ def test_it_accepts_base64_strings_in_multipart(submit, photo, api_client):
 
 
 def test_the_result_route_returns_image_bytes_with_a_key(submit, upload, api_client):
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg"),
-                     "output_format": "webp"}).json()["id"]
+    job_id = submit(
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "output_format": "webp",
+        }
+    ).json()["id"]
 
     response = api_client.get(f"/api/v1/swaps/{job_id}/result")
 
@@ -88,8 +106,9 @@ def test_the_result_route_returns_image_bytes_with_a_key(submit, upload, api_cli
 
 
 def test_a_faceless_source_fails_the_job_saying_which_image(submit, upload, api_client):
-    response = submit({"source_image": upload("noise.png", _noise_png()),
-                       "target_image": upload("astronaut.jpg")})
+    response = submit(
+        {"source_image": upload("noise.png", _noise_png()), "target_image": upload("astronaut.jpg")}
+    )
 
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
     assert job["status"] == "failed"
@@ -99,20 +118,30 @@ def test_a_faceless_source_fails_the_job_saying_which_image(submit, upload, api_
 
 
 def test_a_face_index_out_of_range_fails_the_job(submit, upload, api_client):
-    response = submit({"source_image": upload("grace_hopper.jpg"),
-                       "target_image": upload("astronaut.jpg"), "target_faces_index": "3"})
+    response = submit(
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "target_faces_index": "3",
+        }
+    )
 
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
     assert job["error"]["code"] == "face_index_out_of_range"
     assert job["error"]["details"]["image"] == "target"
 
 
-def test_it_lists_only_the_callers_jobs_newest_first(submit, upload, api_client,
-                                                     other_api_client):
-    ids = [submit({"source_image": upload("grace_hopper.jpg"),
-                   "target_image": upload("astronaut.jpg")}).json()["id"] for _ in range(2)]
-    submit({"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")},
-           client=other_api_client)
+def test_it_lists_only_the_callers_jobs_newest_first(submit, upload, api_client, other_api_client):
+    ids = [
+        submit(
+            {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+        ).json()["id"]
+        for _ in range(2)
+    ]
+    submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")},
+        client=other_api_client,
+    )
 
     body = api_client.get("/api/v1/swaps?limit=1").json()
 
@@ -122,8 +151,9 @@ def test_it_lists_only_the_callers_jobs_newest_first(submit, upload, api_client,
 
 
 def test_another_accounts_job_is_not_found(submit, upload, other_api_client):
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    job_id = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    ).json()["id"]
 
     for method, path in [("get", ""), ("get", "/result"), ("delete", "")]:
         response = getattr(other_api_client, method)(f"/api/v1/swaps/{job_id}{path}")
@@ -133,9 +163,12 @@ def test_another_accounts_job_is_not_found(submit, upload, other_api_client):
 
 
 def test_delete_erases_images_and_result(submit, upload, api_client, client, media_files):
-    job = api_client.get("/api/v1/swaps/" + submit(
-        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
-    ).json()["id"]).json()
+    job = api_client.get(
+        "/api/v1/swaps/"
+        + submit(
+            {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+        ).json()["id"]
+    ).json()
     assert media_files()
 
     response = api_client.delete(f"/api/v1/swaps/{job['id']}")
@@ -149,30 +182,40 @@ def test_delete_erases_images_and_result(submit, upload, api_client, client, med
 def test_a_task_that_runs_twice_does_the_work_once(submit, upload, api_client):
     from swaps.tasks import process_swap_job
 
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    job_id = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    ).json()["id"]
     first = SwapJob.objects.get(pk=job_id)
 
     process_swap_job(job_id)  # a duplicate delivery
 
     again = SwapJob.objects.get(pk=job_id)
     assert (again.status, again.result.name, again.completed_at) == (
-        first.status, first.result.name, first.completed_at)
+        first.status,
+        first.result.name,
+        first.completed_at,
+    )
 
 
 @pytest.mark.parametrize("output_format", ["png", "jpeg", "webp"])
 def test_output_format_is_honoured(submit, upload, api_client, output_format):
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg"),
-                     "output_format": output_format}).json()["id"]
+    job_id = submit(
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "output_format": output_format,
+        }
+    ).json()["id"]
     data = b"".join(api_client.get(f"/api/v1/swaps/{job_id}/result").streaming_content)
     assert Image.open(io.BytesIO(data)).format.lower() == output_format
     assert Image.open(io.BytesIO(data)).getexif() == {}
 
 
 def test_a_pending_job_has_no_result_yet(api_client, upload):
-    response = api_client.post("/api/v1/swaps", {"source_image": upload("grace_hopper.jpg"),
-                                                 "target_image": upload("astronaut.jpg")})
+    response = api_client.post(
+        "/api/v1/swaps",
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")},
+    )
     job_id = response.json()["id"]  # on_commit never fires inside the test transaction
 
     assert api_client.get(f"/api/v1/swaps/{job_id}").json()["status"] == JobStatus.PENDING
@@ -187,12 +230,22 @@ def _result_pixels(api_client: Any, job_id: str) -> np.ndarray:
 
 
 def test_free_plan_outputs_carry_a_visible_mark_unless_turned_off(submit, upload, api_client):
-    marked, plain = (submit({"source_image": upload("grace_hopper.jpg"),
-                             "target_image": upload("astronaut.jpg"), "output_format": "png",
-                             **extra}).json()["id"] for extra in ({}, {"watermark": "false"}))
+    marked, plain = (
+        submit(
+            {
+                "source_image": upload("grace_hopper.jpg"),
+                "target_image": upload("astronaut.jpg"),
+                "output_format": "png",
+                **extra,
+            }
+        ).json()["id"]
+        for extra in ({}, {"watermark": "false"})
+    )
 
-    changed = np.argwhere(np.abs(_result_pixels(api_client, marked)
-                                 - _result_pixels(api_client, plain)).max(axis=2) > 0)
+    changed = np.argwhere(
+        np.abs(_result_pixels(api_client, marked) - _result_pixels(api_client, plain)).max(axis=2)
+        > 0
+    )
     assert len(changed) > 200  # the mark is there ...
     assert changed.min(axis=0).tolist() >= [400, 300]  # ... small, in the bottom-right corner
 
@@ -202,6 +255,7 @@ def test_paid_plans_are_unmarked_by_default(submit, upload, account):
 
     account.plan = Plan.objects.get(slug="pro")
     account.save()
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    job_id = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    ).json()["id"]
     assert SwapJob.objects.get(pk=job_id).options["watermark"] is False

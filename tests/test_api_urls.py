@@ -53,7 +53,8 @@ def public_test_name(monkeypatch: pytest.MonkeyPatch, settings: Any, image_serve
 
     def policy() -> FetchPolicy:
         return FetchPolicy(
-            max_bytes=settings.MAX_IMAGE_BYTES, timeout_s=5.0,
+            max_bytes=settings.MAX_IMAGE_BYTES,
+            timeout_s=5.0,
             resolver=lambda host, port: ["127.0.0.1"] if host == "images.test" else [],
             address_allowed=lambda address: address == loopback,
             allowed_ports=frozenset({image_server.port}),
@@ -64,8 +65,13 @@ def public_test_name(monkeypatch: pytest.MonkeyPatch, settings: Any, image_serve
 
 
 def test_it_swaps_images_given_by_url(submit, api_client, public_test_name, image_server):
-    response = submit({"source_image": f"{public_test_name}/grace_hopper.jpg",
-                       "target_image": f"{public_test_name}/astronaut.jpg"}, fmt="json")
+    response = submit(
+        {
+            "source_image": f"{public_test_name}/grace_hopper.jpg",
+            "target_image": f"{public_test_name}/astronaut.jpg",
+        },
+        fmt="json",
+    )
 
     assert response.status_code == 202, response.json()
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
@@ -74,8 +80,13 @@ def test_it_swaps_images_given_by_url(submit, api_client, public_test_name, imag
 
 
 def test_a_url_that_fails_is_a_400(api_client, upload, public_test_name):
-    response = api_client.post("/api/v1/swaps", {
-        "source_image": f"{public_test_name}/missing.jpg", "target_image": upload("astronaut.jpg")})
+    response = api_client.post(
+        "/api/v1/swaps",
+        {
+            "source_image": f"{public_test_name}/missing.jpg",
+            "target_image": upload("astronaut.jpg"),
+        },
+    )
 
     assert response.status_code == 400
     error = response.json()["error"]
@@ -85,9 +96,13 @@ def test_a_url_that_fails_is_a_400(api_client, upload, public_test_name):
 def test_a_url_to_an_oversized_image_is_a_413(api_client, upload, public_test_name, settings):
     settings.MAX_IMAGE_BYTES = 30_000
 
-    response = api_client.post("/api/v1/swaps", {
-        "source_image": f"{public_test_name}/grace_hopper.jpg",
-        "target_image": upload("astronaut.jpg")})
+    response = api_client.post(
+        "/api/v1/swaps",
+        {
+            "source_image": f"{public_test_name}/grace_hopper.jpg",
+            "target_image": upload("astronaut.jpg"),
+        },
+    )
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "image_too_large"

@@ -14,9 +14,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("accounts", "swaps", "faceswap_site")
 # Loaded by a fresh interpreter without Django: the engine, images, and the network code.
-PURE_MODULES = ("swaps.engine", "swaps.imaging", "swaps.imaging.gif", "swaps.imaging.watermark",
-                "swaps.imaging.previews", "swaps.net", "swaps.net.url_policy", "swaps.net.fetch",
-                "swaps.net.webhook_post")
+PURE_MODULES = (
+    "swaps.engine",
+    "swaps.imaging",
+    "swaps.imaging.gif",
+    "swaps.imaging.watermark",
+    "swaps.imaging.previews",
+    "swaps.net",
+    "swaps.net.url_policy",
+    "swaps.net.fetch",
+    "swaps.net.webhook_post",
+)
 
 
 def project_modules() -> dict[str, Path]:
@@ -40,7 +48,7 @@ def _imported_names(module: str, path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join([*base, *([node.module] if node.module else [])])
             names.update(f"{target}.{alias.name}" for alias in node.names)
             names.add(target)
@@ -58,8 +66,9 @@ def import_graph() -> dict[str, set[str]]:
     graph = {}
     for module, path in modules.items():
         targets = {owner(name) for name in _imported_names(module, path)}
-        graph[module] = {t for t in targets if t and t != module
-                         and not module.startswith(f"{t}.")}  # a package's own __init__
+        graph[module] = {
+            t for t in targets if t and t != module and not module.startswith(f"{t}.")
+        }  # a package's own __init__
     return graph
 
 
@@ -75,8 +84,14 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def _strongconnect(root: str, graph: dict[str, set[str]], index: dict[str, int],
-                   low: dict[str, int], stack: list[str], found: list[list[str]]) -> None:
+def _strongconnect(
+    root: str,
+    graph: dict[str, set[str]],
+    index: dict[str, int],
+    low: dict[str, int],
+    stack: list[str],
+    found: list[list[str]],
+) -> None:
     work = [(root, iter(sorted(graph[root])))]
     index[root] = low[root] = len(index)
     stack.append(root)
@@ -95,8 +110,8 @@ def _strongconnect(root: str, graph: dict[str, set[str]], index: dict[str, int],
         if work:
             low[work[-1][0]] = min(low[work[-1][0]], low[node])
         if low[node] == index[node]:
-            group = stack[stack.index(node):]
-            del stack[stack.index(node):]
+            group = stack[stack.index(node) :]
+            del stack[stack.index(node) :]
             if len(group) > 1:
                 found.append(sorted(group))
 
@@ -111,16 +126,29 @@ def test_the_cycle_finder_sees_a_cycle():
 
 def test_accounts_never_imports_swaps():
     graph = import_graph()
-    wrong = {(m, t) for m, targets in graph.items() if m.startswith("accounts")
-             for t in targets if t.startswith("swaps")}
+    wrong = {
+        (m, t)
+        for m, targets in graph.items()
+        if m.startswith("accounts")
+        for t in targets
+        if t.startswith("swaps")
+    }
     assert wrong == set()
 
 
 def test_pure_parts_load_no_django():
-    probe = ("import importlib, sys\n"
-             f"for name in {PURE_MODULES!r}: importlib.import_module(name)\n"
-             "print(sorted(n for n in sys.modules if n.split('.')[0] in "
-             "('django', 'rest_framework', 'django_q')))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                          text=True, check=True, env={"PATH": "/usr/bin:/bin"})
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {PURE_MODULES!r}: importlib.import_module(name)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in "
+        "('django', 'rest_framework', 'django_q')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert done.stdout.strip() == "[]"

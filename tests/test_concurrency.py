@@ -44,23 +44,28 @@ def form() -> SwapForm:
     return SwapForm.from_fixtures()
 
 
-def burst(server: LiveServer, account: SeededAccount, form: SwapForm, count: int,
-          headers: dict[str, str] | None = None) -> list[Reply]:
+def burst(
+    server: LiveServer,
+    account: SeededAccount,
+    form: SwapForm,
+    count: int,
+    headers: dict[str, str] | None = None,
+) -> list[Reply]:
     return fire_together([lambda: server.create_swap(account.api_key, form, headers)] * count)
 
 
 def assert_no_server_errors(replies: list[Reply], server: LiveServer) -> None:
     errors = [(r.status, r.body) for r in replies if r.status >= 500]
-    assert not errors, (f"{len(errors)} server errors, first: {errors[0]}\n"
-                        f"--- server log ---\n{server.log_tail()}")
+    assert not errors, (
+        f"{len(errors)} server errors, first: {errors[0]}\n--- server log ---\n{server.log_tail()}"
+    )
 
 
 def statuses(replies: list[Reply]) -> Counter[int]:
     return Counter(r.status for r in replies)
 
 
-def test_concurrent_creates_spend_exactly_the_balance(server: LiveServer,
-                                                      form: SwapForm) -> None:
+def test_concurrent_creates_spend_exactly_the_balance(server: LiveServer, form: SwapForm) -> None:
     account = server.seed_account(credits=10, hourly=HIGH, daily=HIGH)
 
     replies = burst(server, account, form, 36)
@@ -73,12 +78,12 @@ def test_concurrent_creates_spend_exactly_the_balance(server: LiveServer,
     assert {job["status"] for job in accepted} == {"pending"}
     assert server.get_json("/api/v1/account", account.api_key)["credits"] == 0
     assert server.get_json("/api/v1/swaps?limit=1", account.api_key)["count"] == 10
-    assert server.inspect(account) == {"credits": 0, "ledger_sum": 0, "jobs": 10,
-                                       "charges": 10}
+    assert server.inspect(account) == {"credits": 0, "ledger_sum": 0, "jobs": 10, "charges": 10}
 
 
-def test_concurrent_creates_past_the_hourly_limit_are_429(server: LiveServer,
-                                                           form: SwapForm) -> None:
+def test_concurrent_creates_past_the_hourly_limit_are_429(
+    server: LiveServer, form: SwapForm
+) -> None:
     limit = 10
     account = server.seed_account(credits=100, hourly=limit, daily=HIGH)
     wait_out_hour_edge()
@@ -91,15 +96,19 @@ def test_concurrent_creates_past_the_hourly_limit_are_429(server: LiveServer,
     assert {r.code for r in refused} == {"rate_limit_exceeded"}
     assert all(int(r.headers["Retry-After"]) > 0 for r in refused)
     # Each accepted request took its own place in the window: no count was lost.
-    remaining = sorted(int(r.headers["X-RateLimit-Remaining"]) for r in replies
-                       if r.status == 202)
+    remaining = sorted(int(r.headers["X-RateLimit-Remaining"]) for r in replies if r.status == 202)
     assert remaining == list(range(limit))
-    assert server.inspect(account) == {"credits": 90, "ledger_sum": 90, "jobs": limit,
-                                       "charges": limit}
+    assert server.inspect(account) == {
+        "credits": 90,
+        "ledger_sum": 90,
+        "jobs": limit,
+        "charges": limit,
+    }
 
 
 def test_concurrent_duplicates_with_one_idempotency_key_make_one_job(
-        server: LiveServer, form: SwapForm) -> None:
+    server: LiveServer, form: SwapForm
+) -> None:
     account = server.seed_account(credits=5, hourly=HIGH, daily=HIGH)
     headers = {"Idempotency-Key": f"burst-{secrets.token_hex(8)}"}
 
@@ -123,7 +132,8 @@ def test_concurrent_duplicates_with_one_idempotency_key_make_one_job(
 
 
 def test_concurrent_duplicates_of_a_refused_request_get_402_or_409(
-        server: LiveServer, form: SwapForm) -> None:
+    server: LiveServer, form: SwapForm
+) -> None:
     account = server.seed_account(credits=0, hourly=HIGH, daily=HIGH)
 
     replies: list[Reply] = []
@@ -132,6 +142,8 @@ def test_concurrent_duplicates_of_a_refused_request_get_402_or_409(
         replies += burst(server, account, form, 12, headers)
 
     assert_no_server_errors(replies, server)
-    assert {(r.status, r.code) for r in replies} <= {(402, "insufficient_credits"),
-                                                     (409, "idempotency_conflict")}
+    assert {(r.status, r.code) for r in replies} <= {
+        (402, "insufficient_credits"),
+        (409, "idempotency_conflict"),
+    }
     assert server.inspect(account) == {"credits": 0, "ledger_sum": 0, "jobs": 0, "charges": 0}

@@ -34,6 +34,7 @@ PASSWORD = "pw-12345!"  # conftest's make_account
 
 # --- Fixtures -------------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _fresh_counters() -> Iterator[None]:
     # django-ratelimit's counters live in the cache; start and end each test empty.
@@ -71,13 +72,15 @@ def ann_client(account: Account) -> Client:
 
 
 def usage_row(account: Account, scope: str, day: datetime, count: int) -> UsageWindow:
-    return UsageWindow.objects.create(account=account, scope=scope, count=count,
-                                      starts_at=windows.window_start(scope, day))
+    return UsageWindow.objects.create(
+        account=account, scope=scope, count=count, starts_at=windows.window_start(scope, day)
+    )
 
 
 def entry(account: Account, kind: str, amount: int, at: datetime, reason: str = "") -> None:
-    CreditEntry.objects.create(account=account, kind=kind, amount=amount, created_at=at,
-                               reason=reason)
+    CreditEntry.objects.create(
+        account=account, kind=kind, amount=amount, created_at=at, reason=reason
+    )
 
 
 def seed_month(account: Account) -> None:
@@ -97,6 +100,7 @@ def seed_month(account: Account) -> None:
 
 
 # --- The numbers: accounts.usage ----------------------------------------------------------
+
 
 def test_daily_usage_counts_day_windows_and_credits_per_utc_day(ann, bob):
     seed_month(ann)
@@ -124,8 +128,9 @@ def test_daily_usage_of_a_quiet_account_is_thirty_zero_days(ann):
     assert all((d.requests, d.credits_added, d.credits_spent) == (0, 0, 0) for d in days)
 
 
-@pytest.mark.parametrize(("value", "ceiling"),
-                         [(0, 1), (1, 1), (2, 2), (3, 5), (7, 10), (11, 20), (150, 200)])
+@pytest.mark.parametrize(
+    ("value", "ceiling"), [(0, 1), (1, 1), (2, 2), (3, 5), (7, 10), (11, 20), (150, 200)]
+)
 def test_nice_ceiling(value, ceiling):
     assert usage.nice_ceiling(value) == ceiling
 
@@ -153,6 +158,7 @@ def test_chart_layout_scales_bars_and_labels_the_days(ann):
 
 
 # --- The dashboard page -------------------------------------------------------------------
+
 
 def test_the_dashboard_is_for_logged_in_users(client):
     response = client.get(DASHBOARD)
@@ -205,14 +211,21 @@ def test_the_chart_is_an_accessible_svg_of_thirty_days(ann):
     # The table fallback has every day.
     table = re.search(r'<details class="chart-data">.*?</details>', html, re.S).group(0)
     assert table.count('<th scope="row">') == 30
-    assert ('<time datetime="2026-11-18">Nov 18</time></th><td class="num">7</td>'
-            '<td class="num">1</td><td class="num">2</td>') in table
+    assert (
+        '<time datetime="2026-11-18">Nov 18</time></th><td class="num">7</td>'
+        '<td class="num">1</td><td class="num">2</td>'
+    ) in table
 
 
 def test_the_ledger_shows_the_latest_twenty_entries(ann):
     for i in range(25):
-        entry(ann, LedgerKind.CHARGE if i % 2 else LedgerKind.GRANT, -1 if i % 2 else 5,
-              NOW - timedelta(minutes=100 - i), reason=f"reason-{i:02d}")
+        entry(
+            ann,
+            LedgerKind.CHARGE if i % 2 else LedgerKind.GRANT,
+            -1 if i % 2 else 5,
+            NOW - timedelta(minutes=100 - i),
+            reason=f"reason-{i:02d}",
+        )
 
     html = logged_in(ann).get(DASHBOARD).content.decode()
 
@@ -226,6 +239,7 @@ def test_the_ledger_shows_the_latest_twenty_entries(ann):
 
 
 # --- API keys -----------------------------------------------------------------------------
+
 
 def _new_key_from(html: str, prefix: str) -> str:
     match = re.search(rf'id="new-api-key">({re.escape(prefix)}\.[^<]+)</code>', html)
@@ -312,8 +326,12 @@ def test_dashboard_actions_need_post_and_csrf(account, api_key):
     revoke = reverse("dashboard:revoke-key", args=[key.pk])
     assert logged_in(account).get(revoke).status_code == 405
     strict = logged_in(account, enforce_csrf_checks=True)
-    for url in (revoke, reverse("dashboard:create-key"), reverse("dashboard:rotate-secret"),
-                reverse("dashboard:reveal-secret")):
+    for url in (
+        revoke,
+        reverse("dashboard:create-key"),
+        reverse("dashboard:rotate-secret"),
+        reverse("dashboard:reveal-secret"),
+    ):
         assert strict.post(url, {"name": "x"}).status_code == 403
     key.refresh_from_db()
     account.refresh_from_db()
@@ -321,6 +339,7 @@ def test_dashboard_actions_need_post_and_csrf(account, api_key):
 
 
 # --- Webhook secret -----------------------------------------------------------------------
+
 
 def test_the_webhook_secret_is_hidden_until_revealed(account, ann_client):
     secret = account.webhook_secret
@@ -382,8 +401,11 @@ def test_login_posts_beyond_the_rate_get_the_429_page(client, account, low_rates
 
 
 def test_signup_posts_beyond_the_rate_get_the_429_page(client, low_rates, frozen):
-    mismatched = {"email": "new@example.com", "password1": "a-Long-pass-42",
-                  "password2": "another-pass-42"}
+    mismatched = {
+        "email": "new@example.com",
+        "password1": "a-Long-pass-42",
+        "password2": "another-pass-42",
+    }
     valid = {**mismatched, "password2": mismatched["password1"]}
     for _ in range(2):
         assert client.post(reverse("signup"), mismatched).status_code == 200
@@ -393,8 +415,10 @@ def test_signup_posts_beyond_the_rate_get_the_429_page(client, low_rates, frozen
     assert not Account.objects.exists()
     assert client.get(reverse("signup")).status_code == 200
     # Log-in has a counter of its own.
-    assert client.post(reverse("login"), {"username": "x@example.com",
-                                          "password": "x"}).status_code == 200
+    assert (
+        client.post(reverse("login"), {"username": "x@example.com", "password": "x"}).status_code
+        == 200
+    )
     assert client.post(reverse("signup"), valid, REMOTE_ADDR=OTHER_IP).status_code == 302
     assert Account.objects.count() == 1
 

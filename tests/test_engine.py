@@ -456,7 +456,8 @@ def test_cli_passes_likeness_and_enhance_to_the_engine(tmp_path):
 
 
 def test_cli_refuses_a_likeness_out_of_range(tmp_path):
-    proc = run_engine_cli(fixture_path(ASTRONAUT), fixture_path(GRACE_HOPPER),
-                          tmp_path / "o.png", "--likeness", "1.5")
+    proc = run_engine_cli(
+        fixture_path(ASTRONAUT), fixture_path(GRACE_HOPPER), tmp_path / "o.png", "--likeness", "1.5"
+    )
     assert proc.returncode == 2
     assert "invalid_option" in proc.stderr and "likeness" in proc.stderr

@@ -50,8 +50,13 @@ def two_face_frames() -> list[np.ndarray]:
 def test_every_frame_gets_the_source_face(gif_frames, swapped, astronaut):
     frames, _ = gif_frames
     assert len(swapped.frames) == FRAMES
-    assert swapped.faces == {"source": 1, "target": 1, "swapped": [[0, 0]], "frames": FRAMES,
-                             "frames_swapped": FRAMES}
+    assert swapped.faces == {
+        "source": 1,
+        "target": 1,
+        "swapped": [[0, 0]],
+        "frames": FRAMES,
+        "frames_swapped": FRAMES,
+    }
     source = face_descriptor(astronaut, (detect_faces(astronaut)[0]).landmarks)
     for before, after in zip(frames, swapped.frames, strict=True):
         assert after.shape == before.shape and after.dtype == np.uint8
@@ -126,8 +131,11 @@ def test_source_index_out_of_range(gif_frames, astronaut):
 
 @pytest.mark.parametrize(
     "frames, durations",
-    [([], []), ([np.zeros((8, 8, 3), np.uint8)], [1, 2]),
-     ([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 8, 3), np.uint8)], [1, 2])],
+    [
+        ([], []),
+        ([np.zeros((8, 8, 3), np.uint8)], [1, 2]),
+        ([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 8, 3), np.uint8)], [1, 2]),
+    ],
 )
 def test_bad_frame_lists_are_refused(frames, durations, astronaut):
     with pytest.raises(EngineError):
@@ -195,5 +203,10 @@ def test_without_sources_all_faces_take_the_next_ones(two_face_frames):
 
 def test_faces_that_cannot_pair_are_the_stills_error(two_face_frames, astronaut):
     with pytest.raises(FaceCountMismatch):
-        swap_animation(two_face_frames, None, sources=[astronaut, astronaut],
-                       source_indices=[0, 1], target_indices=[0, 1, 2])
+        swap_animation(
+            two_face_frames,
+            None,
+            sources=[astronaut, astronaut],
+            source_indices=[0, 1],
+            target_indices=[0, 1, 2],
+        )

@@ -62,8 +62,7 @@ def shades(source: np.ndarray, target: np.ndarray) -> tuple[float, float, np.nda
     marks = face_of(target).landmarks
     lit = swap(source, target).image
     unlit = swap(source, target, options=SwapOptions(match_light=False)).image
-    return (q.shade_difference(target, lit, marks), q.shade_difference(target, unlit, marks),
-            lit)
+    return (q.shade_difference(target, lit, marks), q.shade_difference(target, unlit, marks), lit)
 
 
 @pytest.mark.parametrize("source_name,target_name", DIRECTIONS)
@@ -92,8 +91,10 @@ def edge_step(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> 
     cv2.fillConvexPoly(hull, cv2.convexHull(landmarks[:17].astype(np.int32)), 1)
     inside = cv2.distanceTransform(hull, cv2.DIST_L2, 5)
     band = (inside > 0.1 * iod) & (inside < 0.3 * iod)
-    lum = [cv2.cvtColor(im, cv2.COLOR_BGR2LAB)[..., 0][band].astype(float) * 100 / 255
-           for im in (target, output)]
+    lum = [
+        cv2.cvtColor(im, cv2.COLOR_BGR2LAB)[..., 0][band].astype(float) * 100 / 255
+        for im in (target, output)
+    ]
     return float(lum[1].mean() - lum[0].mean())
 
 

@@ -90,8 +90,9 @@ def descriptors_at(before: np.ndarray, after: np.ndarray) -> list[tuple[np.ndarr
     for face in detect_faces(before):
         same = max(found, key=lambda f: iou(f.box, face.box))
         assert iou(same.box, face.box) > 0.5, "a face went missing"
-        pairs.append((face_descriptor(before, face.landmarks),
-                      face_descriptor(after, same.landmarks)))
+        pairs.append(
+            (face_descriptor(before, face.landmarks), face_descriptor(after, same.landmarks))
+        )
     return pairs
 
 

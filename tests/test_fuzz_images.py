@@ -35,8 +35,11 @@ def test_arbitrary_bytes_never_crash_the_front_door(data):
 
 
 @settings(max_examples=200, deadline=None)
-@given(prefix=st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a",
-                               b"RIFF\x00\x00\x00\x00WEBP"]),
-       rest=st.binary(max_size=2048))
+@given(
+    prefix=st.sampled_from(
+        [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x00\x00\x00WEBP"]
+    ),
+    rest=st.binary(max_size=2048),
+)
 def test_bytes_behind_a_magic_number_never_crash_the_front_door(prefix, rest):
     front_door(prefix + rest)

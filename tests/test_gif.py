@@ -11,12 +11,7 @@ import pytest
 from PIL import Image
 
 from swaps import animated
-from swaps.animated import (
-    decode_animation,
-    encode_animation,
-    gif_frame_count,
-    probe_animation,
-)
+from swaps.animated import decode_animation, encode_animation, gif_frame_count, probe_animation
 from swaps.imaging import gif
 from swaps.imaging.errors import ImageInputError
 from swaps.imaging.headers import sniff_format
@@ -147,14 +142,16 @@ def test_frame_pixel_bomb_refused_before_decoding(monkeypatch):
 
 def test_canvas_over_the_pixel_limit_refused():
     with pytest.raises(ImageInputError) as err:
-        decode_animation(_many_tiny_frames(1, (5000, 5000)), image="target_image",
-                         max_pixels=1_000_000)
+        decode_animation(
+            _many_tiny_frames(1, (5000, 5000)), image="target_image", max_pixels=1_000_000
+        )
     assert err.value.code == "image_too_large"
 
 
 def test_frame_outside_the_screen_grows_the_canvas():
-    frame = gif.GifFrame(Image.new("P", (4, 4)).tobytes("gif", "P", 8), b"\0" * 768, (4, 4),
-                         origin=(30, 40))
+    frame = gif.GifFrame(
+        Image.new("P", (4, 4)).tobytes("gif", "P", 8), b"\0" * 768, (4, 4), origin=(30, 40)
+    )
     data = gif.assemble_gif([frame], (8, 8), None, "")
     scan = gif.scan_gif(data)
     assert (scan.width, scan.height) == (34, 44)
@@ -231,8 +228,16 @@ def _transparent_gif() -> tuple[bytes, list[np.ndarray]]:
         mask[2:8, 3 * i : 3 * i + 6] = False
         masks.append(mask)
     out = io.BytesIO()
-    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=[50] * 3,
-                   loop=0, transparency=0, disposal=2)
+    frames[0].save(
+        out,
+        "GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=[50] * 3,
+        loop=0,
+        transparency=0,
+        disposal=2,
+    )
     return out.getvalue(), masks
 
 
@@ -243,8 +248,11 @@ def test_transparency_is_decoded_and_kept():
     for mask, got, frame in zip(masks, back.transparent, back.frames, strict=True):
         assert np.array_equal(got, mask)
         assert (frame[mask] == 255).all()  # shown over white for the engine
-    again = _decode(encode_animation(back.frames, back.durations_ms, loop=back.loop,
-                                     note=NOTE, transparent=back.transparent))
+    again = _decode(
+        encode_animation(
+            back.frames, back.durations_ms, loop=back.loop, note=NOTE, transparent=back.transparent
+        )
+    )
     for mask, got in zip(masks, again.transparent, strict=True):
         assert np.array_equal(got, mask)
     assert again.frames[2][5, 8].tolist() == [0, 0, 255]
@@ -259,8 +267,9 @@ def test_swap_gif_end_to_end(engine_models, astronaut):
     frames = moving_face_frames(count=4)
     data = pillow_gif(frames, [70, 80, 90, 100], loop=5)
     plain = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS, sources=[astronaut])
-    marked = animated.swap_gif(data, note=NOTE, max_pixels=MAX_PIXELS, watermark=True,
-                               sources=[astronaut])
+    marked = animated.swap_gif(
+        data, note=NOTE, max_pixels=MAX_PIXELS, watermark=True, sources=[astronaut]
+    )
     assert plain.frames == 4 and plain.faces["frames_swapped"] == 4
     assert {"decode", "encode", "total"} <= set(plain.timings_ms)
     for result in (plain, marked):
@@ -269,8 +278,10 @@ def test_swap_gif_end_to_end(engine_models, astronaut):
         assert read_note(result.data) == NOTE
     corner = (slice(440, 480), slice(560, 640))
     plain_frames, marked_frames = _decode(plain.data).frames, _decode(marked.data).frames
-    assert all(np.abs(m[corner].astype(int) - p[corner]).mean() > 5
-               for p, m in zip(plain_frames, marked_frames, strict=True))
+    assert all(
+        np.abs(m[corner].astype(int) - p[corner]).mean() > 5
+        for p, m in zip(plain_frames, marked_frames, strict=True)
+    )
 
 
 def _solid_frame(colour: int, size: tuple[int, int], origin=(0, 0), disposal=1) -> gif.GifFrame:

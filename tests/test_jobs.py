@@ -63,8 +63,9 @@ def test_a_deleted_pending_job_is_never_processed_and_refunded(pending_job, acco
 
 
 def test_result_urls_expire(submit, upload, api_client, client, settings):
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    job_id = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    ).json()["id"]
     job = api_client.get(f"/api/v1/swaps/{job_id}").json()
     assert client.get(job["result_url"]).status_code == 200
 
@@ -73,8 +74,9 @@ def test_result_urls_expire(submit, upload, api_client, client, settings):
 
 
 def test_a_tampered_result_url_is_refused(submit, upload, api_client, client):
-    job_id = submit({"source_image": upload("grace_hopper.jpg"),
-                     "target_image": upload("astronaut.jpg")}).json()["id"]
+    job_id = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    ).json()["id"]
     url = api_client.get(f"/api/v1/swaps/{job_id}").json()["result_url"]
     assert client.get(url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb")).status_code == 404
 
@@ -89,8 +91,15 @@ def test_expired_results_are_purged(submit, upload, settings, media_files):
 
 def test_createapikey_prints_a_working_key_on_its_last_line(db):
     out = StringIO()
-    call_command("createapikey", "--email", "Carol@Example.com", "--name", "ci", stdout=out,
-                 stderr=StringIO())
+    call_command(
+        "createapikey",
+        "--email",
+        "Carol@Example.com",
+        "--name",
+        "ci",
+        stdout=out,
+        stderr=StringIO(),
+    )
     key = out.getvalue().strip().splitlines()[-1]
 
     assert APIClient().get("/api/v1/swaps", HTTP_X_API_KEY=key).status_code == 200
@@ -104,12 +113,15 @@ def test_createapikey_prints_a_working_key_on_its_last_line(db):
 def test_the_schema_describes_routes_errors_and_auth(client):
     schema = client.get("/api/schema/?format=json").json()
     assert {"/api/v1/swaps", "/api/v1/swaps/{id}", "/api/v1/swaps/{id}/result"} <= set(
-        schema["paths"])
+        schema["paths"]
+    )
     assert "/api/v1/account" in schema["paths"]
     assert {"ApiKeyHeader", "BearerKey"} <= set(schema["components"]["securitySchemes"])
     # Either header is enough: two alternative requirements, not one combined.
     assert schema["paths"]["/api/v1/swaps"]["post"]["security"] == [
-        {"ApiKeyHeader": []}, {"BearerKey": []}]
+        {"ApiKeyHeader": []},
+        {"BearerKey": []},
+    ]
     assert "ErrorEnvelope" in schema["components"]["schemas"]
     responses = schema["paths"]["/api/v1/swaps"]["post"]["responses"]
     assert {"202", "400", "401", "413"} <= set(responses)
@@ -125,10 +137,15 @@ def test_swagger_ui_is_served_from_local_files(client):
 
 
 def test_admin_lists_jobs_users_and_keys(admin_client, pending_job):
-    for url in ["/admin/swaps/swapjob/", "/admin/swaps/swapjob/?status__exact=pending",
-                f"/admin/swaps/swapjob/?account__id__exact={pending_job.account_id}",
-                "/admin/accounts/apikey/", "/admin/accounts/account/", "/admin/auth/user/",
-                f"/admin/swaps/swapjob/{pending_job.pk}/change/"]:
+    for url in [
+        "/admin/swaps/swapjob/",
+        "/admin/swaps/swapjob/?status__exact=pending",
+        f"/admin/swaps/swapjob/?account__id__exact={pending_job.account_id}",
+        "/admin/accounts/apikey/",
+        "/admin/accounts/account/",
+        "/admin/auth/user/",
+        f"/admin/swaps/swapjob/{pending_job.pk}/change/",
+    ]:
         assert admin_client.get(url).status_code == 200, url
 
 

@@ -33,6 +33,7 @@ PASSWORD = "correct-horse-battery-42"
 
 # --- Fixtures (local, so this module does not depend on conftest's details) ----------
 
+
 @pytest.fixture(autouse=True)
 def _pages_env(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -91,8 +92,9 @@ def run_jobs(django_capture_on_commit_callbacks: Any) -> Callable[[], Any]:
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-def swap_form(source: str = "grace_hopper.jpg", target: str = "astronaut.jpg",
-              **extra: Any) -> dict[str, Any]:
+def swap_form(
+    source: str = "grace_hopper.jpg", target: str = "astronaut.jpg", **extra: Any
+) -> dict[str, Any]:
     return {"source_image": upload(source), "target_image": upload(target), **extra}
 
 
@@ -107,9 +109,14 @@ def pending_job(ann_client: Client) -> SwapJob:
 @pytest.fixture
 def completed_job(ann: Account) -> SwapJob:
     """A finished job made directly, so download tests do not depend on the engine."""
-    job = SwapJob.objects.create(account=ann, status=JobStatus.COMPLETED, output_format="jpeg",
-                                 completed_at=timezone.now(), processing_ms=1234,
-                                 faces={"source": 1, "target": 1, "swapped": [[0, 0]]})
+    job = SwapJob.objects.create(
+        account=ann,
+        status=JobStatus.COMPLETED,
+        output_format="jpeg",
+        completed_at=timezone.now(),
+        processing_ms=1234,
+        faces={"source": 1, "target": 1, "swapped": [[0, 0]]},
+    )
     job.result.save("result.jpeg", ContentFile(photo("astronaut.jpg")))
     return job
 
@@ -119,6 +126,7 @@ def body(response: Any) -> bytes:
 
 
 # --- Public pages -----------------------------------------------------------------------
+
 
 def test_home_explains_the_service_and_responsible_use(client):
     response = client.get(reverse("home"))
@@ -131,8 +139,11 @@ def test_home_explains_the_service_and_responsible_use(client):
 
 
 def test_pages_behind_login_redirect_anonymous_visitors(client):
-    for url in (reverse("swaps:new"), reverse("swaps:list"),
-                reverse("swaps:detail", args=[uuid.uuid4()])):
+    for url in (
+        reverse("swaps:new"),
+        reverse("swaps:list"),
+        reverse("swaps:detail", args=[uuid.uuid4()]),
+    ):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
@@ -156,9 +167,12 @@ def test_the_admin_link_is_for_staff_only(ann, ann_client):
 
 # --- Sign-up, log-in, log-out ---------------------------------------------------------
 
+
 def test_signup_creates_user_and_account_and_logs_in(client):
-    response = client.post(reverse("signup"), {"email": "New.Person@Example.com",
-                                               "password1": PASSWORD, "password2": PASSWORD})
+    response = client.post(
+        reverse("signup"),
+        {"email": "New.Person@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("swaps:new")
@@ -170,21 +184,28 @@ def test_signup_creates_user_and_account_and_logs_in(client):
 
 
 def test_signup_refuses_an_email_taken_in_any_case(client, ann):
-    response = client.post(reverse("signup"), {"email": "ANN@example.COM",
-                                               "password1": PASSWORD, "password2": PASSWORD})
+    response = client.post(
+        reverse("signup"),
+        {"email": "ANN@example.COM", "password1": PASSWORD, "password2": PASSWORD},
+    )
 
     assert response.status_code == 200
     assert "email" in response.context["form"].errors
     assert get_user_model().objects.count() == 1
 
 
-@pytest.mark.parametrize(("password1", "password2", "field"), [
-    ("12345678", "12345678", "password1"),  # common, numeric: Django's validators
-    (PASSWORD, PASSWORD + "x", "password2"),
-])
+@pytest.mark.parametrize(
+    ("password1", "password2", "field"),
+    [
+        ("12345678", "12345678", "password1"),  # common, numeric: Django's validators
+        (PASSWORD, PASSWORD + "x", "password2"),
+    ],
+)
 def test_signup_refuses_weak_or_mismatched_passwords(client, password1, password2, field):
-    response = client.post(reverse("signup"), {"email": "new@example.com",
-                                               "password1": password1, "password2": password2})
+    response = client.post(
+        reverse("signup"),
+        {"email": "new@example.com", "password1": password1, "password2": password2},
+    )
 
     assert response.status_code == 200
     assert field in response.context["form"].errors
@@ -192,8 +213,7 @@ def test_signup_refuses_weak_or_mismatched_passwords(client, password1, password
 
 
 def test_login_then_logout(client, ann):
-    response = client.post(reverse("login"), {"username": "ann@example.com",
-                                              "password": PASSWORD})
+    response = client.post(reverse("login"), {"username": "ann@example.com", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("swaps:new")
     assert client.get(reverse("swaps:list")).status_code == 200
@@ -205,21 +225,20 @@ def test_login_then_logout(client, ann):
 
 def test_email_login_form_ignores_letter_case(rf, ann):
     # Not yet the LoginView's form (that is urls.py's call): checked directly.
-    form = EmailLoginForm(rf.post("/"), data={"username": " ANN@Example.com",
-                                              "password": PASSWORD})
+    form = EmailLoginForm(rf.post("/"), data={"username": " ANN@Example.com", "password": PASSWORD})
     assert form.is_valid(), form.errors
     assert form.get_user() == ann.user
 
 
 def test_login_with_a_wrong_password_shows_the_form_again(client, ann):
-    response = client.post(reverse("login"), {"username": "ann@example.com",
-                                              "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "ann@example.com", "password": "wrong"})
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
 
 
 # --- The swap form ------------------------------------------------------------------------
+
 
 def test_new_swap_form_is_a_multipart_form_with_hints(ann_client, settings):
     html = ann_client.get(reverse("swaps:new")).content.decode()
@@ -232,7 +251,8 @@ def test_new_swap_form_is_a_multipart_form_with_hints(ann_client, settings):
 
 
 def test_upload_end_to_end_shows_the_result_and_serves_it_without_login(
-        ann_client, run_jobs, settings):
+    ann_client, run_jobs, settings
+):
     with run_jobs():
         response = ann_client.post(reverse("swaps:new"), swap_form())
 
@@ -258,8 +278,12 @@ def test_upload_end_to_end_shows_the_result_and_serves_it_without_login(
 def test_status_json_of_a_completed_job(ann_client, completed_job):
     data = ann_client.get(reverse("swaps:status", args=[completed_job.pk])).json()
 
-    assert data == {"status": "completed", "is_final": True, "error": None,
-                    "result_url": result_path(completed_job)}
+    assert data == {
+        "status": "completed",
+        "is_final": True,
+        "error": None,
+        "result_url": result_path(completed_job),
+    }
 
 
 def test_a_pending_job_page_polls_and_degrades_without_js(ann_client, pending_job):
@@ -271,20 +295,30 @@ def test_a_pending_job_page_polls_and_degrades_without_js(ann_client, pending_jo
     assert '<noscript><meta http-equiv="refresh"' in html
     status = ann_client.get(reverse("swaps:status", args=[pending_job.pk]))
     assert status["Cache-Control"].startswith("max-age=0")
-    assert status.json() == {"status": "pending", "is_final": False, "error": None,
-                             "result_url": None}
+    assert status.json() == {
+        "status": "pending",
+        "is_final": False,
+        "error": None,
+        "result_url": None,
+    }
 
 
 def test_a_failed_job_shows_its_error_in_words_and_code(ann_client, ann):
-    job = SwapJob.objects.create(account=ann, status=JobStatus.FAILED,
-                                 completed_at=timezone.now(), error_code="no_face_detected",
-                                 error_message="No face was found in the source photo.")
+    job = SwapJob.objects.create(
+        account=ann,
+        status=JobStatus.FAILED,
+        completed_at=timezone.now(),
+        error_code="no_face_detected",
+        error_message="No face was found in the source photo.",
+    )
 
     html = ann_client.get(reverse("swaps:detail", args=[job.pk])).content.decode()
     assert "No face was found in the source photo." in html and "no_face_detected" in html
     data = ann_client.get(reverse("swaps:status", args=[job.pk])).json()
-    assert data["error"] == {"code": "no_face_detected",
-                             "message": "No face was found in the source photo."}
+    assert data["error"] == {
+        "code": "no_face_detected",
+        "message": "No face was found in the source photo.",
+    }
 
 
 @pytest.mark.parametrize("garbage_field", ["source_image", "target_image"])
@@ -321,13 +355,19 @@ def test_the_form_says_when_credits_are_exhausted(ann, ann_client):
 
 
 def test_form_options_reach_the_job(ann_client):
-    ann_client.post(reverse("swaps:new"), swap_form(source_face="2", target_face="1",
-                                                    output_format="webp"))
+    ann_client.post(
+        reverse("swaps:new"), swap_form(source_face="2", target_face="1", output_format="webp")
+    )
 
     job = SwapJob.objects.get()
-    assert job.options == {"source_faces": [2], "target_faces": [1], "enhance": False,
-                           "likeness": None, "watermark": True,
-                           "source_face_ids": []}  # Free plan: marked
+    assert job.options == {
+        "source_faces": [2],
+        "target_faces": [1],
+        "enhance": False,
+        "likeness": None,
+        "watermark": True,
+        "source_face_ids": [],
+    }  # Free plan: marked
     assert job.output_format == "webp"
 
 
@@ -347,6 +387,7 @@ def test_a_likeness_above_one_is_a_form_error(ann_client):
 
 # --- Previews, ownership ---------------------------------------------------------------------
 
+
 def test_the_owner_sees_private_input_previews(ann_client, pending_job):
     for role in (InputRole.SOURCE, InputRole.TARGET):  # the photos the form uploads
         response = ann_client.get(reverse("swaps:preview", args=[pending_job.pk, role]))
@@ -360,8 +401,11 @@ def test_the_owner_sees_private_input_previews(ann_client, pending_job):
 
 def test_another_users_job_is_not_found_anywhere(bob_client, pending_job):
     job_id = pending_job.pk
-    for url in (reverse("swaps:detail", args=[job_id]), reverse("swaps:status", args=[job_id]),
-                reverse("swaps:preview", args=[job_id, "source"])):
+    for url in (
+        reverse("swaps:detail", args=[job_id]),
+        reverse("swaps:status", args=[job_id]),
+        reverse("swaps:preview", args=[job_id, "source"]),
+    ):
         assert bob_client.get(url).status_code == 404, url
     assert bob_client.post(reverse("swaps:delete", args=[job_id])).status_code == 404
     assert SwapJob.objects.visible().filter(pk=job_id).exists()
@@ -370,10 +414,18 @@ def test_another_users_job_is_not_found_anywhere(bob_client, pending_job):
 
 # --- Delete, list ---------------------------------------------------------------------------
 
+
 def test_delete_erases_files_and_hides_the_job(ann_client, completed_job, settings):
-    SwapInput.objects.create(job=completed_job, role=InputRole.SOURCE, format="jpeg",
-                             width=1, height=1, size_bytes=1, file="",
-                             preview=ContentFile(photo("grace_hopper.jpg"), name="p.jpeg"))
+    SwapInput.objects.create(
+        job=completed_job,
+        role=InputRole.SOURCE,
+        format="jpeg",
+        width=1,
+        height=1,
+        size_bytes=1,
+        file="",
+        preview=ContentFile(photo("grace_hopper.jpg"), name="p.jpeg"),
+    )
     download = result_path(completed_job)
     assert len(media_files(settings)) == 2
     assert ann_client.get(reverse("swaps:delete", args=[completed_job.pk])).status_code == 405
@@ -398,8 +450,10 @@ def test_delete_needs_a_csrf_token(ann, pending_job):
 
 def test_list_shows_own_jobs_newest_first_twenty_a_page(ann_client, ann, bob):
     start = timezone.now()
-    jobs = [SwapJob.objects.create(account=ann, created_at=start - timedelta(minutes=i))
-            for i in range(25)]
+    jobs = [
+        SwapJob.objects.create(account=ann, created_at=start - timedelta(minutes=i))
+        for i in range(25)
+    ]
     SwapJob.objects.create(account=bob)
 
     first = ann_client.get(reverse("swaps:list"))
@@ -412,6 +466,7 @@ def test_list_shows_own_jobs_newest_first_twenty_a_page(ann_client, ann, bob):
 
 
 # --- Download links ---------------------------------------------------------------------------
+
 
 def test_the_download_link_serves_inline_without_login(completed_job):
     response = Client().get(result_path(completed_job))
@@ -431,8 +486,7 @@ def test_a_tampered_download_token_is_404(completed_job):
         assert response["Content-Type"].startswith("text/html")
 
 
-def test_an_expired_download_token_is_404_and_the_page_says_so(ann_client, completed_job,
-                                                              settings):
+def test_an_expired_download_token_is_404_and_the_page_says_so(ann_client, completed_job, settings):
     long_ago = timezone.now() - timedelta(seconds=settings.RESULT_URL_TTL_S + 60)
     SwapJob.objects.filter(pk=completed_job.pk).update(completed_at=long_ago)
     completed_job.refresh_from_db()

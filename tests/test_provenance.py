@@ -35,8 +35,7 @@ def test_note_reads_back_in_every_format(fmt):
 
 
 @pytest.mark.parametrize(
-    ("fmt", "where"),
-    [("jpeg", "comment"), ("png", "Comment"), ("gif", "comment"), ("webp", "xmp")],
+    ("fmt", "where"), [("jpeg", "comment"), ("png", "Comment"), ("gif", "comment"), ("webp", "xmp")]
 )
 def test_other_readers_see_the_note(fmt, where):
     """Pillow (as a stand-in for common tools) finds the note where it looks."""

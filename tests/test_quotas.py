@@ -32,8 +32,10 @@ def _balance(account: Account) -> int:
 
 # --- Rate limits ----------------------------------------------------------------------
 
+
 def test_the_51st_free_request_in_an_hour_is_refused_until_the_window_resets(
-        api_client, account, upload):
+    api_client, account, upload
+):
     with time_machine.travel(HOUR_START + timedelta(minutes=5), tick=False):
         for sent in range(1, 51):
             response = api_client.post("/api/v1/swaps", {})  # bad input still counts
@@ -65,7 +67,8 @@ def test_the_daily_limit_binds_across_hours(api_client, account):
     day = datetime(2026, 11, 23, tzinfo=UTC)
     with time_machine.travel(day + timedelta(hours=1), tick=False):
         assert [api_client.post("/api/v1/swaps", {}).status_code for _ in range(6)] == [400] * 5 + [
-            429]
+            429
+        ]
     with time_machine.travel(day + timedelta(hours=2), tick=False):
         codes = [api_client.post("/api/v1/swaps", {}).status_code for _ in range(3)]
         assert codes == [400, 400, 429]
@@ -102,6 +105,7 @@ def test_reads_have_their_own_anti_abuse_limit(api_client, account):
 
 # --- Credits --------------------------------------------------------------------------
 
+
 def test_a_new_account_gets_its_plans_monthly_grant(account):
     assert _balance(account) == 100
     assert account.ledger.get().kind == LedgerKind.GRANT
@@ -114,8 +118,9 @@ def test_an_accepted_job_costs_its_cost(submit, upload, account):
     assert CreditEntry.objects.get(kind=LedgerKind.CHARGE).job_id is not None
 
 
-@pytest.mark.parametrize("frames,cost", [(0, 1), (1, 1), (2, 1), (10, 1), (11, 2), (20, 2),
-                                          (21, 3), (50, 5)])
+@pytest.mark.parametrize(
+    "frames,cost", [(0, 1), (1, 1), (2, 1), (10, 1), (11, 2), (20, 2), (21, 3), (50, 5)]
+)
 def test_a_still_costs_1_and_an_animation_1_per_started_10_frames(frames, cost):
     assert quotas.job_cost(frames=frames) == cost
 
@@ -133,14 +138,16 @@ def test_it_rejects_when_credits_exhausted(api_client, account, upload, media_fi
 
 
 def test_bad_input_never_costs_credits(api_client, account, upload):
-    response = api_client.post("/api/v1/swaps", {**_swap_data(upload),
-                                                 "target_image": upload("x.jpg", b"nope")})
+    response = api_client.post(
+        "/api/v1/swaps", {**_swap_data(upload), "target_image": upload("x.jpg", b"nope")}
+    )
     assert response.status_code == 400
     assert _balance(account) == 100
 
 
-def test_a_failed_job_refunds_once_even_when_its_task_runs_twice(submit, upload, account,
-                                                                 api_client):
+def test_a_failed_job_refunds_once_even_when_its_task_runs_twice(
+    submit, upload, account, api_client
+):
     from swaps import services
     from swaps.tasks import on_swap_task_finished, process_swap_job
 
@@ -189,8 +196,17 @@ def test_the_account_endpoint_shows_plan_credits_and_windows(api_client):
 
 def test_createapikey_sets_plan_and_credits(db):
     out = StringIO()
-    call_command("createapikey", "--email", "dee@example.com", "--plan", "pro",
-                 "--credits", "7", stdout=out, stderr=StringIO())
+    call_command(
+        "createapikey",
+        "--email",
+        "dee@example.com",
+        "--plan",
+        "pro",
+        "--credits",
+        "7",
+        stdout=out,
+        stderr=StringIO(),
+    )
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=out.getvalue().strip().splitlines()[-1])
     body = client.get("/api/v1/account").json()
@@ -199,11 +215,14 @@ def test_createapikey_sets_plan_and_credits(db):
 
 # --- Idempotency ----------------------------------------------------------------------
 
+
 def test_the_same_idempotency_key_and_body_replays_the_first_answer(api_client, account, photo):
     import base64
 
-    body = {"source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
-            "target_image": base64.b64encode(photo("astronaut.jpg")).decode()}
+    body = {
+        "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+        "target_image": base64.b64encode(photo("astronaut.jpg")).decode(),
+    }
     first = api_client.post("/api/v1/swaps", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     second = api_client.post("/api/v1/swaps", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
 
@@ -242,17 +261,19 @@ def test_a_key_whose_first_request_is_still_running_is_a_409(api_client, account
     assert response.json()["error"]["code"] == "idempotency_conflict"
 
 
-def test_a_key_whose_first_request_died_before_any_work_is_free_again(api_client, account,
-                                                                     upload):
+def test_a_key_whose_first_request_died_before_any_work_is_free_again(api_client, account, upload):
     import socket
     import subprocess
     import sys
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    IdempotencyRecord.objects.create(account=account, key="k-5",
-                                     request_hash=_fingerprint_of(api_client, upload),
-                                     owner=f"{socket.gethostname()}:{dead.pid}")
+    IdempotencyRecord.objects.create(
+        account=account,
+        key="k-5",
+        request_hash=_fingerprint_of(api_client, upload),
+        owner=f"{socket.gethostname()}:{dead.pid}",
+    )
 
     response = api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="k-5")
 
@@ -260,7 +281,8 @@ def test_a_key_whose_first_request_died_before_any_work_is_free_again(api_client
 
 
 def test_a_retry_after_the_server_died_past_the_commit_gets_that_job(
-        api_client, account, upload, monkeypatch):
+    api_client, account, upload, monkeypatch
+):
     from swaps.api.views import SwapJobViewSet
 
     answer = SwapJobViewSet._accepted
@@ -297,19 +319,26 @@ def _fingerprint_of(api_client: APIClient, upload: Any) -> str:
 
 def test_keys_are_scoped_per_account(api_client, other_api_client, upload):
     first = api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="same")
-    other = other_api_client.post("/api/v1/swaps", _swap_data(upload),
-                                  HTTP_IDEMPOTENCY_KEY="same")
+    other = other_api_client.post("/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="same")
     assert other.status_code == 202
     assert other.json()["id"] != first.json()["id"]
 
 
 def test_an_error_is_not_kept_so_the_key_can_be_retried(api_client, account, upload):
     quotas.adjust_credits(account=account, amount=-100, reason="test")
-    assert api_client.post("/api/v1/swaps", _swap_data(upload),
-                           HTTP_IDEMPOTENCY_KEY="retry").status_code == 402
+    assert (
+        api_client.post(
+            "/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="retry"
+        ).status_code
+        == 402
+    )
     quotas.adjust_credits(account=account, amount=5, reason="top-up")
-    assert api_client.post("/api/v1/swaps", _swap_data(upload),
-                           HTTP_IDEMPOTENCY_KEY="retry").status_code == 202
+    assert (
+        api_client.post(
+            "/api/v1/swaps", _swap_data(upload), HTTP_IDEMPOTENCY_KEY="retry"
+        ).status_code
+        == 202
+    )
 
 
 def test_keys_are_kept_for_24_hours(api_client, upload, settings):
@@ -326,10 +355,15 @@ def test_keys_are_kept_for_24_hours(api_client, upload, settings):
 
 # --- Operators ------------------------------------------------------------------------
 
+
 def test_operators_grant_and_take_credits_with_a_reason(admin_client, account):
     url = f"/admin/accounts/account/{account.pk}/change/"
-    form = {"plan": account.plan_id, "webhook_secret": account.webhook_secret,
-            "credit_change": "-30", "credit_reason": ""}
+    form = {
+        "plan": account.plan_id,
+        "webhook_secret": account.webhook_secret,
+        "credit_change": "-30",
+        "credit_reason": "",
+    }
     for prefix in ("api_keys", "ledger"):
         form.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
 
@@ -346,8 +380,9 @@ def test_operators_refund_a_job_only_once(admin_client, submit, upload, account)
     job_id = submit(_swap_data(upload)).json()["id"]
     assert SwapJob.objects.get(pk=job_id).status == JobStatus.COMPLETED
     for _ in range(2):
-        admin_client.post("/admin/swaps/swapjob/", {"action": "refund_jobs",
-                                                    "_selected_action": [job_id]})
+        admin_client.post(
+            "/admin/swaps/swapjob/", {"action": "refund_jobs", "_selected_action": [job_id]}
+        )
     assert _balance(account) == 100
 
 

@@ -23,8 +23,12 @@ def claimed_by_a_worker_then_killed(job: SwapJob) -> SwapJob:
     """Claim ``job`` as a separate worker process would, then kill that process -9."""
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     SwapJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.PROCESSING, claimed_at=timezone.now(), attempts=1,
-        worker=f"{socket.gethostname()}:{worker.pid}", heartbeat_at=timezone.now())
+        status=JobStatus.PROCESSING,
+        claimed_at=timezone.now(),
+        attempts=1,
+        worker=f"{socket.gethostname()}:{worker.pid}",
+        heartbeat_at=timezone.now(),
+    )
     worker.kill()
     worker.wait()
     return SwapJob.objects.get(pk=job.pk)
@@ -36,8 +40,9 @@ def test_a_claim_records_the_worker_and_its_heartbeat(pending_job):
     assert job.heartbeat_at is not None and job.attempts == 1
 
 
-def test_a_job_whose_worker_was_killed_runs_again_at_once(pending_job, account,
-                                                           django_capture_on_commit_callbacks):
+def test_a_job_whose_worker_was_killed_runs_again_at_once(
+    pending_job, account, django_capture_on_commit_callbacks
+):
     claimed_by_a_worker_then_killed(pending_job)
     before = credits_of(account)
     started = time.monotonic()
@@ -63,8 +68,12 @@ def test_a_job_orphaned_twice_fails_and_is_refunded_once(pending_job, account):
 def test_a_silent_worker_on_another_machine_is_taken_over(pending_job):
     long_ago = timezone.now() - timedelta(seconds=recovery.DEAD_AFTER_S + 5)
     SwapJob.objects.filter(pk=pending_job.pk).update(
-        status=JobStatus.PROCESSING, claimed_at=long_ago, attempts=1,
-        worker="another-host:4242", heartbeat_at=long_ago)
+        status=JobStatus.PROCESSING,
+        claimed_at=long_ago,
+        attempts=1,
+        worker="another-host:4242",
+        heartbeat_at=long_ago,
+    )
     assert [j.pk for j in recovery.orphaned_jobs()] == [pending_job.pk]
 
 
@@ -79,7 +88,8 @@ def test_the_heartbeat_is_renewed_while_the_job_runs(pending_job, monkeypatch):
     monkeypatch.setattr(heartbeat, "HEARTBEAT_S", 0.05)
     first = timezone.now() - timedelta(minutes=1)
     SwapJob.objects.filter(pk=pending_job.pk).update(  # (here the sync worker ran it already)
-        status=JobStatus.PROCESSING, worker=this_process(), heartbeat_at=first)
+        status=JobStatus.PROCESSING, worker=this_process(), heartbeat_at=first
+    )
     job = SwapJob.objects.get(pk=pending_job.pk)
     with heartbeat.heartbeat(job):
         time.sleep(0.3)
@@ -109,7 +119,8 @@ def test_a_real_worker_start_recovers_but_sync_mode_does_not(pending_job, monkey
 
 def _age(job: SwapJob, seconds: float, **fields: object) -> None:
     SwapJob.objects.filter(pk=job.pk).update(
-        created_at=timezone.now() - timedelta(seconds=seconds), **fields)
+        created_at=timezone.now() - timedelta(seconds=seconds), **fields
+    )
 
 
 def test_a_cluster_that_takes_no_job_while_jobs_wait_is_stalled(pending_job):
@@ -122,14 +133,16 @@ def test_a_cluster_running_a_long_job_is_not_stalled(pending_job, account, uploa
     _age(pending_job, recovery.STALL_AFTER_S + 5)
     other = SwapJob.objects.create(account=account, cost=1)
     long_ago = timezone.now() - timedelta(seconds=recovery.STALL_AFTER_S + 60)
-    SwapJob.objects.filter(pk=other.pk).update(status=JobStatus.PROCESSING,
-                                               claimed_at=long_ago, heartbeat_at=timezone.now())
+    SwapJob.objects.filter(pk=other.pk).update(
+        status=JobStatus.PROCESSING, claimed_at=long_ago, heartbeat_at=timezone.now()
+    )
     assert not recovery.cluster_stalled()
 
 
 def test_a_cluster_that_just_claimed_a_job_is_not_stalled(pending_job, account):
     _age(pending_job, recovery.STALL_AFTER_S + 5)
     other = SwapJob.objects.create(account=account, cost=1)
-    SwapJob.objects.filter(pk=other.pk).update(status=JobStatus.COMPLETED,
-                                               claimed_at=timezone.now())
+    SwapJob.objects.filter(pk=other.pk).update(
+        status=JobStatus.COMPLETED, claimed_at=timezone.now()
+    )
     assert not recovery.cluster_stalled()

@@ -13,16 +13,19 @@ from faceswap_site.webserver import AccessLog, access_log
 KEY = "0123456789ab." + "S3cr3t_-" * 5  # the shape accounts.keys makes: PREFIX.SECRET
 
 
-@pytest.mark.parametrize("line", [
-    f"GET /api/v1/swaps?api_key={KEY} HTTP/1.1",
-    f"GET /api/v1/swaps?limit=5&apikey={KEY}&x=1 HTTP/1.1",
-    f"GET /api/v1/swaps?token={KEY} HTTP/1.1",
-    f"Authorization: Bearer {KEY}",
-    f"authorization: Basic {base64.b64encode(KEY.encode()).decode()}",
-    f"X-Api-Key: {KEY}",
-    f"{{'HTTP_X_API_KEY': '{KEY}'}}",
-    f"the key {KEY} was revoked",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"GET /api/v1/swaps?api_key={KEY} HTTP/1.1",
+        f"GET /api/v1/swaps?limit=5&apikey={KEY}&x=1 HTTP/1.1",
+        f"GET /api/v1/swaps?token={KEY} HTTP/1.1",
+        f"Authorization: Bearer {KEY}",
+        f"authorization: Basic {base64.b64encode(KEY.encode()).decode()}",
+        f"X-Api-Key: {KEY}",
+        f"{{'HTTP_X_API_KEY': '{KEY}'}}",
+        f"the key {KEY} was revoked",
+    ],
+)
 def test_secrets_are_redacted_from_any_line(line):
     cleaned = redact(line)
     assert KEY not in cleaned and "S3cr3t" not in cleaned
@@ -40,8 +43,15 @@ def test_ordinary_lines_are_untouched():
 
 
 def test_the_logging_filter_cleans_messages_with_arguments():
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "bad key %s in %s",
-                               (KEY, "/api/v1/account?api_key=" + KEY), None)
+    record = logging.LogRecord(
+        "x",
+        logging.WARNING,
+        __file__,
+        1,
+        "bad key %s in %s",
+        (KEY, "/api/v1/account?api_key=" + KEY),
+        None,
+    )
     assert RedactingFilter().filter(record)
     assert KEY not in record.getMessage()
 
@@ -61,10 +71,17 @@ def test_the_access_log_line_of_a_key_in_the_query_is_redacted():
     app = AccessLog(lambda environ, start: start("401 Unauthorized", []) or [b""])
     basic = base64.b64encode(f"{KEY}:".encode()).decode()
     try:
-        app({"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/account",
-             "QUERY_STRING": f"api_key={KEY}", "SERVER_PROTOCOL": "HTTP/1.1",
-             "REMOTE_ADDR": "127.0.0.1", "HTTP_AUTHORIZATION": f"Basic {basic}"},
-            lambda status, headers, exc_info=None: None)
+        app(
+            {
+                "REQUEST_METHOD": "GET",
+                "PATH_INFO": "/api/v1/account",
+                "QUERY_STRING": f"api_key={KEY}",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": "127.0.0.1",
+                "HTTP_AUTHORIZATION": f"Basic {basic}",
+            },
+            lambda status, headers, exc_info=None: None,
+        )
     finally:
         access_log.removeHandler(handler)
     written = records[0].getMessage()  # as the handler wrote it, after its filter

@@ -34,7 +34,7 @@ def test_a_damaged_key_file_stops_the_start(tmp_path):
 def test_the_key_in_the_repository_is_gone():
     from pathlib import Path
 
-    settings_text = (Path(__file__).resolve().parents[1] / "faceswap_site" / "settings.py")
+    settings_text = Path(__file__).resolve().parents[1] / "faceswap_site" / "settings.py"
     assert "insecure-local-only" not in settings_text.read_text()
 
 

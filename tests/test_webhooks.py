@@ -49,6 +49,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
 
 # --- A local webhook endpoint ---------------------------------------------------------------
 
+
 @dataclass
 class Received:
     path: str
@@ -99,13 +100,21 @@ def endpoint() -> Iterator[Endpoint]:
     server.server_close()
 
 
-def _policy(*, names: dict[str, list[str]], allowed: Callable[[Any], bool], port: int,
-            timeout_s: float = 5.0) -> Callable[[], FetchPolicy]:
+def _policy(
+    *,
+    names: dict[str, list[str]],
+    allowed: Callable[[Any], bool],
+    port: int,
+    timeout_s: float = 5.0,
+) -> Callable[[], FetchPolicy]:
     def policy() -> FetchPolicy:
         return FetchPolicy(
-            max_bytes=0, timeout_s=timeout_s, max_redirects=0,
+            max_bytes=0,
+            timeout_s=timeout_s,
+            max_redirects=0,
             resolver=lambda host, _port: names.get(host, []),
-            address_allowed=allowed, allowed_ports=frozenset({port}),
+            address_allowed=allowed,
+            allowed_ports=frozenset({port}),
         )
 
     return policy
@@ -115,9 +124,15 @@ def _policy(*, names: dict[str, list[str]], allowed: Callable[[Any], bool], port
 def hook_url(monkeypatch: pytest.MonkeyPatch, endpoint: Endpoint, settings: Any) -> str:
     """Test-only: `hooks.test` is the local endpoint, and only its address counts as public."""
     settings.PUBLIC_BASE_URL = "http://testserver"
-    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
-        names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK,
-        port=endpoint.port))
+    monkeypatch.setattr(
+        webhook_urls,
+        "webhook_policy",
+        _policy(
+            names={"hooks.test": ["127.0.0.1"]},
+            allowed=lambda addr: addr == LOOPBACK,
+            port=endpoint.port,
+        ),
+    )
     return f"http://hooks.test:{endpoint.port}/hook?token=t0ps3cret"
 
 
@@ -131,9 +146,13 @@ def _noise_png() -> bytes:
 @pytest.fixture
 def failing_job(submit: Any, photo: Any) -> Callable[..., Any]:
     """POST (JSON) a job that fails quickly (no face in the target), with extra fields."""
+
     def post(**fields: Any) -> Any:
-        data = {"source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
-                "target_image": base64.b64encode(_noise_png()).decode(), **fields}
+        data = {
+            "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+            "target_image": base64.b64encode(_noise_png()).decode(),
+            **fields,
+        }
         return submit(data, fmt="json")
 
     return post
@@ -152,11 +171,18 @@ def _retry_when_due() -> int:
 
 # --- Delivery -------------------------------------------------------------------------------
 
-def test_a_completed_job_posts_its_signed_job_object(submit, upload, api_client, client,
-                                                     account, endpoint, hook_url):
-    response = submit({"source_image": upload("grace_hopper.jpg"),
-                       "target_image": upload("astronaut.jpg"),
-                       "client_reference": "order-7", "webhook_url": hook_url})
+
+def test_a_completed_job_posts_its_signed_job_object(
+    submit, upload, api_client, client, account, endpoint, hook_url
+):
+    response = submit(
+        {
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "client_reference": "order-7",
+            "webhook_url": hook_url,
+        }
+    )
 
     assert response.status_code == 202, response.json()
     [call] = endpoint.received
@@ -172,7 +198,8 @@ def test_a_completed_job_posts_its_signed_job_object(submit, upload, api_client,
     assert sent["status"] == "completed" and sent["client_reference"] == "order-7"
     # result_url is signed with a timestamp, so it may differ by a second; all else is equal.
     assert {k: v for k, v in sent.items() if k != "result_url"} == {
-        k: v for k, v in shown.items() if k != "result_url"}
+        k: v for k, v in shown.items() if k != "result_url"
+    }
     assert sent["result_url"].startswith("http://testserver/swaps/result/")
     assert client.get(sent["result_url"]).status_code == 200
 
@@ -187,7 +214,10 @@ def test_a_failed_job_notifies_too(failing_job, account, api_client, endpoint, h
     [call] = endpoint.received
     body = call.json()
     assert (body["id"], body["status"], body["error"]["code"]) == (
-        job_id, "failed", "no_face_detected")
+        job_id,
+        "failed",
+        "no_face_detected",
+    )
     assert body["client_reference"] == "c-1" and body["result_url"] is None
     assert body == api_client.get(f"/api/v1/swaps/{job_id}").json()
     assert verify(account.webhook_secret, call.headers, call.body)
@@ -214,8 +244,7 @@ def test_a_job_without_webhook_url_calls_nothing(failing_job, endpoint, hook_url
     assert endpoint.received == [] and not WebhookDelivery.objects.exists()
 
 
-def test_the_signature_uses_the_secret_at_sending_time(failing_job, account, endpoint,
-                                                       hook_url):
+def test_the_signature_uses_the_secret_at_sending_time(failing_job, account, endpoint, hook_url):
     endpoint.statuses = [500]
     failing_job(webhook_url=hook_url)
     old = account.webhook_secret
@@ -230,6 +259,7 @@ def test_the_signature_uses_the_secret_at_sending_time(failing_job, account, end
 
 
 # --- Retries --------------------------------------------------------------------------------
+
 
 def test_retries_keep_the_webhook_id_and_back_off(failing_job, account, endpoint, hook_url):
     endpoint.statuses = [500, 503]
@@ -257,8 +287,17 @@ def test_retries_keep_the_webhook_id_and_back_off(failing_job, account, endpoint
 
 def test_the_backoff_schedule():
     delays = [webhooks.retry_delay(n) for n in range(1, 9)]
-    assert delays == [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=8),
-                      timedelta(minutes=32), timedelta(minutes=128)] + [timedelta(hours=3)] * 3
+    assert (
+        delays
+        == [
+            timedelta(seconds=30),
+            timedelta(minutes=2),
+            timedelta(minutes=8),
+            timedelta(minutes=32),
+            timedelta(minutes=128),
+        ]
+        + [timedelta(hours=3)] * 3
+    )
 
 
 def test_it_gives_up_after_24_hours(failing_job, endpoint, hook_url):
@@ -280,27 +319,40 @@ def test_it_gives_up_after_24_hours(failing_job, endpoint, hook_url):
 
 @pytest.mark.parametrize("status", [301, 302, 400, 404, 410, 500])
 def test_any_answer_but_2xx_is_a_failed_attempt_and_redirects_are_not_followed(
-        failing_job, endpoint, hook_url, status):
+    failing_job, endpoint, hook_url, status
+):
     endpoint.statuses = [status]
     failing_job(webhook_url=hook_url)
 
     delivery = _delivery()
     assert (delivery.status, delivery.last_status, delivery.last_error) == (
-        "pending", status, "http_status")
+        "pending",
+        status,
+        "http_status",
+    )
     assert [call.path for call in endpoint.received] == ["/hook?token=t0ps3cret"]
 
 
-def test_an_endpoint_that_never_answers_times_out(failing_job, endpoint, hook_url,
-                                                  monkeypatch):
+def test_an_endpoint_that_never_answers_times_out(failing_job, endpoint, hook_url, monkeypatch):
     endpoint.hang = threading.Event()
-    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
-        names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK,
-        port=endpoint.port, timeout_s=0.5))
+    monkeypatch.setattr(
+        webhook_urls,
+        "webhook_policy",
+        _policy(
+            names={"hooks.test": ["127.0.0.1"]},
+            allowed=lambda addr: addr == LOOPBACK,
+            port=endpoint.port,
+            timeout_s=0.5,
+        ),
+    )
     failing_job(webhook_url=hook_url)
 
     delivery = _delivery()
     assert (delivery.status, delivery.last_status, delivery.last_error) == (
-        "pending", None, "timeout")
+        "pending",
+        None,
+        "timeout",
+    )
 
 
 def test_a_refused_connection_is_retried(failing_job, hook_url, monkeypatch):
@@ -308,8 +360,13 @@ def test_a_refused_connection_is_retried(failing_job, hook_url, monkeypatch):
 
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # nothing listens there once closed
-    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
-        names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK, port=port))
+    monkeypatch.setattr(
+        webhook_urls,
+        "webhook_policy",
+        _policy(
+            names={"hooks.test": ["127.0.0.1"]}, allowed=lambda addr: addr == LOOPBACK, port=port
+        ),
+    )
     failing_job(webhook_url=f"http://hooks.test:{port}/hook")
 
     delivery = _delivery()
@@ -318,8 +375,8 @@ def test_a_refused_connection_is_retried(failing_job, hook_url, monkeypatch):
 
 # --- One attempt at a time ------------------------------------------------------------------
 
-def test_an_attempt_in_flight_is_never_claimed_twice(failing_job, endpoint, hook_url,
-                                                     monkeypatch):
+
+def test_an_attempt_in_flight_is_never_claimed_twice(failing_job, endpoint, hook_url, monkeypatch):
     endpoint.statuses = [500]
     failing_job(webhook_url=hook_url)
     real_post = webhooks.webhook_post.post_webhook
@@ -338,8 +395,9 @@ def test_an_attempt_in_flight_is_never_claimed_twice(failing_job, endpoint, hook
     assert _delivery().attempts == 2
 
 
-def test_a_schedule_run_stops_when_its_time_budget_is_spent(failing_job, endpoint, hook_url,
-                                                            monkeypatch):
+def test_a_schedule_run_stops_when_its_time_budget_is_spent(
+    failing_job, endpoint, hook_url, monkeypatch
+):
     endpoint.statuses = [500, 500]
     failing_job(webhook_url=hook_url)
     failing_job(webhook_url=hook_url)
@@ -353,12 +411,12 @@ def test_a_schedule_run_stops_when_its_time_budget_is_spent(failing_job, endpoin
     assert {d.status for d in WebhookDelivery.objects.all()} == {"delivered"}
 
 
-def test_an_attempt_whose_worker_died_is_retried_after_the_lease(failing_job, endpoint,
-                                                                 hook_url, settings):
+def test_an_attempt_whose_worker_died_is_retried_after_the_lease(
+    failing_job, endpoint, hook_url, settings
+):
     failing_job()  # a job, then a delivery whose worker claims it and dies
     job = SwapJob.objects.get()
-    delivery = WebhookDelivery.objects.create(job=job, url=hook_url,
-                                              next_attempt_at=timezone.now())
+    delivery = WebhookDelivery.objects.create(job=job, url=hook_url, next_attempt_at=timezone.now())
     assert webhooks._claim(delivery.pk) is not None
 
     assert webhooks.deliver_due() == 0
@@ -381,11 +439,17 @@ def test_a_deleted_job_gets_no_more_attempts(failing_job, api_client, endpoint, 
     assert len(endpoint.received) == 1
 
 
-def test_a_job_cancelled_by_delete_calls_no_webhook(api_client, upload, endpoint, hook_url,
-                                                    django_capture_on_commit_callbacks):
-    response = api_client.post("/api/v1/swaps", {  # accepted; its task never runs
-        "source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg"),
-        "webhook_url": hook_url})
+def test_a_job_cancelled_by_delete_calls_no_webhook(
+    api_client, upload, endpoint, hook_url, django_capture_on_commit_callbacks
+):
+    response = api_client.post(
+        "/api/v1/swaps",
+        {  # accepted; its task never runs
+            "source_image": upload("grace_hopper.jpg"),
+            "target_image": upload("astronaut.jpg"),
+            "webhook_url": hook_url,
+        },
+    )
     with django_capture_on_commit_callbacks(execute=True):
         api_client.delete(f"/api/v1/swaps/{response.json()['id']}")
 
@@ -394,8 +458,9 @@ def test_a_job_cancelled_by_delete_calls_no_webhook(api_client, upload, endpoint
 
 def test_the_due_deliveries_schedule_runs_every_minute(settings):
     assert ("deliver-due-webhooks", "swaps.tasks.deliver_due_webhooks", 1) in SCHEDULES
-    assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"] > (
-        settings.WEBHOOK_TIMEOUT_S)
+    assert (
+        settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"] > (settings.WEBHOOK_TIMEOUT_S)
+    )
 
 
 # --- Which URLs ------------------------------------------------------------------------------
@@ -425,34 +490,60 @@ def test_a_webhook_url_that_can_never_be_called_is_refused_at_once(failing_job, 
         assert response.status_code == 400, url
         error = response.json()["error"]
         assert (error["code"], error["details"]) == (
-            "url_not_allowed", {"field": "webhook_url", "reason": reason}), url
+            "url_not_allowed",
+            {"field": "webhook_url", "reason": reason},
+        ), url
     assert not SwapJob.objects.exists()
     account.refresh_from_db()
     assert account.credits == credits
 
 
 def test_a_name_resolving_to_a_private_address_is_never_connected(
-        failing_job, monkeypatch, no_network_listener):
+    failing_job, monkeypatch, no_network_listener
+):
     # Production's address rule; the test widens only the port and names the listener.
-    monkeypatch.setattr(webhook_urls, "webhook_policy", _policy(
-        names={"evil.test": ["127.0.0.1"]}, allowed=is_public_address,
-        port=no_network_listener.port))
+    monkeypatch.setattr(
+        webhook_urls,
+        "webhook_policy",
+        _policy(
+            names={"evil.test": ["127.0.0.1"]},
+            allowed=is_public_address,
+            port=no_network_listener.port,
+        ),
+    )
     url = f"http://evil.test:{no_network_listener.port}/hook"
 
     assert failing_job(webhook_url=url).status_code == 202  # names resolve when calling
     delivery = _delivery()
     assert (delivery.status, delivery.last_status, delivery.last_error) == (
-        "pending", None, "address_not_public")
+        "pending",
+        None,
+        "address_not_public",
+    )
     _retry_when_due()
     assert _delivery().attempts == 2
     assert no_network_listener.accepted == []
 
 
 BAD_VALUES = [
-    5, 0.5, True, [], ["http://a.example/"], {}, {"url": "x"}, None, "not a url",
-    "http://[::1", "http://exa mple.com/", "http://ex\x00ample.com/", "https://%zz/",
-    "http://a.example/\r\nX-Injected: 1", "https://" + "a" * 3000 + ".example/",
-    "http://ａ.example:99999/", "//example.com/hook", "https://",
+    5,
+    0.5,
+    True,
+    [],
+    ["http://a.example/"],
+    {},
+    {"url": "x"},
+    None,
+    "not a url",
+    "http://[::1",
+    "http://exa mple.com/",
+    "http://ex\x00ample.com/",
+    "https://%zz/",
+    "http://a.example/\r\nX-Injected: 1",
+    "https://" + "a" * 3000 + ".example/",
+    "http://ａ.example:99999/",
+    "//example.com/hook",
+    "https://",
 ]
 
 
@@ -466,9 +557,13 @@ def test_bad_webhook_url_values_are_400s_never_500s(failing_job):
 
 
 def test_webhook_url_in_multipart(submit, upload, endpoint, hook_url):
-    response = submit({"source_image": upload("noise.png", _noise_png()),
-                       "target_image": upload("noise.png", _noise_png()),
-                       "webhook_url": hook_url})
+    response = submit(
+        {
+            "source_image": upload("noise.png", _noise_png()),
+            "target_image": upload("noise.png", _noise_png()),
+            "webhook_url": hook_url,
+        }
+    )
 
     assert response.status_code == 202
     assert endpoint.received[0].json()["id"] == response.json()["id"]
@@ -481,21 +576,26 @@ def test_an_empty_webhook_url_means_none(failing_job, endpoint, hook_url):
 
 # --- Logs, admin, dashboard ------------------------------------------------------------------
 
-def test_logs_name_the_host_never_the_body_path_or_secret(failing_job, account, endpoint,
-                                                          hook_url, caplog):
+
+def test_logs_name_the_host_never_the_body_path_or_secret(
+    failing_job, account, endpoint, hook_url, caplog
+):
     endpoint.statuses = [500]
     with caplog.at_level(logging.DEBUG):
         failing_job(webhook_url=hook_url, client_reference="secret-order-ref")
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "host=hooks.test" in logged and "status=500" in logged and "attempt=1" in logged
-    for private in (account.webhook_secret, "t0ps3cret", "secret-order-ref",
-                    endpoint.received[0].headers["webhook-signature"]):
+    for private in (
+        account.webhook_secret,
+        "t0ps3cret",
+        "secret-order-ref",
+        endpoint.received[0].headers["webhook-signature"],
+    ):
         assert private not in logged
 
 
-def test_admin_lists_deliveries_read_only_by_status(failing_job, endpoint, hook_url,
-                                                    admin_client):
+def test_admin_lists_deliveries_read_only_by_status(failing_job, endpoint, hook_url, admin_client):
     endpoint.statuses = [500]
     failing_job(webhook_url=hook_url)
     delivery = _delivery()
@@ -512,17 +612,28 @@ def test_admin_lists_deliveries_read_only_by_status(failing_job, endpoint, hook_
     assert _delivery().status == "pending"
 
 
-def test_the_dashboard_shows_recent_calls_of_my_jobs_only(failing_job, endpoint, hook_url,
-                                                          client, account, other_api_client,
-                                                          django_capture_on_commit_callbacks,
-                                                          photo):
+def test_the_dashboard_shows_recent_calls_of_my_jobs_only(
+    failing_job,
+    endpoint,
+    hook_url,
+    client,
+    account,
+    other_api_client,
+    django_capture_on_commit_callbacks,
+    photo,
+):
     endpoint.statuses = [502]
     failing_job(webhook_url=hook_url)
     with django_capture_on_commit_callbacks(execute=True):
-        other_api_client.post("/api/v1/swaps", {
-            "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
-            "target_image": base64.b64encode(_noise_png()).decode(),
-            "webhook_url": hook_url.replace("hook?", "bobs-hook?")}, format="json")
+        other_api_client.post(
+            "/api/v1/swaps",
+            {
+                "source_image": base64.b64encode(photo("grace_hopper.jpg")).decode(),
+                "target_image": base64.b64encode(_noise_png()).decode(),
+                "webhook_url": hook_url.replace("hook?", "bobs-hook?"),
+            },
+            format="json",
+        )
     assert WebhookDelivery.objects.count() == 2
 
     client.force_login(account.user)

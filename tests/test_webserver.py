@@ -28,8 +28,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir: Path = tmp_path_factory.mktemp("webserver")
     # One process with two threads: a server that gave each slow client a thread would
     # be stuck after two of them.
-    with running_server(workdir, base_url=os.environ.get("DATABASE_URL"), workers=1,
-                        threads=2, extra_env={"LOG_LEVEL": "INFO"}) as live:
+    with running_server(
+        workdir,
+        base_url=os.environ.get("DATABASE_URL"),
+        workers=1,
+        threads=2,
+        extra_env={"LOG_LEVEL": "INFO"},
+    ) as live:
         yield live
 
 
@@ -54,8 +59,10 @@ def raw_exchange(server: LiveServer, head: str, body: bytes = b"") -> tuple[int,
 def half_sent_upload(server: LiveServer) -> socket.socket:
     host, port = server.url.removeprefix("http://").split(":")
     conn = socket.create_connection((host, int(port)), timeout=10)
-    conn.sendall(b"POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
-                 b"Content-Length: 1000000\r\n\r\nabcd")
+    conn.sendall(
+        b"POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+        b"Content-Length: 1000000\r\n\r\nabcd"
+    )
     return conn
 
 
@@ -64,14 +71,19 @@ def test_slow_uploads_do_not_hold_up_other_requests(server, account):
         for _ in range(200):
             stack.enter_context(half_sent_upload(server))
         time.sleep(0.5)  # let the server take them all in
-        answered = [requests.get(f"{server.url}/api/v1/account", timeout=10,
-                                 headers={"X-Api-Key": account.api_key}) for _ in range(5)]
+        answered = [
+            requests.get(
+                f"{server.url}/api/v1/account", timeout=10, headers={"X-Api-Key": account.api_key}
+            )
+            for _ in range(5)
+        ]
     assert [reply.status_code for reply in answered] == [200] * 5
 
 
 def test_a_body_over_the_cap_is_refused_before_it_is_sent(server):
-    status, body = raw_exchange(server, "POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\n"
-                                        "Content-Length: 999999999")
+    status, body = raw_exchange(
+        server, "POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999"
+    )
     assert status == 413
     assert body["error"]["code"] == "request_too_large"
     assert body["error"]["details"]["max_bytes"] > 0
@@ -79,8 +91,9 @@ def test_a_body_over_the_cap_is_refused_before_it_is_sent(server):
 
 @pytest.mark.parametrize("length", ["-5", "abc", "1, 2"])
 def test_a_malformed_content_length_is_a_json_400(server, length):
-    status, body = raw_exchange(server, "POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\n"
-                                        f"Content-Length: {length}")
+    status, body = raw_exchange(
+        server, f"POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\nContent-Length: {length}"
+    )
     assert status == 400
     assert body["success"] is False and body["error"]["code"] == "invalid_parameter"
 
@@ -88,22 +101,25 @@ def test_a_malformed_content_length_is_a_json_400(server, length):
 def test_huge_headers_are_a_json_431(server):
     # Just past waitress's 256 KB: it has read nearly all of it when it answers, so the
     # answer is not lost to a reset of the bytes it left unread.
-    status, body = raw_exchange(server, "GET /api/v1/account HTTP/1.1\r\nHost: x\r\n"
-                                        f"X-Padding: {'a' * 262_200}")
+    status, body = raw_exchange(
+        server, f"GET /api/v1/account HTTP/1.1\r\nHost: x\r\nX-Padding: {'a' * 262_200}"
+    )
     assert status == 431
     assert body["error"]["code"] == "headers_too_large"
 
 
 def test_a_long_url_and_a_big_header_reach_the_api(server):
-    reply = requests.get(f"{server.url}/api/v1/account?q={'a' * 20_000}", timeout=10,
-                         headers={"X-Padding": "b" * 100_000})
+    reply = requests.get(
+        f"{server.url}/api/v1/account?q={'a' * 20_000}",
+        timeout=10,
+        headers={"X-Padding": "b" * 100_000},
+    )
     assert reply.status_code == 401
     assert reply.json()["error"]["code"] == "api_key_required"
 
 
 def test_the_access_log_has_no_key(server):
-    requests.get(f"{server.url}/api/v1/account?api_key={KEY_LIKE}", timeout=10,
-                 auth=(KEY_LIKE, ""))
+    requests.get(f"{server.url}/api/v1/account?api_key={KEY_LIKE}", timeout=10, auth=(KEY_LIKE, ""))
     time.sleep(0.3)
     log = server.log_path.read_text()
     assert "GET /api/v1/account?api_key=[redacted] HTTP/1.1" in log

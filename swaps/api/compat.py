@@ -33,8 +33,7 @@ def _status() -> serializers.ChoiceField:
 
 
 def _image(help_text: str) -> ImageValueField:
-    return ImageValueField(help_text=f"{help_text} A file, an http(s) URL, a data: URI or "
-                                     "base64.")
+    return ImageValueField(help_text=f"{help_text} A file, an http(s) URL, a data: URI or base64.")
 
 
 def _named(form: serializers.Serializer, name: str) -> NamedImage:
@@ -43,6 +42,7 @@ def _named(form: serializers.Serializer, name: str) -> NamedImage:
 
 # --- Requests -------------------------------------------------------------------------
 
+
 class BasicSwapSerializer(serializers.Serializer):
     srcimage = _image("The photo giving the face (its largest).")
     targetimage = _image("The photo whose largest face changes.")
@@ -50,33 +50,54 @@ class BasicSwapSerializer(serializers.Serializer):
 
     def to_specs(self) -> list[SwapSpec]:
         options = SwapOptions(enhance=self.validated_data["enhance"])
-        return [SwapSpec(target=_named(self, "targetimage"),
-                         sources=(_named(self, "srcimage"),), options=options)]
+        return [
+            SwapSpec(
+                target=_named(self, "targetimage"),
+                sources=(_named(self, "srcimage"),),
+                options=options,
+            )
+        ]
 
 
 class FaceSwap2Serializer(serializers.Serializer):
     srcimage = _image("The photo giving the face (its largest).")
     targetimage = _image("The photo whose face at swap_index changes.")
     swap_index = serializers.IntegerField(
-        required=False, default=0, min_value=0, max_value=MAX_FACE_INDEX,
-        help_text="The target face to change, 0 = the largest.")
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=MAX_FACE_INDEX,
+        help_text="The target face to change, 0 = the largest.",
+    )
 
     def to_specs(self) -> list[SwapSpec]:
         options = SwapOptions(target_faces=(self.validated_data["swap_index"],))
-        return [SwapSpec(target=_named(self, "targetimage"),
-                         sources=(_named(self, "srcimage"),), options=options)]
+        return [
+            SwapSpec(
+                target=_named(self, "targetimage"),
+                sources=(_named(self, "srcimage"),),
+                options=options,
+            )
+        ]
 
 
 class Swap1From2Serializer(serializers.Serializer):
-    srcimage = _image("A photo with two faces: the larger goes into targetimage1, the "
-                      "other into targetimage2.")
+    srcimage = _image(
+        "A photo with two faces: the larger goes into targetimage1, the other into targetimage2."
+    )
     targetimage1 = _image("Gets the larger face of srcimage.")
     targetimage2 = _image("Gets the smaller face of srcimage.")
 
     def to_specs(self) -> list[SwapSpec]:
         source = _named(self, "srcimage")  # one value: read (or fetched) once for both jobs
-        return [SwapSpec(target=_named(self, f"targetimage{k + 1}"), sources=(source,),
-                         options=SwapOptions(source_faces=(k,))) for k in (0, 1)]
+        return [
+            SwapSpec(
+                target=_named(self, f"targetimage{k + 1}"),
+                sources=(source,),
+                options=SwapOptions(source_faces=(k,)),
+            )
+            for k in (0, 1)
+        ]
 
 
 class SwapSameImageSerializer(serializers.Serializer):
@@ -91,16 +112,19 @@ class FaceSwapJobCreateSerializer(serializers.Serializer):
     selfie_url = _image("The photo giving the face.")
 
     def to_specs(self) -> list[SwapSpec]:
-        return [SwapSpec(target=_named(self, "base_image_url"),
-                         sources=(_named(self, "selfie_url"),))]
+        return [
+            SwapSpec(target=_named(self, "base_image_url"), sources=(_named(self, "selfie_url"),))
+        ]
 
 
 # --- Answers --------------------------------------------------------------------------
 
+
 class TaskAcceptedSerializer(serializers.Serializer):
     task_id = serializers.UUIDField(help_text="Poll GET /api/task-status/{task_id}.")
-    task_ids = serializers.ListField(child=serializers.UUIDField(),
-                                     help_text="Every job the request made (swap1from2: two).")
+    task_ids = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Every job the request made (swap1from2: two)."
+    )
     status = _status()
     cost = serializers.IntegerField(help_text="Credits taken, all jobs together.")
 
@@ -108,8 +132,9 @@ class TaskAcceptedSerializer(serializers.Serializer):
 class TaskStatusSerializer(serializers.Serializer):
     task_id = serializers.UUIDField()
     status = _status()
-    image_url = serializers.URLField(allow_null=True,
-                                     help_text="Signed result URL once completed, else null.")
+    image_url = serializers.URLField(
+        allow_null=True, help_text="Signed result URL once completed, else null."
+    )
     error = ErrorSerializer(allow_null=True)
 
 
@@ -138,14 +163,19 @@ def _owned_job(request: Request, job_id: uuid.UUID) -> SwapJob:
 
 # --- Views ----------------------------------------------------------------------------
 
+
 class _CreateJobsView(RateLimitedMixin, APIView):
     """POST: the form's specs become jobs (all or none), answered 202."""
 
     form_class: type[serializers.Serializer]
 
     def post(self, request: Request) -> Response:
-        return idempotent(request, account=request.auth.account,
-                          handler=lambda: self._create(request), replay=self._replay)
+        return idempotent(
+            request,
+            account=request.auth.account,
+            handler=lambda: self._create(request),
+            replay=self._replay,
+        )
 
     def _replay(self, ids: list[str]) -> Response:
         found = SwapJob.objects.owned_by(self.request.auth.account).in_bulk(ids)
@@ -154,22 +184,35 @@ class _CreateJobsView(RateLimitedMixin, APIView):
     def _create(self, request: Request) -> Response:
         form = self.form_class(data=request.data)
         form.is_valid(raise_exception=True)
-        jobs = services.create_swap_jobs(account=request.auth.account, api_key=request.auth,
-                                         specs=form.to_specs())
+        jobs = services.create_swap_jobs(
+            account=request.auth.account, api_key=request.auth, specs=form.to_specs()
+        )
         return self.accepted(jobs)
 
     def accepted(self, jobs: list[SwapJob]) -> Response:
-        body = {"task_id": jobs[0].pk, "task_ids": [job.pk for job in jobs],
-                "status": jobs[0].status, "cost": sum(job.cost for job in jobs)}
+        body = {
+            "task_id": jobs[0].pk,
+            "task_ids": [job.pk for job in jobs],
+            "status": jobs[0].status,
+            "cost": sum(job.cost for job in jobs),
+        }
         location = reverse("task-status", args=[jobs[0].pk])
-        return Response(TaskAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED,
-                        headers={"Location": location})
+        return Response(
+            TaskAcceptedSerializer(body).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location},
+        )
 
 
-def _create_schema(form: type[serializers.Serializer], summary: str,
-                   answer: type[serializers.Serializer] = TaskAcceptedSerializer) -> Any:
+def _create_schema(
+    form: type[serializers.Serializer],
+    summary: str,
+    answer: type[serializers.Serializer] = TaskAcceptedSerializer,
+) -> Any:
     return extend_schema(
-        summary=summary, tags=["compatible"], parameters=[IDEMPOTENCY_KEY],
+        summary=summary,
+        tags=["compatible"],
+        parameters=[IDEMPOTENCY_KEY],
         request={"multipart/form-data": form, "application/json": form},
         responses={202: answer, **error_responses(400, 401, 402, 409, 413, 422, 429)},
     )
@@ -182,16 +225,17 @@ class BasicSwapView(_CreateJobsView):
     form_class = BasicSwapSerializer
 
 
-@_create_schema(FaceSwap2Serializer, "Swap into the target face at swap_index "
-                                     "(compatible route)")
+@_create_schema(FaceSwap2Serializer, "Swap into the target face at swap_index (compatible route)")
 class FaceSwap2View(_CreateJobsView):
     """The largest face of srcimage into face swap_index of targetimage."""
 
     form_class = FaceSwap2Serializer
 
 
-@_create_schema(Swap1From2Serializer, "Two faces of one photo into two photos: two "
-                                      "jobs, 2 credits (compatible route)")
+@_create_schema(
+    Swap1From2Serializer,
+    "Two faces of one photo into two photos: two jobs, 2 credits (compatible route)",
+)
 class Swap1From2View(_CreateJobsView):
     """Two jobs from one request: face 0 of srcimage into targetimage1, face 1 into
     targetimage2. Costs 2 credits; answers task_id (the first) and task_ids (both)."""
@@ -199,8 +243,9 @@ class Swap1From2View(_CreateJobsView):
     form_class = Swap1From2Serializer
 
 
-@_create_schema(SwapSameImageSerializer, "Swap the two largest faces of one photo "
-                                         "(compatible route)")
+@_create_schema(
+    SwapSameImageSerializer, "Swap the two largest faces of one photo (compatible route)"
+)
 class SwapSameImageView(_CreateJobsView):
     """The two largest faces of srcimage swap with each other."""
 
@@ -210,17 +255,30 @@ class SwapSameImageView(_CreateJobsView):
 class TaskStatusView(RateLimitedMixin, APIView):
     """A task's status; image_url is the signed result URL once completed."""
 
-    @extend_schema(summary="Status of a task (compatible route)", tags=["compatible"],
-                   responses={200: TaskStatusSerializer, **error_responses(401, 404, 429)})
+    @extend_schema(
+        summary="Status of a task (compatible route)",
+        tags=["compatible"],
+        responses={200: TaskStatusSerializer, **error_responses(401, 404, 429)},
+    )
     def get(self, request: Request, task_id: uuid.UUID) -> Response:
         job = _job_view(request, _owned_job(request, task_id))
-        return Response(TaskStatusSerializer({
-            "task_id": job["id"], "status": job["status"], "image_url": job["result_url"],
-            "error": job["error"]}).data)
+        return Response(
+            TaskStatusSerializer(
+                {
+                    "task_id": job["id"],
+                    "status": job["status"],
+                    "image_url": job["result_url"],
+                    "error": job["error"],
+                }
+            ).data
+        )
 
 
-@_create_schema(FaceSwapJobCreateSerializer, "Create a face-swap job (compatible route)",
-                answer=FaceSwapJobAcceptedSerializer)
+@_create_schema(
+    FaceSwapJobCreateSerializer,
+    "Create a face-swap job (compatible route)",
+    answer=FaceSwapJobAcceptedSerializer,
+)
 class FaceSwapJobCreateView(_CreateJobsView):
     """The face of selfie_url into base_image_url; 202 with reference_id."""
 
@@ -228,22 +286,36 @@ class FaceSwapJobCreateView(_CreateJobsView):
 
     def accepted(self, jobs: list[SwapJob]) -> Response:
         job = jobs[0]
-        body = {"reference_id": job.pk, "status": job.status,
-                "message": "Accepted: poll GET /api/v1/face-swap/jobs/{reference_id}."}
-        return Response(FaceSwapJobAcceptedSerializer(body).data,
-                        status=status.HTTP_202_ACCEPTED,
-                        headers={"Location": reverse("api:face-swap-job", args=[job.pk])})
+        body = {
+            "reference_id": job.pk,
+            "status": job.status,
+            "message": "Accepted: poll GET /api/v1/face-swap/jobs/{reference_id}.",
+        }
+        return Response(
+            FaceSwapJobAcceptedSerializer(body).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("api:face-swap-job", args=[job.pk])},
+        )
 
 
 class FaceSwapJobView(RateLimitedMixin, APIView):
     """A face-swap job's status; result_image_url once completed."""
 
-    @extend_schema(summary="Status of a face-swap job (compatible route)", tags=["compatible"],
-                   responses={200: FaceSwapJobStatusSerializer,
-                              **error_responses(401, 404, 429)})
+    @extend_schema(
+        summary="Status of a face-swap job (compatible route)",
+        tags=["compatible"],
+        responses={200: FaceSwapJobStatusSerializer, **error_responses(401, 404, 429)},
+    )
     def get(self, request: Request, reference_id: uuid.UUID) -> Response:
         job = _job_view(request, _owned_job(request, reference_id))
-        return Response(FaceSwapJobStatusSerializer({
-            "reference_id": job["id"], "status": job["status"],
-            "result_image_url": job["result_url"], "processing_ms": job["processing_ms"],
-            "error": job["error"]}).data)
+        return Response(
+            FaceSwapJobStatusSerializer(
+                {
+                    "reference_id": job["id"],
+                    "status": job["status"],
+                    "result_image_url": job["result_url"],
+                    "processing_ms": job["processing_ms"],
+                    "error": job["error"],
+                }
+            ).data
+        )

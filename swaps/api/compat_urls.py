@@ -8,7 +8,10 @@ urlpatterns = [
     path("faceswap/basicswap", compat.BasicSwapView.as_view(), name="compat-basicswap"),
     path("faceswap/faceswap2", compat.FaceSwap2View.as_view(), name="compat-faceswap2"),
     path("faceswap/swap1from2", compat.Swap1From2View.as_view(), name="compat-swap1from2"),
-    path("faceswap/swapfacesameimage", compat.SwapSameImageView.as_view(),
-         name="compat-swapfacesameimage"),
+    path(
+        "faceswap/swapfacesameimage",
+        compat.SwapSameImageView.as_view(),
+        name="compat-swapfacesameimage",
+    ),
     path("task-status/<uuid:task_id>", compat.TaskStatusView.as_view(), name="task-status"),
 ]

@@ -25,8 +25,12 @@ class ImageSerializer(serializers.Serializer):
 
 class DetectedFaceSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="0 = the largest face.")
-    box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4,
-                                help_text="[x, y, w, h] in pixels of the upright image.")
+    box = serializers.ListField(
+        child=serializers.IntegerField(),
+        min_length=4,
+        max_length=4,
+        help_text="[x, y, w, h] in pixels of the upright image.",
+    )
     score = serializers.FloatField(help_text="Detector confidence; higher is surer.")
 
 
@@ -64,15 +68,26 @@ class DetectView(RateLimitedMixin, APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your saved faces, newest first", responses={
-        200: SavedFaceSerializer(many=True), **error_responses(400, 401, 429)}),
-    retrieve=extend_schema(summary="A saved face", responses={
-        200: SavedFaceSerializer, **error_responses(401, 404, 429)}),
-    destroy=extend_schema(summary="Delete a saved face and erase its data", responses={
-        204: None, **error_responses(401, 404, 429)}),
+    list=extend_schema(
+        summary="List your saved faces, newest first",
+        responses={200: SavedFaceSerializer(many=True), **error_responses(400, 401, 429)},
+    ),
+    retrieve=extend_schema(
+        summary="A saved face",
+        responses={200: SavedFaceSerializer, **error_responses(401, 404, 429)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a saved face and erase its data",
+        responses={204: None, **error_responses(401, 404, 429)},
+    ),
 )
-class SavedFaceViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SavedFaceViewSet(
+    RateLimitedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Saved faces: use one as `source_face_id` to swap without a source photo."""
 
     serializer_class = SavedFaceSerializer
@@ -83,29 +98,38 @@ class SavedFaceViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(
         summary="Save a face (the photo must show exactly one)",
-        request={"multipart/form-data": SavedFaceCreateSerializer,
-                 "application/json": SavedFaceCreateSerializer},
+        request={
+            "multipart/form-data": SavedFaceCreateSerializer,
+            "application/json": SavedFaceCreateSerializer,
+        },
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: SavedFaceSerializer,
-                   **error_responses(400, 401, 409, 413, 422, 429)},
+        responses={201: SavedFaceSerializer, **error_responses(400, 401, 409, 413, 422, 429)},
     )
     def create(self, request: Request) -> Response:
-        return idempotent(request, account=request.auth.account,
-                          handler=lambda: self._create(request),
-                          replay=lambda ids: self._created(self.get_queryset().get(pk=ids[0])))
+        return idempotent(
+            request,
+            account=request.auth.account,
+            handler=lambda: self._create(request),
+            replay=lambda ids: self._created(self.get_queryset().get(pk=ids[0])),
+        )
 
     def _create(self, request: Request) -> Response:
         form = SavedFaceCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        face = faces.create_saved_face(account=request.auth.account,
-                                       name=form.validated_data["name"],
-                                       image=form.validated_data["image"])
+        face = faces.create_saved_face(
+            account=request.auth.account,
+            name=form.validated_data["name"],
+            image=form.validated_data["image"],
+        )
         return self._created(face)
 
     def _created(self, face: SavedFace) -> Response:
         location = reverse("api:face-detail", args=[face.pk])
-        return Response(self.get_serializer(face).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": location})
+        return Response(
+            self.get_serializer(face).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
 
     def perform_destroy(self, instance: SavedFace) -> None:
         faces.delete_saved_face(face=instance)

@@ -52,8 +52,9 @@ class ImageValueField(serializers.Field):
         return None
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string", "format": "binary"},
-                      "maxItems": 4})
+@extend_schema_field(
+    {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 4}
+)
 class ImageListField(serializers.Field):
     """One to `max_items` images: a repeated multipart part, a JSON array, or one value."""
 
@@ -81,14 +82,19 @@ class ImageListField(serializers.Field):
         return None
 
 
-@extend_schema_field({"type": "string", "example": "0,1",
-                      "description": "A face index (0 = the largest face) or a comma list."})
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "0,1",
+        "description": "A face index (0 = the largest face) or a comma list.",
+    }
+)
 class FaceIndexListField(serializers.Field):
     """`"0"`, `"1,0"`, a JSON array or number, and (if allowed) `"all"`."""
 
     default_error_messages = {
         "invalid": "Face indices are non-negative integers (0 is the largest face), "
-                   "as one number or a comma list such as \"0,1\".",
+        'as one number or a comma list such as "0,1".',
         "all": "'all' is only accepted for target_faces_index.",
         "too_many": f"At most {MAX_INDICES} face indices are accepted.",
         "duplicate": "A target face can receive only one face: each index at most once.",
@@ -126,8 +132,9 @@ class FaceIndexListField(serializers.Field):
         return value if isinstance(value, str) else ",".join(map(str, value))
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string", "format": "uuid"},
-                      "maxItems": 4})
+@extend_schema_field(
+    {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 4}
+)
 class SavedFaceIdsField(serializers.Field):
     """Ids of the caller's saved faces: one, a repeated part, a JSON array or a comma list."""
 
@@ -174,5 +181,8 @@ def blank_fields(data: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
     getter = getattr(data, "get", None)
     if getter is None:
         return {}
-    return {name: ["This field may not be empty: leave it out to use the default."]
-            for name in names if getter(name) == ""}
+    return {
+        name: ["This field may not be empty: leave it out to use the default."]
+        for name in names
+        if getter(name) == ""
+    }

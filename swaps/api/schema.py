@@ -15,8 +15,11 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         return [
             {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-            {"type": "http", "scheme": "bearer",
-             "description": "The same API key as a Bearer token"},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The same API key as a Bearer token",
+            },
         ]
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
@@ -27,9 +30,12 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 # --- Shared by every API view: the error envelope and Idempotency-Key ------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
     description="Repeat the request safely: the same key and body replay the first "
-                "answer (kept 24 h); another body is 422, a request still running 409.")
+    "answer (kept 24 h); another body is 422, a request still running 409.",
+)
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -44,6 +50,7 @@ def document_unsupported_media_types(result: dict[str, Any], **kwargs: Any) -> d
         for operation in operations.values():
             responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
             if "requestBody" in operation and "400" in responses:
-                responses.setdefault("415", {**responses["400"],
-                                             "description": "Unsupported media type"})
+                responses.setdefault(
+                    "415", {**responses["400"], "description": "Unsupported media type"}
+                )
     return result

@@ -27,46 +27,77 @@ from swaps.webhook_urls import check_webhook_url
 class SwapCreateSerializer(serializers.Serializer):
     target_image = ImageValueField(help_text="The photo whose face(s) change.")
     source_image = ImageListField(
-        required=False, max_items=MAX_SOURCES,
+        required=False,
+        max_items=MAX_SOURCES,
         help_text="The photo(s) giving the face(s): up to 4 (repeat the part, or a JSON "
-                  "array); their faces are numbered together, image by image, largest first. "
-                  "Omitted (and no source_face_id): the target's own faces swap.")
+        "array); their faces are numbered together, image by image, largest first. "
+        "Omitted (and no source_face_id): the target's own faces swap.",
+    )
     source_face_id = SavedFaceIdsField(
-        required=False, max_items=MAX_SOURCES,
-        help_text="A saved face (POST /api/v1/faces) instead of source_image; up to 4.")
+        required=False,
+        max_items=MAX_SOURCES,
+        help_text="A saved face (POST /api/v1/faces) instead of source_image; up to 4.",
+    )
     source_faces_index = FaceIndexListField(
-        required=False, allow_all=False, help_text='"0" (default) or a comma list "0,1".')
+        required=False, allow_all=False, help_text='"0" (default) or a comma list "0,1".'
+    )
     target_faces_index = FaceIndexListField(
-        required=False, allow_all=True, unique=True,
+        required=False,
+        allow_all=True,
+        unique=True,
         help_text='"0" (default), a comma list "1,0", or "all". Source face k goes into '
-                  "target face k; one source index with several target indices puts it in "
-                  "each.")
+        "target face k; one source index with several target indices puts it in "
+        "each.",
+    )
     reference_image = ImageValueField(
-        required=False, help_text="Instead of target_faces_index: change the target face "
-                                  "most like the face in this photo.")
+        required=False,
+        help_text="Instead of target_faces_index: change the target face "
+        "most like the face in this photo.",
+    )
     output_format = serializers.ChoiceField(choices=OUTPUT_FORMATS, required=False)
     return_base64 = serializers.BooleanField(required=False, default=False)
     enhance = serializers.BooleanField(
-        required=False, default=False,
-        help_text="Sharpen and restore detail of the swapped face.")
+        required=False, default=False, help_text="Sharpen and restore detail of the swapped face."
+    )
     likeness = StrictFloatField(
-        required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0.0,
+        max_value=1.0,
         help_text=f"0..1, default {DEFAULT_LIKENESS}: how much of the source face is kept "
-                  "beyond its features (face shape, skin colour, how far the blend reaches). Lower "
-                  "fits the target photo more closely, higher looks more like the source.")
+        "beyond its features (face shape, skin colour, how far the blend reaches). Lower "
+        "fits the target photo more closely, higher looks more like the source.",
+    )
     watermark = serializers.BooleanField(
-        required=False, allow_null=True, default=None,
-        help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).")
-    client_reference = serializers.CharField(required=False, default="", allow_blank=True,
-                                             max_length=1024, trim_whitespace=False)
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Visible 'AI face swap' mark; default: your plan's setting (Free: on).",
+    )
+    client_reference = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=1024, trim_whitespace=False
+    )
     webhook_url = serializers.CharField(
-        required=False, default="", allow_blank=True, max_length=2048,
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=2048,
         help_text="http(s) URL (ports 80/443, public addresses only) that receives the "
-                  "final job object as a signed POST; refused with 400 url_not_allowed.")
+        "final job object as a signed POST; refused with 400 url_not_allowed.",
+    )
 
     # Options whose empty value would otherwise silently mean "the default".
-    NOT_EMPTY = ("source_faces_index", "target_faces_index", "likeness", "output_format",
-                 "return_base64", "enhance", "watermark", "source_face_id")
+    NOT_EMPTY = (
+        "source_faces_index",
+        "target_faces_index",
+        "likeness",
+        "output_format",
+        "return_base64",
+        "enhance",
+        "watermark",
+        "source_face_id",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         blank = blank_fields(data, self.NOT_EMPTY)
@@ -89,12 +120,15 @@ class SwapCreateSerializer(serializers.Serializer):
         if attrs.get("source_image") and attrs.get("source_face_id"):
             errors["source_face_id"] = "Give source_image or source_face_id, not both."
         if attrs.get("reference_image") and "target_faces_index" in attrs:
-            errors["reference_image"] = ("reference_image chooses the target face: do not "
-                                         "send target_faces_index with it.")
+            errors["reference_image"] = (
+                "reference_image chooses the target face: do not send target_faces_index with it."
+            )
         if not _pairable(attrs.get("source_faces_index"), attrs.get("target_faces_index")):
-            errors["target_faces_index"] = ("Source face k goes into target face k: give as "
-                                            "many target indices as source indices, or one "
-                                            "source index.")
+            errors["target_faces_index"] = (
+                "Source face k goes into target face k: give as "
+                "many target indices as source indices, or one "
+                "source index."
+            )
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -104,9 +138,11 @@ class SwapCreateSerializer(serializers.Serializer):
         return SwapOptions(
             source_faces=data.get("source_faces_index"),
             target_faces=data.get("target_faces_index"),
-            enhance=data["enhance"], likeness=data["likeness"],
+            enhance=data["enhance"],
+            likeness=data["likeness"],
             output_format=data.get("output_format"),
-            return_base64=data["return_base64"], client_reference=data["client_reference"],
+            return_base64=data["return_base64"],
+            client_reference=data["client_reference"],
             watermark=data["watermark"],
             webhook_url=data["webhook_url"],
         )
@@ -116,10 +152,12 @@ class SwapCreateSerializer(serializers.Serializer):
         reference = data.get("reference_image")
         return SwapSpec(
             target=NamedImage("target_image", data["target_image"]),
-            sources=tuple(NamedImage("source_image", value)
-                          for value in data.get("source_image", ())),
+            sources=tuple(
+                NamedImage("source_image", value) for value in data.get("source_image", ())
+            ),
             reference=NamedImage("reference_image", reference) if reference else None,
-            face_ids=data.get("source_face_id", ()), options=self.to_options(),
+            face_ids=data.get("source_face_id", ()),
+            options=self.to_options(),
         )
 
 
@@ -152,13 +190,17 @@ class FacesSerializer(serializers.Serializer):
     target = serializers.IntegerField(help_text="Faces found in the target.")
     swapped = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField()),
-        help_text="[source face, target face] pairs.")
+        help_text="[source face, target face] pairs.",
+    )
     reference = ReferenceMatchSerializer(
-        required=False, help_text="With reference_image: the target face it chose.")
+        required=False, help_text="With reference_image: the target face it chose."
+    )
     frames = serializers.IntegerField(
-        required=False, help_text="An animated GIF target: its frame count.")
+        required=False, help_text="An animated GIF target: its frame count."
+    )
     frames_swapped = serializers.IntegerField(
-        required=False, help_text="An animated GIF target: frames in which a face was swapped.")
+        required=False, help_text="An animated GIF target: frames in which a face was swapped."
+    )
 
 
 class SwapJobSerializer(serializers.ModelSerializer):
@@ -171,9 +213,20 @@ class SwapJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SwapJob
-        fields = ["id", "status", "created_at", "completed_at", "processing_ms", "cost",
-                  "result_url", "result_expires_at", "result_base64", "faces", "error",
-                  "client_reference"]
+        fields = [
+            "id",
+            "status",
+            "created_at",
+            "completed_at",
+            "processing_ms",
+            "cost",
+            "result_url",
+            "result_expires_at",
+            "result_base64",
+            "faces",
+            "error",
+            "client_reference",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.URLField(allow_null=True))
@@ -195,5 +248,4 @@ class SwapJobSerializer(serializers.ModelSerializer):
     def get_error(self, job: SwapJob) -> dict[str, Any] | None:
         if job.status != JobStatus.FAILED:
             return None
-        return {"code": job.error_code, "message": job.error_message,
-                "details": job.error_details}
+        return {"code": job.error_code, "message": job.error_message, "details": job.error_details}

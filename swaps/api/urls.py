@@ -16,7 +16,8 @@ urlpatterns = [
     path("account", AccountView.as_view(), name="account"),
     path("detect", DetectView.as_view(), name="detect"),
     path("face-swap/jobs", compat.FaceSwapJobCreateView.as_view(), name="face-swap-jobs"),
-    path("face-swap/jobs/<uuid:reference_id>", compat.FaceSwapJobView.as_view(),
-         name="face-swap-job"),
+    path(
+        "face-swap/jobs/<uuid:reference_id>", compat.FaceSwapJobView.as_view(), name="face-swap-job"
+    ),
     *router.urls,
 ]

@@ -24,15 +24,26 @@ UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your swap jobs, newest first", responses={
-        200: SwapJobSerializer(many=True), **error_responses(400, 401, 429)}),
-    retrieve=extend_schema(summary="Status of a swap job", responses={
-        200: SwapJobSerializer, **error_responses(401, 404, 429)}),
-    destroy=extend_schema(summary="Erase a job's images and result", responses={
-        204: None, **error_responses(401, 404, 429)}),
+    list=extend_schema(
+        summary="List your swap jobs, newest first",
+        responses={200: SwapJobSerializer(many=True), **error_responses(400, 401, 429)},
+    ),
+    retrieve=extend_schema(
+        summary="Status of a swap job",
+        responses={200: SwapJobSerializer, **error_responses(401, 404, 429)},
+    ),
+    destroy=extend_schema(
+        summary="Erase a job's images and result",
+        responses={204: None, **error_responses(401, 404, 429)},
+    ),
 )
-class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SwapJobViewSet(
+    RateLimitedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Swap jobs: created at once (202), processed by a worker, polled by id."""
 
     serializer_class = SwapJobSerializer
@@ -43,39 +54,57 @@ class SwapJobViewSet(RateLimitedMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(
         summary="Create a swap job",
-        request={"multipart/form-data": SwapCreateSerializer,
-                 "application/json": SwapCreateSerializer},
+        request={
+            "multipart/form-data": SwapCreateSerializer,
+            "application/json": SwapCreateSerializer,
+        },
         parameters=[IDEMPOTENCY_KEY],
-        responses={202: SwapJobSerializer,
-                   **error_responses(400, 401, 402, 404, 409, 413, 422, 429)},
+        responses={
+            202: SwapJobSerializer,
+            **error_responses(400, 401, 402, 404, 409, 413, 422, 429),
+        },
     )
     def create(self, request: Request) -> Response:
-        return idempotent(request, account=request.auth.account,
-                          handler=lambda: self._create(request),
-                          replay=lambda ids: self._accepted(self.get_queryset().get(pk=ids[0])))
+        return idempotent(
+            request,
+            account=request.auth.account,
+            handler=lambda: self._create(request),
+            replay=lambda ids: self._accepted(self.get_queryset().get(pk=ids[0])),
+        )
 
     def _create(self, request: Request) -> Response:
         form = SwapCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        job = services.create_swap_job(account=request.auth.account, api_key=request.auth,
-                                       spec=form.to_spec())
+        job = services.create_swap_job(
+            account=request.auth.account, api_key=request.auth, spec=form.to_spec()
+        )
         return self._accepted(job)
 
     def _accepted(self, job: SwapJob) -> Response:
         location = reverse("api:swap-detail", args=[job.pk])
-        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED,
-                        headers={"Location": location})
+        return Response(
+            self.get_serializer(job).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location},
+        )
 
     def perform_destroy(self, instance: SwapJob) -> None:
         services.delete_swap_job(job=instance)
 
-    @extend_schema(summary="The result image bytes", responses={
-        (200, "image/*"): OpenApiResponse(description="The swapped image"),
-        **error_responses(401, 404)})
+    @extend_schema(
+        summary="The result image bytes",
+        responses={
+            (200, "image/*"): OpenApiResponse(description="The swapped image"),
+            **error_responses(401, 404),
+        },
+    )
     @action(detail=True, methods=["get"])
     def result(self, request: Request, pk: str | None = None) -> FileResponse:
         job = self.get_object()
         if job.status != JobStatus.COMPLETED or not job.result:
-            raise ApiError("not_found", f"This job has no result (status: {job.status}).",
-                           {"status": job.status})
+            raise ApiError(
+                "not_found",
+                f"This job has no result (status: {job.status}).",
+                {"status": job.status},
+            )
         return result_file_response(job)

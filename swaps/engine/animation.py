@@ -224,10 +224,10 @@ class _Runner:
         self.most_faces = max(self.most_faces, len(boxes))
         self.tracks = self._select(image, boxes)
         if self.tracks and self.plan.sources is not None and not self.sources_fitted:
-            largest = max(shape.face_fit(t.landmarks).scale
-                          for t in self.tracks.values())
-            self.plan.sources = {k: f.shrunk_for(largest, self.opts)
-                                 for k, f in self.plan.sources.items()}
+            largest = max(shape.face_fit(t.landmarks).scale for t in self.tracks.values())
+            self.plan.sources = {
+                k: f.shrunk_for(largest, self.opts) for k, f in self.plan.sources.items()
+            }
             self.sources_fitted = True
         self.timer.add("landmarks", start)
 
@@ -258,8 +258,9 @@ class _Runner:
                 face = self.plan.sources[s]
                 source, src_marks = face.image, face.landmarks
             try:
-                out = swap_face(source, src_marks, out, self.tracks[t].landmarks,
-                                self.opts, self.timer)
+                out = swap_face(
+                    source, src_marks, out, self.tracks[t].landmarks, self.opts, self.timer
+                )
             except EngineError as exc:  # e.g. the face has left the frame
                 if exc.code != "face_outside_image":
                     raise

@@ -63,9 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--source-face", default=None, help="source face indices: 0, 0,1 or all")
     add("--target-face", default=None, help="target face indices: 0, 1,0 or all")
     add("--reference", type=Path, default=None, help="change the target face most like this")
-    add("--likeness", type=float, default=DEFAULT_LIKENESS,
+    add(
+        "--likeness",
+        type=float,
+        default=DEFAULT_LIKENESS,
         help="0..1: how much of the source face is kept beyond its features "
-        f"(default {DEFAULT_LIKENESS:g}; lower fits the target photo more closely)")
+        f"(default {DEFAULT_LIKENESS:g}; lower fits the target photo more closely)",
+    )
     add("--enhance", action="store_true", help="sharpen and restore the swapped face's detail")
     add("--threads", type=int, default=None, help="OpenCV threads (default: OpenCV's)")
     return p

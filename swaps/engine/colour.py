@@ -67,11 +67,7 @@ SIGMA_CELLS = 8.0
 
 
 def match_colour(
-    warped: np.ndarray,
-    target: np.ndarray,
-    outline: np.ndarray,
-    face_size: float,
-    sigma: float,
+    warped: np.ndarray, target: np.ndarray, outline: np.ndarray, face_size: float, sigma: float
 ) -> np.ndarray:
     """Low-resolution gain field for full-size ``warped`` vs ``target`` crops.
 

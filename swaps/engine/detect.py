@@ -41,6 +41,8 @@ SURE = 0.9
 RECHECK_PX = 64.0
 RECHECK_MARGIN = 0.5
 CONFIRM = 0.885
+
+
 @dataclass(frozen=True)
 class Detection:
     """One face found by the detector, in full-resolution pixels."""
@@ -65,10 +67,15 @@ class Detection:
     def from_landmarks(cls, landmarks: np.ndarray, score: float = 0.0) -> Detection:
         """A detection placed from 68 landmarks (where the face was last seen)."""
         lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
-        points = np.array([
-            landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0),
-            landmarks[30], landmarks[48], landmarks[54],
-        ])
+        points = np.array(
+            [
+                landmarks[36:42].mean(axis=0),
+                landmarks[42:48].mean(axis=0),
+                landmarks[30],
+                landmarks[48],
+                landmarks[54],
+            ]
+        )
         return cls(np.concatenate([lo, hi]), score, points)
 
     def clipped(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -120,8 +127,11 @@ def _scan(image: np.ndarray, scale: float) -> list[Detection]:
     h, w = image.shape[:2]
     if scale < 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR) if scale >= 0.5 \
+        image = (
+            cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+            if scale >= 0.5
             else shrink(image, size)
+        )
         factor = (size[0] / w, size[1] / h)
     else:
         factor = (1.0, 1.0)
@@ -147,10 +157,12 @@ def _square_crop(image: np.ndarray, d: Detection, face_px: float) -> np.ndarray:
         region = shrink(region, size)
     sx, sy = region.shape[1] / (x1 - x0), region.shape[0] / (y1 - y0)
     # region pixel -> square pixel: back to image pixels, then into the square
-    warp = np.array([[scale / sx, 0, (x0 - cx + reach) * scale],
-                     [0, scale / sy, (y0 - cy + reach) * scale]])
-    return cv2.warpAffine(region, warp, (side, side), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
+    warp = np.array(
+        [[scale / sx, 0, (x0 - cx + reach) * scale], [0, scale / sy, (y0 - cy + reach) * scale]]
+    )
+    return cv2.warpAffine(
+        region, warp, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
 
 
 def _rescored(image: np.ndarray, doubtful: list[Detection], face_px: float) -> list[float]:
@@ -196,8 +208,12 @@ def mesh_roi(d: Detection) -> mesh.Roi:
     extent = max(d.width, float(d.box[3] - d.box[1])) * BOX_TO_MESH_SIDE
     roi = mesh.roi_from_eyes(d.centre, extent, d.points[0], d.points[1])
     drop = BOX_TO_MESH_DROP * roi.side
-    return mesh.Roi(roi.cx - drop * math.sin(roi.angle), roi.cy + drop * math.cos(roi.angle),
-                    roi.side, roi.angle)
+    return mesh.Roi(
+        roi.cx - drop * math.sin(roi.angle),
+        roi.cy + drop * math.cos(roi.angle),
+        roi.side,
+        roi.angle,
+    )
 
 
 # The mesh vertex closest, on average, to each of the 68 points of the iBUG

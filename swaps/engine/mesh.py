@@ -50,8 +50,9 @@ class MeshFit:
     presence: float  # 0..1: the network's belief that the crop shows a face
 
 
-def roi_from_eyes(centre: np.ndarray, extent: float, right_eye: np.ndarray,
-                  left_eye: np.ndarray) -> Roi:
+def roi_from_eyes(
+    centre: np.ndarray, extent: float, right_eye: np.ndarray, left_eye: np.ndarray
+) -> Roi:
     """The crop around a face of ``extent`` pixels at ``centre``, eyes level."""
     dx, dy = left_eye - right_eye
     return Roi(float(centre[0]), float(centre[1]), ROI_SCALE * extent, math.atan2(dy, dx))
@@ -86,8 +87,9 @@ def _infer(crop: np.ndarray) -> tuple[np.ndarray, float]:
 def run(image: np.ndarray, roi: Roi) -> MeshFit:
     """The mesh in the crop ``roi`` of a BGR uint8 image, in image coordinates."""
     forward = roi.to_crop()
-    crop = cv2.warpAffine(image, forward, (INPUT, INPUT), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
+    crop = cv2.warpAffine(
+        image, forward, (INPUT, INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
     rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
     local, presence = _infer(rgb)
     back = cv2.invertAffineTransform(forward)
@@ -105,8 +107,11 @@ def off_frame(used: Roi, framed: Roi) -> bool:
     """Was the crop ``used`` far from ``framed``, the crop the points found call for?"""
     turn = abs((framed.angle - used.angle + math.pi) % (2 * math.pi) - math.pi)
     shift = math.hypot(framed.cx - used.cx, framed.cy - used.cy) / used.side
-    return (turn > REFRAME_ANGLE or abs(framed.side / used.side - 1) > REFRAME_SIDE
-            or shift > REFRAME_SHIFT)
+    return (
+        turn > REFRAME_ANGLE
+        or abs(framed.side / used.side - 1) > REFRAME_SIDE
+        or shift > REFRAME_SHIFT
+    )
 
 
 def fit(image: np.ndarray, first: Roi, passes: int = 2) -> MeshFit:

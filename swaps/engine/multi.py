@@ -65,10 +65,7 @@ def _detect(image: Any, name: str, first: int, opts: SwapOptions, timer: Timer) 
 
 
 def _source_pool(
-    sources: Sequence[Any],
-    identities: Sequence[FaceIdentity],
-    opts: SwapOptions,
-    timer: Timer,
+    sources: Sequence[Any], identities: Sequence[FaceIdentity], opts: SwapOptions, timer: Timer
 ) -> list[_ImageFaces]:
     """Source faces numbered together: photos in order (largest face first in
     each), then saved identities, one face each."""
@@ -159,8 +156,9 @@ def reference_descriptor(reference_bgr: Any, opts: SwapOptions, timer: Timer) ->
     return wanted
 
 
-def nearest_face(image: np.ndarray, landmarks: Sequence[np.ndarray], wanted: np.ndarray,
-                 timer: Timer) -> dict[str, Any]:
+def nearest_face(
+    image: np.ndarray, landmarks: Sequence[np.ndarray], wanted: np.ndarray, timer: Timer
+) -> dict[str, Any]:
     """Of the faces (``landmarks``) in ``image``, the one nearest (by dlib descriptor)
     to ``wanted``: ``{"index": i, "distance": d}``."""
     start = time.perf_counter()
@@ -196,11 +194,7 @@ def _pairs(
 
 
 def _swap_pairs(
-    pool: list[_ImageFaces],
-    target: _ImageFaces,
-    pairs: Pairs,
-    opts: SwapOptions,
-    timer: Timer,
+    pool: list[_ImageFaces], target: _ImageFaces, pairs: Pairs, opts: SwapOptions, timer: Timer
 ) -> np.ndarray:
     """Check every face used, then put each source face on its target face in turn.
 

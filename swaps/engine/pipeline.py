@@ -204,8 +204,12 @@ def _composite(
 
 
 def _lit_gain(
-    grid: _Analysis, dst_local: np.ndarray, own: np.ndarray, face_size: float,
-    opts: SwapOptions, keep: trade_off.Blend,
+    grid: _Analysis,
+    dst_local: np.ndarray,
+    own: np.ndarray,
+    face_size: float,
+    opts: SwapOptions,
+    keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
     then its skin colour (``colour``), then its light's direction over the

@@ -216,8 +216,9 @@ def _inner_window(
     return win, inner_face(win.target.shape, win.landmarks)
 
 
-def light_slope(lightness: np.ndarray, region: np.ndarray, centre: np.ndarray,
-                iod: float) -> np.ndarray:
+def light_slope(
+    lightness: np.ndarray, region: np.ndarray, centre: np.ndarray, iod: float
+) -> np.ndarray:
     """(b, c) of the plane L* = a + b x + c y fitted over ``region``, x and y in
     inter-ocular distances from ``centre``: the light's direction and strength."""
     ys, xs = np.nonzero(region)
@@ -233,8 +234,9 @@ def shade_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarr
     if not inner.any():
         return 0.0
     centre = win.landmarks[:68].mean(axis=0)
-    slopes = [light_slope(_lightness(im), inner, centre, win.iod)
-              for im in (win.target, win.output)]
+    slopes = [
+        light_slope(_lightness(im), inner, centre, win.iod) for im in (win.target, win.output)
+    ]
     return float(np.linalg.norm(slopes[1] - slopes[0]))
 
 
@@ -248,8 +250,10 @@ def light_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarr
     mask = inner.astype(np.float32)
     sigma = win.iod / 3.0
     weights = np.maximum(cv2.GaussianBlur(mask, (0, 0), sigma), 1e-3)
-    blurred = [cv2.GaussianBlur(_lightness(im) * mask, (0, 0), sigma) / weights
-               for im in (win.target, win.output)]
+    blurred = [
+        cv2.GaussianBlur(_lightness(im) * mask, (0, 0), sigma) / weights
+        for im in (win.target, win.output)
+    ]
     diff = (blurred[1] - blurred[0])[inner]
     return float(np.sqrt(np.mean((diff - diff.mean()) ** 2)))
 

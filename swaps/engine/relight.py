@@ -77,15 +77,22 @@ def light_gain(
     small = [cv2.resize(im, size, interpolation=cv2.INTER_LINEAR) for im in (source, target)]
     logs = cv2.merge([log_luminance(im) for im in small])
     local = (points + 0.5) * (sx, sy) - 0.5
-    mirrored = cv2.warpAffine(logs, mirror_affine(local), size,
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)
+    mirrored = cv2.warpAffine(
+        logs,
+        mirror_affine(local),
+        size,
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     asym = (logs - mirrored) * 0.5
     # Blurring is linear: the difference of the blurred maps is one blur.
     sigma = max(SMOOTH_IOD * iod_px * sx, 0.5)
     change = cv2.GaussianBlur(asym[..., 1] - asym[..., 0], (0, 0), sigma)
-    fade = cv2.GaussianBlur(cv2.resize(region, size, interpolation=cv2.INTER_LINEAR), (0, 0),
-                            max(FADE_IOD * iod_px * sx, 0.5))
+    fade = cv2.GaussianBlur(
+        cv2.resize(region, size, interpolation=cv2.INTER_LINEAR),
+        (0, 0),
+        max(FADE_IOD * iod_px * sx, 0.5),
+    )
     change = cv2.resize(change * fade, (w, h), interpolation=cv2.INTER_LINEAR)
     bound = float(np.log(MAX_GAIN))
     return np.exp(np.clip(change, -bound, bound)).astype(np.float32)
@@ -96,8 +103,9 @@ def light_gain(
 PLANE_BOUND = 0.35
 
 
-def brightness_plane(grey: np.ndarray, weights: np.ndarray, x: np.ndarray,
-                     y: np.ndarray) -> np.ndarray:
+def brightness_plane(
+    grey: np.ndarray, weights: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
     """(a, b, c) of the weighted least-squares plane grey = a + b x + c y, with
     ``x`` the columns' and ``y`` the rows' coordinates (1-D): every moment is
     a row or column sum, or one product with them."""
@@ -113,8 +121,9 @@ def brightness_plane(grey: np.ndarray, weights: np.ndarray, x: np.ndarray,
     return np.linalg.lstsq(normal, rhs, rcond=None)[0]
 
 
-def plane_gain(face: np.ndarray, target: np.ndarray, weights: np.ndarray,
-               centre: np.ndarray, iod_px: float) -> np.ndarray:
+def plane_gain(
+    face: np.ndarray, target: np.ndarray, weights: np.ndarray, centre: np.ndarray, iod_px: float
+) -> np.ndarray:
     """(h, w) float32 gain that gives ``face`` (the corrected source, float BGR)
     the target's plane of brightness over the central face (``weights``).
 

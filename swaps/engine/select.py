@@ -67,8 +67,7 @@ def _rotated(indices: list[int]) -> list[int]:
     return indices[1:] + indices[:1]
 
 
-def self_swap_defaults(src: list[int] | None, dst: list[int] | None
-                       ) -> tuple[list[int], list[int]]:
+def self_swap_defaults(src: list[int] | None, dst: list[int] | None) -> tuple[list[int], list[int]]:
     """Faces of one photo trade places: the given list rotated by one (0,1 -> 1,0;
     'all' -> each face gets the next one's), the two largest by default."""
     if src is None and dst is None:

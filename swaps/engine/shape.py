@@ -76,8 +76,11 @@ DETAIL_MEAN = np.array([
 N_DETAIL = len(DETAIL_MEAN)
 # Which of the 68 points each detail point belongs with (right eye, left eye,
 # mouth): a face known by its 68 points only gets its detail points from them.
-DETAIL_REGIONS = ((slice(0, 4), slice(36, 42)), (slice(4, 9), slice(42, 48)),
-                  (slice(9, N_DETAIL), slice(48, 68)))
+DETAIL_REGIONS = (
+    (slice(0, 4), slice(36, 42)),
+    (slice(4, 9), slice(42, 48)),
+    (slice(9, N_DETAIL), slice(48, 68)),
+)
 
 FOREHEAD = slice(N_LANDMARKS, N_LANDMARKS + 10)
 # Jaw below the cheekbones plus brows, eyes, nose and mouth. Outside it (but

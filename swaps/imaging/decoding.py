@@ -15,12 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from swaps.imaging import DEFAULT_FORMATS, HARD_MAX_PIXELS
-from swaps.imaging.errors import (
-    ImageInputError,
-    invalid_image,
-    too_many_bytes,
-    too_many_pixels,
-)
+from swaps.imaging.errors import ImageInputError, invalid_image, too_many_bytes, too_many_pixels
 from swaps.imaging.headers import header_size, jpeg_scan_start, sniff_format
 
 _BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
@@ -138,11 +133,7 @@ def _decode_array(data: bytes, fmt: str, image: str, max_pixels: int) -> np.ndar
 
 
 def decode_image(
-    data: bytes,
-    *,
-    image: str,
-    max_pixels: int,
-    allowed_formats: frozenset[str] = DEFAULT_FORMATS,
+    data: bytes, *, image: str, max_pixels: int, allowed_formats: frozenset[str] = DEFAULT_FORMATS
 ) -> DecodedImage:
     """Full decode to BGR uint8; any decoder failure becomes ImageInputError."""
     fmt, _, _ = _check_header(data, image, max_pixels, allowed_formats)
@@ -187,8 +178,9 @@ def decode_reduced(
     fmt, width, height = _check_header(data, image, max_pixels, allowed_formats)
     denominator = reduction(fmt, width, height, keep_pixels)
     if denominator == 1:
-        return decode_image(data, image=image, max_pixels=max_pixels,
-                            allowed_formats=allowed_formats), 1.0
+        return decode_image(
+            data, image=image, max_pixels=max_pixels, allowed_formats=allowed_formats
+        ), 1.0
     img = _pil_open(data, fmt, image, max_pixels)
     try:
         img.draft("RGB", (-(-width // denominator), -(-height // denominator)))

@@ -143,8 +143,12 @@ def scan_gif(data: bytes, max_frames: int | None = None) -> GifScan:
     if not walker.durations:
         raise GifFormatError("no frame")
     return GifScan(
-        walker.width, walker.height, len(walker.durations), tuple(walker.durations),
-        walker.loop, walker.comment,
+        walker.width,
+        walker.height,
+        len(walker.durations),
+        tuple(walker.durations),
+        walker.loop,
+        walker.comment,
     )
 
 

@@ -116,8 +116,12 @@ def _webp_note(data: bytes) -> str | None:
 
 def read_note(data: bytes) -> str | None:
     """The provenance note written by encode_image, or None if absent."""
-    readers = {"jpeg": _jpeg_note, "png": _png_note, "webp": _webp_note,
-               "gif": gif.read_gif_comment}
+    readers = {
+        "jpeg": _jpeg_note,
+        "png": _png_note,
+        "webp": _webp_note,
+        "gif": gif.read_gif_comment,
+    }
     reader = readers.get(sniff_format(data) or "")
     try:
         return reader(data) if reader else None

@@ -24,6 +24,14 @@ def add_watermark(image: np.ndarray, text: str = WATERMARK_TEXT) -> np.ndarray:
     x2, y2 = min(width, x1 + text_w + 2 * pad), min(height, y1 + text_h + baseline + 2 * pad)
     band = out[y1:y2, x1:x2]
     band[:] = (band.astype(np.float32) * 0.45).astype(out.dtype)
-    cv2.putText(out, text, (x1 + pad, y2 - pad - baseline), _FONT, scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        out,
+        text,
+        (x1 + pad, y2 - pad - baseline),
+        _FONT,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
     return out

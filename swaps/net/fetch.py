@@ -191,8 +191,9 @@ def _exchange(
 
 
 @contextmanager
-def _pinned(target: Target, policy: FetchPolicy, deadline: _Deadline
-            ) -> Iterator[http.client.HTTPConnection]:
+def _pinned(
+    target: Target, policy: FetchPolicy, deadline: _Deadline
+) -> Iterator[http.client.HTTPConnection]:
     """Connected to a checked address of target's host; errors in the block -> UrlError."""
     sock = _connect(_resolve(target, policy, deadline), target.port, deadline)
     conn = http.client.HTTPConnection(target.host, target.port)

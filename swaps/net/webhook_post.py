@@ -39,26 +39,35 @@ def sign(*, secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def signed_headers(*, secret: str, webhook_id: str, timestamp: int,
-                   body: bytes) -> dict[str, str]:
+def signed_headers(*, secret: str, webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret=secret, webhook_id=webhook_id, timestamp=timestamp,
-                                  body=body),
+        "webhook-signature": sign(
+            secret=secret, webhook_id=webhook_id, timestamp=timestamp, body=body
+        ),
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
     }
 
 
-def post_webhook(url: str, *, body: bytes, headers: dict[str, str],
-                 policy: FetchPolicy) -> AttemptResult:
+def post_webhook(
+    url: str, *, body: bytes, headers: dict[str, str], policy: FetchPolicy
+) -> AttemptResult:
     """One POST; never raises for network, policy or HTTP failures (see AttemptResult)."""
     try:
         with pinned_connection(url, policy) as (conn, target):
-            conn.request("POST", target.path, body=body, headers={
-                "Host": target.host_header, "Accept-Encoding": "identity",
-                "Connection": "close", **headers})
+            conn.request(
+                "POST",
+                target.path,
+                body=body,
+                headers={
+                    "Host": target.host_header,
+                    "Accept-Encoding": "identity",
+                    "Connection": "close",
+                    **headers,
+                },
+            )
             status = conn.getresponse().status
     except UrlError as exc:
         return AttemptResult(status=None, error=str(exc.details.get("reason") or exc.code))

@@ -16,5 +16,8 @@ WEBHOOK_ROWS = 10
 @register.inclusion_tag("swaps/webhook_calls.html")
 def recent_webhook_calls(account: Account) -> dict[str, Any]:
     """The account's latest webhook calls, for the developer dashboard."""
-    return {"webhook_deliveries": WebhookDelivery.objects.filter(
-        job__account=account, job__deleted_at__isnull=True)[:WEBHOOK_ROWS]}
+    return {
+        "webhook_deliveries": WebhookDelivery.objects.filter(
+            job__account=account, job__deleted_at__isnull=True
+        )[:WEBHOOK_ROWS]
+    }

@@ -22,12 +22,21 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True)
         parser.add_argument("--name", default="", help="A label for the key.")
         parser.add_argument("--plan", help="Move the account to this plan (slug, e.g. pro).")
-        parser.add_argument("--credits", type=int,
-                            help="Set the balance to this many credits (an adjustment in "
-                                 "the ledger).")
+        parser.add_argument(
+            "--credits",
+            type=int,
+            help="Set the balance to this many credits (an adjustment in the ledger).",
+        )
 
-    def handle(self, *args: Any, email: str, name: str, plan: str | None,
-               credits: int | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        email: str,
+        name: str,
+        plan: str | None,
+        credits: int | None,
+        **options: Any,
+    ) -> None:
         email = _valid_email(email)
         with transaction.atomic():
             user, created = _get_or_create_user(email)
@@ -39,8 +48,10 @@ class Command(BaseCommand):
             new = create_api_key(account=account, name=name)
         account.refresh_from_db()
         who = "Created user" if created else "User"
-        self.stderr.write(f"{who} {email} on {account.plan.name}, {account.credits} credits; "
-                          f"key {new.key.prefix}… is shown once: store it now.")
+        self.stderr.write(
+            f"{who} {email} on {account.plan.name}, {account.credits} credits; "
+            f"key {new.key.prefix}… is shown once: store it now."
+        )
         self.stdout.write(new.raw)
 
 

@@ -24,19 +24,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--web-workers", type=int,
-                            default=int(os.environ.get("WEB_WORKERS", "2")))
-        parser.add_argument("--web-threads", type=int,
-                            default=int(os.environ.get("WEB_THREADS", "4")))
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2"))
+        )
+        parser.add_argument(
+            "--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", "4"))
+        )
 
-    def handle(self, *args: Any, host: str, port: int, web_workers: int, web_threads: int,
-               **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, web_workers: int, web_threads: int, **options: Any
+    ) -> None:
         # The web processes share one socket bound here, so they all answer on one port.
         listener = webserver.bind_listener(host, port)
         fd = listener.fileno()
-        web = [subprocess.Popen(webserver.command(fd, threads=web_threads,
-                                                  python=sys.executable), pass_fds=[fd])
-               for _ in range(web_workers)]
+        web = [
+            subprocess.Popen(
+                webserver.command(fd, threads=web_threads, python=sys.executable), pass_fds=[fd]
+            )
+            for _ in range(web_workers)
+        ]
         listener.close()
         worker = subprocess.Popen([sys.executable, "manage.py", "worker"])
         self._print_banner(host, port)

@@ -37,15 +37,18 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         while not stopping:
-            cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"],
-                                       start_new_session=True)
+            cluster = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"], start_new_session=True
+            )
             reason = _watch(cluster, lambda: stopping)
             _end(cluster)
             if reason == "exited" and not stopping:
                 sys.exit(cluster.returncode or 1)
             if reason == "stalled":
-                self.stderr.write(f"worker: the cluster took no job for {STALL_AFTER_S:.0f} s "
-                                  "while jobs waited; restarting it")
+                self.stderr.write(
+                    f"worker: the cluster took no job for {STALL_AFTER_S:.0f} s "
+                    "while jobs waited; restarting it"
+                )
 
 
 def _watch(cluster: subprocess.Popen, stopping: Any) -> str:
