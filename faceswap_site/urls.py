@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
+from faceswap_site import health
 from swaps import views as swap_views
 
 swap_pages = (
@@ -31,6 +32,8 @@ dashboard_pages = (
 )
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", swap_views.home, name="home"),
     path("signup/", account_views.signup, name="signup"),
     path("login/", account_views.login_view, name="login"),
