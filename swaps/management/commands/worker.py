@@ -19,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from faceswap_site.startup import wait_for_database
 from swaps.recovery import STALL_AFTER_S, cluster_stalled
 
 CHECK_EVERY_S = 5.0
@@ -36,6 +37,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        wait_for_database()  # a worker that starts first waits instead of crashing
         while not stopping:
             cluster = subprocess.Popen(
                 [sys.executable, "manage.py", "qcluster"], start_new_session=True
