@@ -81,6 +81,12 @@ class SignupForm(forms.Form):
 class EmailLoginForm(AuthenticationForm):
     """Log-in by email in any letter case (usernames are stored lower-cased)."""
 
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account. Check both and "
+        "try again.",
+    }
+
     username = forms.CharField(
         label="Email",
         max_length=EMAIL_MAX_LENGTH,

@@ -496,3 +496,14 @@ def test_an_expired_download_token_is_404_and_the_page_says_so(ann_client, compl
     assert "expired" in html and "?download=1" not in html
     status = ann_client.get(reverse("swaps:status", args=[completed_job.pk])).json()
     assert status["result_url"] is None
+
+
+def test_a_wrong_password_is_explained_in_terms_of_email(client, db):
+    response = client.post("/login/", {"username": "nobody@example.com", "password": "x"})
+    page = response.content.decode()
+    assert "email and password do not match" in page and "correct username" not in page
+
+
+def test_the_favicon_is_found(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
