@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import quotas, rate_limits, services, usage
+from accounts import form_tokens, quotas, rate_limits, services, usage
 from accounts.forms import ApiKeyForm, EmailLoginForm, SignupForm
 from accounts.keys import NewKey
 from accounts.page_limits import limit_posts_per_ip
@@ -81,8 +81,18 @@ def _render_dashboard(
         "key_form": key_form or ApiKeyForm(),
         "new_key": new_key,
         "webhook_secret": webhook_secret,
+        "form_tokens": {
+            "create_key": form_tokens.issue(request, "create-key"),
+            "rotate_secret": form_tokens.issue(request, "rotate-secret"),
+        },
     }
     return render(request, "accounts/dashboard.html", context, status=status)
+
+
+def _already_sent(request: HttpRequest, what: str, anchor: str) -> HttpResponse:
+    """A repeated POST (a reload): nothing changes, the dashboard says so."""
+    messages.info(request, f"That form was already sent: {what}")
+    return redirect(reverse("dashboard:home") + anchor)
 
 
 @login_required
@@ -96,6 +106,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 @never_cache
 def create_key(request: HttpRequest) -> HttpResponse:
+    if not form_tokens.redeem(request, "create-key"):
+        return _already_sent(
+            request, "the key it made was shown once; create another if you need one.", "#api-keys"
+        )
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
         return _render_dashboard(request, key_form=form, status=400)
@@ -134,6 +148,8 @@ def reveal_secret(request: HttpRequest) -> HttpResponse:
 @require_POST
 @never_cache
 def rotate_secret(request: HttpRequest) -> HttpResponse:
+    if not form_tokens.redeem(request, "rotate-secret"):
+        return _already_sent(request, "the secret was rotated once.", "#webhook-secret")
     secret = services.rotate_webhook_secret(account=quotas.account_for(user=request.user))
     messages.success(request, "The webhook secret was rotated; the old one no longer works.")
     return _render_dashboard(request, webhook_secret=secret)

@@ -241,6 +241,23 @@ def test_the_ledger_shows_the_latest_twenty_entries(ann):
 # --- API keys -----------------------------------------------------------------------------
 
 
+def _form_token(client, form: str) -> str:
+    """The one-time token of a dashboard form ("create_key" or "rotate_secret"), as a
+    browser would send it from the page it shows."""
+    html = client.get(DASHBOARD).content.decode()
+    action = {"create_key": "create-key", "rotate_secret": "rotate-secret"}[form]
+    url = re.escape(reverse("dashboard:" + action))
+    pattern = rf'action="{url}[^"]*".*?name="form_token" value="([^"]+)"'
+    match = re.search(pattern, html, re.S)
+    assert match, f"no {form} form on the dashboard"
+    return match.group(1)
+
+
+def _create_key(client, name: str):
+    token = _form_token(client, "create_key")
+    return client.post(reverse("dashboard:create-key"), {"name": name, "form_token": token})
+
+
 def _new_key_from(html: str, prefix: str) -> str:
     match = re.search(rf'id="new-api-key">({re.escape(prefix)}\.[^<]+)</code>', html)
     assert match, "the new key is not on the page"
@@ -250,7 +267,7 @@ def _new_key_from(html: str, prefix: str) -> str:
 def test_a_new_key_is_shown_once_works_and_is_not_stored_raw(account, ann_client, caplog):
     caplog.set_level(logging.DEBUG)
 
-    response = ann_client.post(reverse("dashboard:create-key"), {"name": "ci server"})
+    response = _create_key(ann_client, "ci server")
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -275,7 +292,7 @@ def test_a_new_key_is_shown_once_works_and_is_not_stored_raw(account, ann_client
 
 
 def test_a_key_needs_a_name(account, ann_client):
-    response = ann_client.post(reverse("dashboard:create-key"), {"name": "  "})
+    response = _create_key(ann_client, "  ")
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     assert not ApiKey.objects.filter(account=account).exists()
@@ -284,12 +301,12 @@ def test_a_key_needs_a_name(account, ann_client):
 def test_active_keys_are_capped(account, ann_client):
     for i in range(services.MAX_ACTIVE_KEYS):
         services.create_key(account=account, name=f"k{i}")
-    response = ann_client.post(reverse("dashboard:create-key"), {"name": "one too many"})
+    response = _create_key(ann_client, "one too many")
     assert response.status_code == 400
     assert "revoke one first" in response.content.decode()
 
     ApiKey.objects.filter(account=account).first().revoke()  # a revoked key frees a place
-    assert ann_client.post(reverse("dashboard:create-key"), {"name": "now"}).status_code == 200
+    assert _create_key(ann_client, "now").status_code == 200
 
 
 def test_a_revoked_key_is_refused_on_the_very_next_request(account, ann_client, api_key):
@@ -356,7 +373,8 @@ def test_the_webhook_secret_is_hidden_until_revealed(account, ann_client):
 def test_rotating_the_webhook_secret_replaces_it(account, ann_client, bob):
     old, bobs = account.webhook_secret, bob.webhook_secret
 
-    response = ann_client.post(reverse("dashboard:rotate-secret"))
+    token = _form_token(ann_client, "rotate_secret")
+    response = ann_client.post(reverse("dashboard:rotate-secret"), {"form_token": token})
 
     account.refresh_from_db()
     bob.refresh_from_db()
@@ -365,6 +383,29 @@ def test_rotating_the_webhook_secret_replaces_it(account, ann_client, bob):
     html = response.content.decode()
     assert account.webhook_secret in html and old not in html
     assert "rotated" in html
+
+
+def test_reloading_after_create_key_makes_no_second_key(account, ann_client):
+    token = _form_token(ann_client, "create_key")
+    first = ann_client.post(reverse("dashboard:create-key"), {"name": "a", "form_token": token})
+    again = ann_client.post(reverse("dashboard:create-key"), {"name": "a", "form_token": token})
+
+    assert first.status_code == 200 and again.status_code == 302
+    assert ApiKey.objects.filter(account=account).count() == 1
+    page = ann_client.get(again["Location"]).content.decode()
+    assert "already sent" in page
+
+
+def test_reloading_after_rotate_rotates_once(account, ann_client):
+    token = _form_token(ann_client, "rotate_secret")
+    ann_client.post(reverse("dashboard:rotate-secret"), {"form_token": token})
+    account.refresh_from_db()
+    rotated = account.webhook_secret
+
+    again = ann_client.post(reverse("dashboard:rotate-secret"), {"form_token": token})
+
+    account.refresh_from_db()
+    assert again.status_code == 302 and account.webhook_secret == rotated
 
 
 # --- Rate limits on log-in, sign-up and upload ---------------------------------------------
