@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from swaps.engine import DEFAULT_LIKENESS
+from swaps.plain_words import in_plain_words
 from swaps.specs import MAX_FACE_INDEX, OUTPUT_FORMATS, NamedImage, SwapOptions, SwapSpec
 
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,.jpg,.jpeg,.png,.webp,.gif"
@@ -86,8 +87,10 @@ class NewSwapForm(forms.Form):
         )
 
     def add_input_error(self, error: Any) -> None:
-        """Show a typed input error (imaging, fetch) on the image it is about."""
+        """Show a typed input error (imaging, fetch, credits) in people's words, on the
+        image it is about."""
         details = getattr(error, "details", None) or {}
         field = details.get("image")
-        message = getattr(error, "message", None) or str(error)
+        fallback = getattr(error, "message", None) or str(error)
+        message = in_plain_words(getattr(error, "code", None), details, fallback)
         self.add_error(field if field in IMAGE_FIELDS else None, message)

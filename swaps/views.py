@@ -28,6 +28,7 @@ from swaps.forms import NewSwapForm, max_image_mb
 from swaps.imaging.errors import ImageInputError
 from swaps.models import InputRole, JobStatus, SwapJob
 from swaps.net.url_policy import UrlError
+from swaps.plain_words import in_plain_words
 from swaps.results import result_file_response
 from swaps.signing import job_for_token, result_path
 
@@ -95,6 +96,7 @@ def _detail_context(job: SwapJob) -> dict[str, Any]:
     result_url = _live_result_url(job)
     return {
         "job": job,
+        "error_text": in_plain_words(job.error_code, job.error_details, job.error_message),
         "result_url": result_url,
         "download_url": f"{result_url}?download=1" if result_url else None,
         "result_expired": job.status == JobStatus.COMPLETED and result_url is None,

@@ -310,10 +310,12 @@ def test_a_failed_job_shows_its_error_in_words_and_code(ann_client, ann):
         completed_at=timezone.now(),
         error_code="no_face_detected",
         error_message="No face was found in the source photo.",
+        error_details={"image": "source"},
     )
 
     html = ann_client.get(reverse("swaps:detail", args=[job.pk])).content.decode()
-    assert "No face was found in the source photo." in html and "no_face_detected" in html
+    assert "We could not find a face in the source photo: use a photo where" in html
+    assert "no_face_detected" in html
     data = ann_client.get(reverse("swaps:status", args=[job.pk])).json()
     assert data["error"] == {
         "code": "no_face_detected",
@@ -331,9 +333,20 @@ def test_a_garbage_upload_is_a_form_error_and_no_job(ann_client, settings, garba
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert list(errors) == [garbage_field]
-    assert "not a valid" in errors[garbage_field][0]
+    photo = garbage_field.removesuffix("_image")
+    assert errors[garbage_field][0] == (
+        f"The {photo} photo is not a JPEG, PNG, WebP or GIF image we can read."
+    )
     assert not SwapJob.objects.exists()
     assert media_files(settings) == []
+
+
+def test_a_photo_over_the_size_limit_is_said_in_people_s_words(ann_client, settings):
+    settings.MAX_IMAGE_BYTES = 10_000
+    response = ann_client.post(reverse("swaps:new"), swap_form())
+    errors = response.context["form"].errors
+    assert errors["target_image"] == ["The target photo is larger than 10 KB."]
+    assert not SwapJob.objects.exists()
 
 
 def test_missing_files_and_bad_options_are_form_errors(ann_client):
