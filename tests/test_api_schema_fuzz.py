@@ -11,10 +11,13 @@ photo with a face in it is accepted. The number of generated cases is printed
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
@@ -54,6 +57,18 @@ def assert_envelope(response: Any) -> None:
     body = response.json()
     assert body["success"] is False, body
     assert isinstance(body["error"]["code"], str) and body["error"]["message"], body
+
+
+@pytest.fixture(autouse=True)
+def _one_connection_for_the_test() -> Iterator[None]:
+    """schemathesis calls the WSGI app directly, whose request_finished signal would close
+    the database connection the test's transaction lives on (on PostgreSQL). Django's own
+    test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def excluded_checks(case: Any) -> list[Any]:

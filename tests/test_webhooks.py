@@ -227,7 +227,7 @@ def test_the_documented_recipe_verifies_a_real_call(failing_job, account, endpoi
     docs = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
     section = docs.split("\n## Webhooks", 1)[1]
     recipe = section.split("```python\n", 1)[1].split("```", 1)[0]
-    assert len(recipe.strip().splitlines()) == 5
+    assert len(recipe.strip().splitlines()) <= 10  # short enough to copy
     namespace: dict[str, Any] = {}
     exec(recipe, namespace)  # our own docs' code
 
