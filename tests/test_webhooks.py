@@ -416,8 +416,17 @@ def test_an_attempt_whose_worker_died_is_retried_after_the_lease(
 ):
     failing_job()  # a job, then a delivery whose worker claims it and dies
     job = SwapJob.objects.get()
-    delivery = WebhookDelivery.objects.create(job=job, url=hook_url, next_attempt_at=timezone.now())
-    assert webhooks._claim(delivery.pk) is not None
+    now = timezone.now()
+    lease = timedelta(seconds=settings.Q_CLUSTER["retry"])
+    # What a worker's claim leaves behind when the worker dies before it answers.
+    delivery = WebhookDelivery.objects.create(
+        job=job,
+        url=hook_url,
+        attempts=1,
+        first_attempt_at=now,
+        last_attempt_at=now,
+        next_attempt_at=now + lease,
+    )
 
     assert webhooks.deliver_due() == 0
     lease_over = timezone.now() + timedelta(seconds=settings.Q_CLUSTER["retry"] + 1)

@@ -36,7 +36,7 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     BGR ``pixels`` of any shape (..., 3); ``reference`` is (n, 3) BGR."""
     if len(reference) < 8:  # too small to judge: keep everything
         return np.ones(pixels.shape[:-1], np.float32)
-    med, chroma_scale, (lo, hi) = _reference_stats(_ycrcb(reference, np.uint8))
+    med, chroma_scale, (lo, hi) = reference_stats(_ycrcb(reference, np.uint8))
     # Per channel plane rather than over a strided (n, 2) view: the same
     # float32 arithmetic, bit for bit, in half the time.
     y, cr, cb = _ycrcb(pixels)
@@ -54,7 +54,7 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
 _Y_RANGE_Q = np.true_divide([5, 95], 100)
 
 
-def _reference_stats(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reference_stats(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From (3, n) uint8 Y, Cr, Cb planes: the float32 medians, the chroma
     sigmas (1.4826 MAD, floored) and Y's 5th and 95th percentiles (float64).
 
