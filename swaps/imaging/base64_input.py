@@ -57,20 +57,3 @@ def decode_base64_image(value: str, *, image: str, max_bytes: int) -> bytes:
     if sniff_format(data) is None:
         raise invalid_image(image)
     return data
-
-
-def looks_like_base64_image(value: str) -> bool:
-    """True if `value` starts like a base64-encoded image (rather than a URL or junk)."""
-    if not isinstance(value, str):
-        return False
-    head = value[:512]
-    match = _DATA_URI.match(head)
-    if match is not None:
-        return _is_image_base64_uri(match)
-    prefix = "".join(head.split())[:16].translate(_B64_URLSAFE)
-    if len(prefix) < 16:
-        return False
-    try:
-        return sniff_format(base64.b64decode(prefix, validate=True)) is not None
-    except (binascii.Error, ValueError):
-        return False
