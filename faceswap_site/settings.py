@@ -184,7 +184,8 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 100_000_000, minimum=10_000)
 BIG_DECODE_PIXELS = env_int("BIG_DECODE_PIXELS", 16_000_000, minimum=1)
 MAX_BIG_DECODES = env_int("MAX_BIG_DECODES", 1, minimum=1)
 BIG_DECODE_WAIT_S = 1.0  # how long a request waits for a slot before the 503
-# Django's cap ignores file parts; ours (swaps.api.limits) counts the whole body.
+# Django's cap ignores file parts; ours (faceswap_site.middleware, and the web server
+# from Content-Length) counts the whole body.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 URL_FETCH_TIMEOUT_S = env_int("URL_FETCH_TIMEOUT_S", 10, minimum=1)
