@@ -478,6 +478,18 @@ def test_list_shows_own_jobs_newest_first_twenty_a_page(ann_client, ann, bob):
     assert "?page=2" in first.content.decode()
 
 
+def test_each_row_of_the_list_can_be_deleted(ann_client, ann):
+    keep, gone = (SwapJob.objects.create(account=ann) for _ in range(2))
+    page = ann_client.get(reverse("swaps:list")).content.decode()
+    delete_url = reverse("swaps:delete", args=[gone.pk])
+    assert f'action="{delete_url}"' in page
+
+    response = ann_client.post(delete_url)
+
+    assert response.status_code == 302 and response["Location"] == reverse("swaps:list")
+    assert list(SwapJob.objects.visible().filter(account=ann)) == [keep]
+
+
 # --- Download links ---------------------------------------------------------------------------
 
 
