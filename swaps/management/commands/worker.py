@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -40,7 +41,9 @@ class Command(BaseCommand):
         wait_for_database()  # a worker that starts first waits instead of crashing
         while not stopping:
             cluster = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"], start_new_session=True
+                # Same process group as this command: whoever stops the service (a
+                # signal to the group) stops the cluster too.
+                [sys.executable, "manage.py", "qcluster"]
             )
             reason = _watch(cluster, lambda: stopping)
             _end(cluster)
@@ -69,10 +72,27 @@ def _watch(cluster: subprocess.Popen, stopping: Any) -> str:
 
 def _end(cluster: subprocess.Popen) -> None:
     """SIGTERM, then SIGKILL to every process of the cluster (stuck workers ignore TERM)."""
+    family = _descendants(cluster.pid)  # before the parent goes: they are reparented then
     if cluster.poll() is None:
         cluster.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             cluster.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(cluster.pid, signal.SIGKILL)
+    for pid in [cluster.pid, *family, *_descendants(cluster.pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     cluster.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
