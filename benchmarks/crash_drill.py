@@ -18,6 +18,7 @@ and every balance against its ledger. Exits 1 if any check fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
@@ -80,7 +81,9 @@ class Service:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=60)
+            with contextlib.suppress(ProcessLookupError):  # nothing of the drill outlives it
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def process_tree() -> dict[int, list[int]]:

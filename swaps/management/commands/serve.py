@@ -82,7 +82,9 @@ def _stop_all(children: list[subprocess.Popen], *, clean: bool) -> int:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    # Longer than `manage.py worker` waits for its cluster before killing it (15 s), so
+    # the worker is never killed first and its cluster never left behind.
+    deadline = time.monotonic() + 30
     for child in children:
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
