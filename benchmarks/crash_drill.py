@@ -42,8 +42,11 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 from tests.live_server import SwapForm, ThrowawayDatabase  # noqa: E402
 
 ENDED = {"completed", "failed"}
+PACE_S = 1.0  # between submissions: about what one worker swaps, so the queue stays short
 LOG_COPY = Path(tempfile.gettempdir()) / "crash-drill-service.log"
-SETTLE_S = 240  # recovery re-enqueues a dead cluster's jobs within a minute
+# A job is lost when the queue stops moving: no job ended for this long (recovery takes a
+# dead cluster's jobs back within a minute, a stuck cluster is restarted within 30 s).
+STALLED_S = 120
 
 
 class Service:
@@ -163,7 +166,7 @@ class Submitter(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             self._submit_one(str(uuid.uuid4()))
-            time.sleep(0.2)
+            time.sleep(PACE_S)
 
     def _submit_one(self, idempotency_key: str) -> None:
         headers = {
@@ -219,14 +222,19 @@ def _is_running_a_job(pid: int) -> bool:
 
 
 def wait_for_the_end(job_ids: list[str]) -> float:
+    """Seconds until every job ended, or until none ended for STALLED_S (then the rest
+    count as lost)."""
     from swaps.models import SwapJob
 
-    started = time.monotonic()
-    while time.monotonic() - started < SETTLE_S:
+    started = last_progress = time.monotonic()
+    open_before = None
+    while time.monotonic() - last_progress < STALLED_S:
         open_jobs = SwapJob.objects.filter(pk__in=job_ids).exclude(status__in=ENDED)
-        if not open_jobs.exists():
+        count = open_jobs.count()
+        if count == 0:
             break
-        if int(time.monotonic() - started) % 15 == 0:
+        if count != open_before:
+            last_progress, open_before = time.monotonic(), count
             states = Counter(open_jobs.values_list("status", flat=True))
             print(f"  waiting {time.monotonic() - started:.0f} s: {dict(states)}", flush=True)
         time.sleep(1)
