@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 
 from faceswap_site.processes import process_alive
@@ -34,6 +35,8 @@ MAX_ATTEMPTS = 2  # the first run and one more after its worker died
 REQUEUE_PENDING_AFTER_S = 1.0
 # A cluster that claimed nothing for this long while jobs wait, and runs nothing, is stuck.
 STALL_AFTER_S = 20.0
+# A job pending this long while the broker holds no task at all was lost by the broker.
+LOST_AFTER_S = 60.0
 
 
 def orphaned_jobs(*, now: Any = None) -> list[SwapJob]:
@@ -85,6 +88,26 @@ def requeue_waiting_jobs(*, now: Any = None) -> int:
     for job_id in waiting:
         services.enqueue_swap_job(job_id=job_id)
     return len(waiting)
+
+
+def requeue_lost_jobs(*, now: Any = None) -> int:
+    """Enqueue again pending jobs that no broker task stands for any more.
+
+    Redis hands a task out once, with no acknowledgement: a cluster (a machine) that dies
+    holding one it had not started loses it. When the broker's queue is empty, a job still
+    pending after LOST_AFTER_S has no task left; a duplicate delivery is a no-op (the claim)."""
+    if get_broker().queue_size():
+        return 0  # jobs still wait their turn: nothing can be told lost yet
+    cutoff = (now or timezone.now()) - timedelta(seconds=LOST_AFTER_S)
+    lost = list(
+        SwapJob.objects.visible()
+        .filter(status=JobStatus.PENDING, created_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    for job_id in lost:
+        logger.warning("swap %s: pending with no broker task, enqueued again", job_id)
+        services.enqueue_swap_job(job_id=job_id)
+    return len(lost)
 
 
 def cluster_stalled(*, now: Any = None) -> bool:

@@ -10,6 +10,7 @@ SCHEDULES = [
     # (name, function, minutes between runs)
     ("fail-stale-swap-jobs", "swaps.tasks.fail_stale_swap_jobs", 1),
     ("recover-orphaned-swap-jobs", "swaps.tasks.recover_orphaned_swap_jobs", 1),
+    ("requeue-lost-swap-jobs", "swaps.tasks.requeue_lost_swap_jobs", 1),
     ("purge-expired-results", "swaps.tasks.purge_expired_results", 15),
     ("deliver-due-webhooks", "swaps.tasks.deliver_due_webhooks", 1),
     ("grant-monthly-credits", "accounts.tasks.grant_monthly_credits", 60),

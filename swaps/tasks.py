@@ -38,6 +38,10 @@ def recover_orphaned_swap_jobs() -> int:
     return recovery.recover_orphaned_jobs()
 
 
+def requeue_lost_swap_jobs() -> int:
+    return recovery.requeue_lost_jobs()
+
+
 def purge_expired_results() -> int:
     return services.purge_expired_results()
 

@@ -146,3 +146,23 @@ def test_a_cluster_that_just_claimed_a_job_is_not_stalled(pending_job, account):
         status=JobStatus.COMPLETED, claimed_at=timezone.now()
     )
     assert not recovery.cluster_stalled()
+
+
+def test_a_pending_job_the_broker_lost_is_enqueued_again(pending_job, monkeypatch):
+    # Redis hands a task out once: here the job's task is gone and the queue is empty.
+    enqueued = []
+    monkeypatch.setattr(services, "enqueue_swap_job", lambda *, job_id: enqueued.append(job_id))
+    now = timezone.now()
+
+    assert recovery.requeue_lost_jobs(now=now) == 0  # young: maybe on its way still
+    assert recovery.requeue_lost_jobs(now=now + timedelta(seconds=61)) == 1
+    assert enqueued == [pending_job.pk]
+
+
+def test_nothing_is_called_lost_while_the_broker_holds_tasks(pending_job, monkeypatch):
+    class Busy:
+        def queue_size(self) -> int:
+            return 3
+
+    monkeypatch.setattr(recovery, "get_broker", lambda: Busy())
+    assert recovery.requeue_lost_jobs(now=timezone.now() + timedelta(hours=1)) == 0
