@@ -66,7 +66,13 @@ def _broker() -> None:
 
 
 def _storage() -> None:
-    default_storage.exists("readyz-probe")  # a read of the backend (a stat, or an S3 HEAD)
+    bucket = getattr(default_storage, "bucket", None)  # django-storages' S3Storage
+    if bucket is not None:
+        # HEAD of the bucket: a HEAD of a missing key answers 404 even when the bucket
+        # is gone, so only this tells a missing bucket or refused credentials.
+        bucket.meta.client.head_bucket(Bucket=bucket.name)
+    else:
+        default_storage.exists("readyz-probe")  # a stat of the media folder
 
 
 CHECKS: dict[str, Callable[[], None]] = {

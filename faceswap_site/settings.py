@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts every answer, those of the middleware below included.
+    "faceswap_site.metrics.MetricsMiddleware",
     "faceswap_site.middleware.RequestIdMiddleware",
     # Outside every other middleware: the errors they answer with (a foreign Host
     # header, a CSRF failure) are turned into the JSON envelope on /api/ too.
@@ -305,6 +307,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
+
+# --- Metrics ----------------------------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer METRICS_TOKEN`; unset, it is a 404 and
+# nothing is counted. Request counts of a machine's web processes meet in one folder
+# (prometheus_client's multiprocess mode), set here before prometheus_client is imported.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN:
+    _metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
 
 # --- Logging: never image bytes or keys --------------------------------------------------
 LOGGING = {

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from faceswap_site import health
+from faceswap_site import health, metrics
 from swaps import views as swap_views
 
 swap_pages = (
@@ -38,6 +38,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on their own, whatever the page links.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", swap_views.home, name="home"),
     path("signup/", account_views.signup, name="signup"),
     path("login/", account_views.login_view, name="login"),

@@ -36,3 +36,15 @@ def test_not_ready_names_the_part_that_failed(client, monkeypatch):
 
 def test_health_endpoints_refuse_writes(client):
     assert client.post("/readyz").status_code == 405
+
+
+def test_not_ready_when_the_redis_broker_does_not_answer(client, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": f"redis://127.0.0.1:{port}/0"}
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == "failed"

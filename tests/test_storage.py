@@ -183,3 +183,14 @@ def test_saved_faces_swap_from_the_bucket(bucket, submit, upload, api_client):
     job = api_client.get(f"/api/v1/swaps/{response.json()['id']}").json()
     assert job["status"] == "completed", job["error"]
     assert [key.split("/")[1] for key in bucket()] == ["results"]
+
+
+def test_ready_only_while_the_bucket_answers(bucket, client, settings):
+    assert client.get("/readyz").json()["checks"]["storage"] == "ok"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": default_storage_backend("s3://no-such-bucket?region_name=us-east-1"),
+    }
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "failed"}
