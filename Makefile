@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
-.PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
-	bench bench-quota before-after clean
+.PHONY: run test test-concurrency test-postgres test-redis test-multimachine install install-dev \
+	migrate lint bench bench-quota bench-throughput before-after clean
 
 # pip shows each package as it comes (about a minute the first time, nothing after).
 PIP_INSTALL := $(PIP) install --disable-pip-version-check --progress-bar on
@@ -61,6 +61,21 @@ test-redis: install-dev
 	esac
 	$(VENV)/bin/pytest -m concurrency
 
+# The service as three machines (one web, two workers, separate VAR_DIRs) sharing only
+# PostgreSQL, Redis and an S3 server. `bash .ci/run` starts all three; locally:
+# DATABASE_URL=postgres://... REDIS_URL=redis://... MULTIMACHINE_S3_ENDPOINT=http://...
+test-multimachine: install-dev
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+	  *) echo "test-multimachine needs DATABASE_URL=postgres://user:pass@host:port/db" >&2; exit 2;; \
+	esac
+	@case "$$REDIS_URL" in redis://*) ;; \
+	  *) echo "test-multimachine needs REDIS_URL=redis://host:port/db" >&2; exit 2;; \
+	esac
+	@case "$$MULTIMACHINE_S3_ENDPOINT" in http://*|https://*) ;; \
+	  *) echo "test-multimachine needs MULTIMACHINE_S3_ENDPOINT=http://host:port (moto_server)" >&2; exit 2;; \
+	esac
+	$(VENV)/bin/pytest -m multimachine tests/test_multimachine.py -p no:cacheprovider -rs -x
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -71,6 +86,12 @@ bench: install-dev
 # The light-matching before/after picture from ../shared/faces/large (not committed).
 before-after: install-dev
 	$(PY) -m benchmarks.before_after --out /tmp/before_after.png
+
+# A 60-job burst through the API with two workers: embedded default, and (with
+# BENCH_ARGS="--database-url postgres://... --redis-url redis://... --s3-endpoint http://...")
+# on PostgreSQL + Redis + S3 too. See docs/benchmarks.md.
+bench-throughput: install-dev
+	$(PY) benchmarks/throughput.py $(BENCH_ARGS)
 
 # 1,000 concurrent creates against the web server; BENCH_ARGS="--database-url postgres://..."
 bench-quota: install-dev

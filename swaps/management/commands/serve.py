@@ -30,9 +30,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", "4"))
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="web processes only; jobs run on other machines (`manage.py worker`)",
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, web_workers: int, web_threads: int, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        web_workers: int,
+        web_threads: int,
+        no_worker: bool = False,
+        **options: Any,
     ) -> None:
         # The web processes share one socket bound here, so they all answer on one port.
         listener = webserver.bind_listener(host, port)
@@ -44,16 +56,19 @@ class Command(BaseCommand):
             for _ in range(web_workers)
         ]
         listener.close()
-        worker = subprocess.Popen([sys.executable, "manage.py", "worker"])
+        if not no_worker:
+            web.append(subprocess.Popen([sys.executable, "manage.py", "worker"]))
         self._print_banner(host, port)
-        code = self._supervise([*web, worker])
+        code = self._supervise(web)
         sys.exit(code)
 
     def _print_banner(self, host: str, port: int) -> None:
         base = f"http://{host}:{port}"
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        broker = "Redis" if settings.Q_CLUSTER.get("redis") else "ORM"
+        media = settings.STORAGE_URL.split("?")[0] or settings.MEDIA_ROOT
         self.stdout.write(
-            f"\nFaceSwap is running ({db}, django-q2 ORM broker, media in {settings.MEDIA_ROOT})\n"
+            f"\nFaceSwap is running ({db}, django-q2 {broker} broker, media in {media})\n"
             f"  Web app:   {base}/\n"
             f"  API:       {base}/api/v1/swaps\n"
             f"  API docs:  {base}/api/docs/\n"
