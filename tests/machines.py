@@ -127,24 +127,20 @@ class Machine:
 
 
 class WebMachine(Machine):
-    def __init__(self, var_dir: Path, services: Services, *, web_workers: int = 2) -> None:
+    """`manage.py serve --no-worker`; with ``worker_processes``, serve's own worker too
+    (the embedded single machine of `make run`)."""
+
+    def __init__(
+        self, var_dir: Path, services: Services, *, web_workers: int = 2, worker_processes: int = 0
+    ) -> None:
         self.port = free_port()
-        super().__init__(
-            "web",
-            var_dir,
-            services,
-            [
-                "manage.py",
-                "serve",
-                "--no-worker",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--web-workers",
-                str(web_workers),
-            ],
-        )
+        command = ["manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--web-workers", str(web_workers)]
+        if worker_processes:
+            services = _with_env(services, WORKER_PROCESSES=str(worker_processes))
+        else:
+            command.append("--no-worker")
+        super().__init__("web", var_dir, services, command)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self) -> None:
@@ -163,14 +159,18 @@ class WebMachine(Machine):
 
 class WorkerMachine(Machine):
     def __init__(self, name: str, var_dir: Path, services: Services, *, processes: int = 1):
-        services = Services(
-            database_url=services.database_url,
-            redis_url=services.redis_url,
-            storage_url=services.storage_url,
-            secret_key=services.secret_key,
-            extra_env={**services.extra_env, "WORKER_PROCESSES": str(processes)},
-        )
+        services = _with_env(services, WORKER_PROCESSES=str(processes))
         super().__init__(name, var_dir, services, ["manage.py", "worker"])
+
+
+def _with_env(services: Services, **env: str) -> Services:
+    return Services(
+        database_url=services.database_url,
+        redis_url=services.redis_url,
+        storage_url=services.storage_url,
+        secret_key=services.secret_key,
+        extra_env={**services.extra_env, **env},
+    )
 
 
 def postgres_database(base_url: str, name: str) -> tuple[str, object]:
