@@ -313,3 +313,24 @@ def test_a_result_written_by_a_worker_is_served_by_the_web_machine(cluster: Clus
 
     assert Image.open(io.BytesIO(result.content)).size == (512, 512)
     assert job["processing_ms"] > 0
+
+
+def test_schedules_run_through_the_redis_broker(cluster: Cluster):
+    """Every maintenance schedule (in the database) is run by one of the worker machines."""
+    query = (
+        "import json; from django_q.models import Schedule, Success; "
+        "print(json.dumps([sorted(Schedule.objects.filter(task__isnull=True)"
+        ".values_list('name', flat=True)), sorted(set(Success.objects.filter("
+        "func__in=Schedule.objects.values('func')).values_list('func', flat=True)))]))"
+    )
+    from swaps.schedules import SCHEDULES
+
+    expected = {func for _name, func, _minutes in SCHEDULES}
+    deadline = time.monotonic() + 150  # the scheduler looks every 30 s
+    while True:
+        out = cluster.web.run("manage.py", "shell", "-c", query)
+        not_run, succeeded = json.loads(out.strip().splitlines()[-1])
+        if not not_run and set(succeeded) == expected:
+            break
+        assert time.monotonic() < deadline, f"schedules not run: {not_run}, ok: {succeeded}"
+        time.sleep(3)
