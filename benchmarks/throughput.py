@@ -38,6 +38,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ class Figures:
     paced_submit_p99_ms: float
     idle_overhead_ms: float
     idle_end_to_end_ms: float
+    burst_gap_ms: float  # median: a worker's job ended -> its next job claimed
+    burst_tail_ms: float  # median: claimed + processing_ms -> completed_at (storing, ending)
 
 
 # --- Inputs and the client -----------------------------------------------------------------
@@ -213,7 +216,31 @@ def paced_phase(client: Client, rate: float, count: int) -> list[float]:
     return took
 
 
-def measure(setup: str, client: Client, args: argparse.Namespace) -> Figures:
+WORKER_TIMES = (
+    "import json; from swaps.models import SwapJob; "
+    "print(json.dumps([[j.worker, j.claimed_at.timestamp(), j.completed_at.timestamp(), "
+    "j.processing_ms] for j in SwapJob.objects.filter(pk__in={ids!r})]))"
+)
+
+
+def worker_gaps(web: Machine, job_ids: list[str]) -> tuple[float, float]:
+    """Where a worker's time goes besides the engine, from the job rows: (median gap from
+    one job's end to its next claim, median from processing's end to completed_at)."""
+    out = web.run("manage.py", "shell", "-c", WORKER_TIMES.format(ids=job_ids))
+    rows = json.loads(out.strip().splitlines()[-1])
+    by_worker: dict[str, list[list[Any]]] = {}
+    for row in rows:
+        by_worker.setdefault(row[0], []).append(row)
+    gaps = [
+        (later[1] - earlier[2]) * 1000
+        for jobs in by_worker.values()
+        for earlier, later in pairwise(sorted(jobs, key=lambda row: row[1]))
+    ]
+    tails = [(done - claimed) * 1000 - ms for _, claimed, done, ms in rows]
+    return statistics.median(gaps) if gaps else 0.0, statistics.median(tails)
+
+
+def measure(setup: str, client: Client, args: argparse.Namespace, web: Machine) -> Figures:
     client.wait([client.submit()[0] for _ in range(2)])  # warm-up: models, connections
     idle_ms, idle_e2e_ms = idle_phase(client, args.idle)
     jobs, started, submit_s = burst_phase(client, args.jobs)
@@ -221,6 +248,7 @@ def measure(setup: str, client: Client, args: argparse.Namespace) -> Figures:
     median_ms = statistics.median(job["processing_ms"] for job in jobs)
     ceiling = min(os.cpu_count() or 1, args.workers) / (median_ms / 1000)
     rate = len(jobs) / (finished - started)
+    gap_ms, tail_ms = worker_gaps(web, [job["id"] for job in jobs])
     paced_rate = 0.8 * ceiling
     paced_s = paced_phase(client, paced_rate, args.paced)
     return Figures(
@@ -237,6 +265,8 @@ def measure(setup: str, client: Client, args: argparse.Namespace) -> Figures:
         paced_submit_p99_ms=round(_percentile(paced_s, 0.99) * 1000, 1),
         idle_overhead_ms=round(idle_ms, 1),
         idle_end_to_end_ms=round(idle_e2e_ms, 1),
+        burst_gap_ms=round(gap_ms, 1),
+        burst_tail_ms=round(tail_ms, 1),
     )
 
 
@@ -266,7 +296,7 @@ def run_setup(
             "--daily", "1000000",
         )  # fmt: skip
         api_key = json.loads(seeded.strip().splitlines()[-1])["api_key"]
-        return measure(setup, Client(web.url, api_key, pair), args)
+        return measure(setup, Client(web.url, api_key, pair), args, web)
     except BaseException:
         for machine in machines:
             print(machine.log_tail(), file=sys.stderr)
