@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 LOCAL_BACKEND = "django.core.files.storage.FileSystemStorage"
-S3_BACKEND = "storages.backends.s3.S3Storage"
+S3_BACKEND = "faceswap_site.s3_storage.MediaS3Storage"  # S3Storage + batch deletes
 QUERY_OPTIONS = ("endpoint_url", "region_name", "addressing_style")
 # Presigned URLs (not handed out: results stream through the app's own signed URLs) would
 # live this long; kept short in case a future caller asks the backend for one.

@@ -45,7 +45,7 @@ def test_storage_url_selects_the_bucket(tmp_path):
     storage = _settings(tmp_path, STORAGE_URL="s3://media?endpoint_url=http://127.0.0.1:9")[
         "storage"
     ]
-    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["BACKEND"] == "faceswap_site.s3_storage.MediaS3Storage"
     assert storage["OPTIONS"]["bucket_name"] == "media"
 
 

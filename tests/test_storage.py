@@ -194,3 +194,23 @@ def test_ready_only_while_the_bucket_answers(bucket, client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "failed"}
+
+
+def test_a_job_with_several_inputs_erases_them_in_one_request(
+    bucket, submit, upload, api_client, monkeypatch
+):
+    from faceswap_site.s3_storage import MediaS3Storage
+
+    batches: list[list[str]] = []
+    original = MediaS3Storage.delete_many
+
+    def spy(self: MediaS3Storage, names: list[str]) -> None:
+        batches.append(list(names))
+        original(self, names)
+
+    monkeypatch.setattr(MediaS3Storage, "delete_many", spy)
+    created = _swap(submit, upload, reference_image=upload("astronaut.jpg"))
+
+    assert api_client.get(f"/api/v1/swaps/{created['id']}").json()["status"] == "completed"
+    assert [len(batch) for batch in batches] == [3]  # target, source, reference at once
+    assert [key.split("/")[1] for key in bucket()] == ["results"]
