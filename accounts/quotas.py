@@ -143,7 +143,7 @@ def grant_all_monthly_credits(*, now: datetime | None = None) -> int:
     period = current_period(now)
     pending = (
         Account.objects.select_related("plan")
-        .filter(plan__monthly_credits__gt=0)
+        .filter(plan__monthly_credits__gt=0, closed_at__isnull=True)
         .exclude(ledger__kind=LedgerKind.GRANT, ledger__period=period)
     )
     return sum(grant_monthly_credits(account=account, now=now) for account in pending)
