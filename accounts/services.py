@@ -75,7 +75,8 @@ def close_account(*, account: Account) -> None:
 
     Each step is safe to repeat, so a closing stopped half-way (a crash, a storage error)
     completes when run again. Keys are revoked first, so no new API work arrives while
-    the other apps erase theirs (`account_closing`).
+    the other apps erase theirs (`account_closing`); once closed_at is committed no job
+    can be charged (accounts.quotas.charge_for_job), so none can appear behind the erasure.
     """
     now = timezone.now()
     with transaction.atomic():

@@ -274,3 +274,16 @@ def test_dashboard_download_is_a_json_attachment(account, ann_data):
 def test_the_export_needs_a_login_or_a_key(db):
     assert Client().get("/dashboard/export/").status_code == 302
     assert api_error(Client().get("/api/v1/account/export"), 401)["code"] == "api_key_required"
+
+
+def test_no_job_can_start_on_a_closed_account(account, upload, media_files):
+    from accounts import services as account_services
+    from accounts.quotas import QuotaError
+
+    account_services.close_account(account=account)
+
+    with pytest.raises(QuotaError) as refused:  # a request that passed its checks a moment ago
+        services.create_swap_job(account=account, api_key=None, spec=_spec(upload))
+    assert refused.value.code == "permission_denied"
+    assert not SwapJob.objects.filter(account=account).exists()
+    assert media_files() == []
