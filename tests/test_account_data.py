@@ -183,15 +183,19 @@ def test_api_delete_needs_the_password(account, api_client):
     assert api_client.get("/api/v1/account").status_code == 200
 
 
-def test_api_delete_erases_the_account_and_refuses_its_keys(account, api_client, ann_data):
+def test_api_delete_erases_the_account_refuses_its_keys_and_ends_its_sessions(
+    account, api_client, ann_data
+):
     second_key = key_client(create_api_key(account=account, name="ci").raw)
+    browser = logged_in(account)
 
-    response = api_client.delete("/api/v1/account", {"password": PASSWORD}, format="json")
+    response = api_client.delete("/api/v1/account", {"password": PASSWORD})  # a form body
 
     assert response.status_code == 204
     for client in (api_client, second_key):
         assert api_error(client.get("/api/v1/swaps"), 401)["code"] == "invalid_api_key"
     assert not SwapJob.objects.filter(account=account).exists()
+    assert browser.get("/dashboard/").status_code == 302  # to the log-in page
 
 
 def test_api_password_guesses_are_limited(account, api_client, settings):
