@@ -28,6 +28,7 @@ from swaps.imaging.previews import make_preview
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
 from swaps.specs import MAX_SOURCES, NamedImage, SwapSpec
+from swaps.stored_files import Upload, erase_files, store_files
 from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def create_swap_jobs(
             idempotency.record_created([job.pk for job in jobs])
     except Exception as exc:
         for row in stored:  # a rolled-back job must not leave images on disk
-            _erase_files(row.file, row.preview)
+            erase_files(row.file, row.preview)
         if getattr(exc, "code", None) == "insufficient_credits" and len(checked) > 1:
             # The job that failed is not the request: report what all of it costs.
             total = sum(quotas.job_cost(frames=item.frames) for item in checked)
@@ -171,10 +172,15 @@ def _create(
         webhook_url=options.webhook_url,
     )
     quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
-    for role, position, image in item.images():
-        stored.append(_store_input(job, role, position, image, keep_preview=keep_previews))
-    for position, face in enumerate(item.faces):
-        stored.append(_store_face(job, position, face))
+    rows = [
+        _input_row(job, role, position, image, keep_preview=keep_previews)
+        for role, position, image in item.images()
+    ]
+    rows += [_face_row(job, position, face) for position, face in enumerate(item.faces)]
+    stored.extend(row for row, _ in rows)  # before any upload: a failure erases what was put
+    store_files([upload for _, uploads in rows for upload in uploads])
+    for row, _ in rows:
+        row.save()
     transaction.on_commit(lambda: enqueue_swap_job(job_id=job.pk))
     return job
 
@@ -207,9 +213,9 @@ def _output_format(asked: str | None, target: ImageInput, frames: int) -> str:
     return target.info.format if target.info.format in ("jpeg", "png", "webp") else "png"
 
 
-def _store_input(
+def _input_row(
     job: SwapJob, role: str, position: int, image: ImageInput, *, keep_preview: bool
-) -> SwapInput:
+) -> tuple[SwapInput, list[Upload]]:
     row = SwapInput(
         job=job,
         role=role,
@@ -219,15 +225,14 @@ def _store_input(
         height=image.info.height,
         size_bytes=len(image.data),
     )
-    row.file.save("input", ContentFile(image.data), save=False)
+    uploads: list[Upload] = [(row.file, "input", image.data)]
     preview = make_preview(image.data) if keep_preview else None
     if preview:
-        row.preview.save("preview", ContentFile(preview), save=False)
-    row.save()
-    return row
+        uploads.append((row.preview, "preview", preview))
+    return row, uploads
 
 
-def _store_face(job: SwapJob, position: int, face: SavedFace) -> SwapInput:
+def _face_row(job: SwapJob, position: int, face: SavedFace) -> tuple[SwapInput, list[Upload]]:
     identity = bytes(face.identity)
     row = SwapInput(
         job=job,
@@ -238,9 +243,7 @@ def _store_face(job: SwapJob, position: int, face: SavedFace) -> SwapInput:
         height=0,
         size_bytes=len(identity),
     )
-    row.file.save("face", ContentFile(identity), save=False)
-    row.save()
-    return row
+    return row, [(row.file, "face", identity)]
 
 
 def enqueue_swap_job(*, job_id: uuid.UUID) -> None:
@@ -364,28 +367,16 @@ def fail_stale_swap_jobs(*, now: Any = None) -> int:
 
 def erase_inputs(*, job: SwapJob) -> None:
     rows = list(job.inputs.exclude(file=""))
-    _erase_files(*(row.file for row in rows))
+    erase_files(*(row.file for row in rows))
     SwapInput.objects.filter(pk__in=[row.pk for row in rows]).update(file="")
     SwapJob.objects.filter(pk=job.pk, inputs_deleted_at__isnull=True).update(
         inputs_deleted_at=timezone.now()
     )
 
 
-def _erase_files(*files: Any) -> None:
-    """Delete stored files; several in one request where the storage can (S3)."""
-    present = [stored_file for stored_file in files if stored_file]
-    storages = {id(stored_file.storage) for stored_file in present}
-    delete_many = getattr(present[0].storage, "delete_many", None) if present else None
-    if delete_many is not None and len(present) > 1 and len(storages) == 1:
-        delete_many([stored_file.name for stored_file in present])
-        return
-    for stored_file in present:
-        stored_file.delete(save=False)
-
-
 def _erase_previews(job: SwapJob) -> None:
     rows = list(job.inputs.exclude(preview=""))
-    _erase_files(*(row.preview for row in rows))
+    erase_files(*(row.preview for row in rows))
     SwapInput.objects.filter(pk__in=[row.pk for row in rows]).update(preview="")
 
 
@@ -411,7 +402,7 @@ def erase_job_files(*, job: SwapJob) -> None:
     _erase_previews(job)
     job.refresh_from_db(fields=["result"])  # it may have completed since it was loaded
     SwapJob.objects.filter(pk=job.pk).update(result="")
-    _erase_files(job.result)
+    erase_files(job.result)
 
 
 def purge_expired_results(*, now: Any = None) -> int:
@@ -420,7 +411,7 @@ def purge_expired_results(*, now: Any = None) -> int:
     expired = SwapJob.objects.filter(status=JobStatus.COMPLETED, completed_at__lt=cutoff)
     count = 0
     for job in expired.exclude(result=""):
-        _erase_files(job.result)
+        erase_files(job.result)
         _erase_previews(job)
         SwapJob.objects.filter(pk=job.pk).update(result="")
         count += 1

@@ -214,3 +214,29 @@ def test_a_job_with_several_inputs_erases_them_in_one_request(
     assert api_client.get(f"/api/v1/swaps/{created['id']}").json()["status"] == "completed"
     assert [len(batch) for batch in batches] == [3]  # target, source, reference at once
     assert [key.split("/")[1] for key in bucket()] == ["results"]
+
+
+def test_a_failed_upload_leaves_no_object_and_no_job(
+    bucket, api_client, upload, photo, account, monkeypatch
+):
+    from swaps import stored_files
+    from tests.helpers import credits_of
+
+    target = photo("astronaut.jpg")
+    real = stored_files._store_one
+
+    def refuse_the_target(item: Any) -> None:
+        if item[2] == target:
+            raise OSError("the store refused this upload")
+        real(item)  # the source goes up, at the same time
+
+    monkeypatch.setattr(stored_files, "_store_one", refuse_the_target)
+    before = credits_of(account)
+    response = api_client.post(
+        "/api/v1/swaps",
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")},
+    )
+
+    assert response.status_code >= 500 and response.json()["success"] is False
+    assert bucket() == []  # the source that did go up was erased
+    assert not SwapJob.objects.exists() and credits_of(account) == before
