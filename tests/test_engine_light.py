@@ -1,5 +1,6 @@
 """The target's light and skin on the swapped face (relight.py, colour.py), and
-the measures that judge it (quality.shade_difference, light_difference)."""
+the measures that judge it (quality.shade_difference, light_difference,
+forehead_skin_lost)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,29 @@ def test_an_untouched_face_has_no_shade_or_light_difference(photos):
     marks = face_of(image).landmarks
     assert q.shade_difference(image, image, marks) == 0.0
     assert q.light_difference(image, image, marks) == 0.0
+
+
+def with_hair(image: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """``image`` with dark strands drawn up from the brows over the forehead."""
+    out = image.copy()
+    iod = q.inter_ocular(marks)
+    width = max(2, round(0.08 * iod))
+    for x, y in marks[17:27]:
+        start = (round(x), round(y - 0.15 * iod))
+        end = (round(x + 0.2 * iod), round(y - 0.6 * iod))
+        cv2.line(out, start, end, (25, 35, 55), width)
+    return out
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_hair_over_the_forehead_reads_as_forehead_skin_lost(photos, name):
+    image = photos[name]
+    marks = face_of(image).landmarks
+    assert q.forehead_skin_lost(image, image, marks) == 0.0
+    assert q.forehead_skin_lost(image, with_hair(image, marks), marks) > 0.1
+    # A slightly darker forehead is still skin.
+    darker = recoloured(image, (0.95, 0.95, 0.95))
+    assert q.forehead_skin_lost(image, darker, marks) < 0.03
 
 
 def test_a_side_light_reads_as_shade_and_light(photos):
