@@ -22,7 +22,9 @@ source face's box cut out, resized onto the target face's box and
 cv2.seamlessClone'd, no landmarks). Figures (swaps/engine/quality.py):
 d_src, d_tgt, transferred, head_err, background changed share, seam ratio, and
 the light figures, each as a median and its worst pair: tone (mean colour),
-shade (the light's direction across the face) and light (cast shadows, hot spots).
+shade (the light's direction across the face) and light (cast shadows, hot spots);
+forehead (mean and worst pair, no target yet): the share of the target's forehead
+skin that is not skin in the result (the source's hair pasted over it).
 """
 
 from __future__ import annotations
@@ -243,6 +245,8 @@ def summary(scores: list[q.SwapScores]) -> dict[str, float]:
     keys = ("d_src", "d_tgt", "head_err", "background", "seam", *LIGHT_FIGURES)
     out |= {k: med(k) for k in keys}
     out |= {f"worst {k}": max(getattr(s, k) for s in scores) for k in LIGHT_FIGURES}
+    out["forehead"] = statistics.fmean(s.forehead for s in scores)
+    out["worst forehead"] = max(s.forehead for s in scores)
     out["found"] = sum(s.found for s in scores) / len(scores)
     return out
 
@@ -255,16 +259,16 @@ def _cells(s: q.SwapScores) -> str:
     return (
         f"{s.d_src:.3f} | {s.d_tgt:.3f} | {'yes' if s.transferred else 'no'} | "
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
-        f"{s.shade:.1f} | {s.light:.1f}"
+        f"{s.shade:.1f} | {s.light:.1f} | {100 * s.forehead:.1f}%"
     )
 
 
 def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
-        "| shade | light |"
+        "| shade | light | forehead |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -273,6 +277,8 @@ def pair_table(rows: list[dict], methods: list[str]) -> str:
 def _figure(key: str, value: float) -> str:
     if key in ("transferred", "found"):
         return f"{100 * value:.0f}%"
+    if key in ("forehead", "worst forehead"):
+        return f"{100 * value:.1f}%"
     return f"{100 * value:.2f}%" if key == "background" else f"{value:.3f}"
 
 
@@ -290,6 +296,8 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
         "worst shade",
         "light",
         "worst light",
+        "forehead",
+        "worst forehead",
         "found",
     ]
     lines = [

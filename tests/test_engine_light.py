@@ -1,5 +1,6 @@
 """The target's light and skin on the swapped face (relight.py, colour.py), and
-the measures that judge it (quality.shade_difference, light_difference)."""
+the measures that judge it (quality.shade_difference, light_difference,
+forehead_skin_lost)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.engine import SwapOptions, detect_faces, face_descriptor, swap
+from swaps.engine import SwapOptions, detect_faces, face_descriptor, mask, relight, swap
 from swaps.engine import quality as q
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
 
@@ -41,6 +42,29 @@ def test_an_untouched_face_has_no_shade_or_light_difference(photos):
     marks = face_of(image).landmarks
     assert q.shade_difference(image, image, marks) == 0.0
     assert q.light_difference(image, image, marks) == 0.0
+
+
+def with_hair(image: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """``image`` with dark strands drawn up from the brows over the forehead."""
+    out = image.copy()
+    iod = q.inter_ocular(marks)
+    width = max(2, round(0.08 * iod))
+    for x, y in marks[17:27]:
+        start = (round(x), round(y - 0.15 * iod))
+        end = (round(x + 0.2 * iod), round(y - 0.6 * iod))
+        cv2.line(out, start, end, (25, 35, 55), width)
+    return out
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_hair_over_the_forehead_reads_as_forehead_skin_lost(photos, name):
+    image = photos[name]
+    marks = face_of(image).landmarks
+    assert q.forehead_skin_lost(image, image, marks) == 0.0
+    assert q.forehead_skin_lost(image, with_hair(image, marks), marks) > 0.1
+    # A slightly darker forehead is still skin.
+    darker = recoloured(image, (0.95, 0.95, 0.95))
+    assert q.forehead_skin_lost(image, darker, marks) < 0.03
 
 
 def test_a_side_light_reads_as_shade_and_light(photos):
@@ -153,3 +177,29 @@ def test_the_central_face_weights_fade_out_towards_the_outline(photos):
     assert weights[jaw[1], jaw[0]] == 0.0  # the chin is outside the centre
     row = weights[cy, : cx + 1]
     assert 0.0 < row[row > 0].min() < 1.0  # a soft edge, not a step
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_a_sharp_cast_shadow_is_lifted_up_to_its_edge(photos, name):
+    """A shadow with a hard edge down the nose (the face's half beyond it at 40%)
+    is lifted right up to that edge, not a quarter of an eye distance short of it."""
+    image = photos[name]
+    marks = face_of(image).landmarks
+    iod = q.inter_ocular(marks)
+    axis = float(marks[27:31, 0].mean())
+    beyond = np.arange(image.shape[1])[None, :, None] > axis
+    shadowed = np.where(beyond, image * 0.4, image).astype(np.uint8)
+    hull = mask.hull_mask(marks, (image.shape[1], image.shape[0]), (1.0, 1.0))
+    gain = relight.light_gain(shadowed, image, marks, hull, iod)
+    rows = slice(round(marks[39, 1]), round(marks[33, 1]))
+
+    def restored(start: float, stop: float) -> float:
+        cols = slice(round(axis + start * iod), round(axis + stop * iod))
+        lit = shadowed[rows, cols].astype(np.float32) * gain[rows, cols, None]
+        return float(lit.mean() / image[rows, cols].astype(np.float32).mean())
+
+    lit_side = restored(-0.5, -0.2)
+    # Smoothed at a quarter of the eye distance only, the strip next to the
+    # edge came back to 0.63-0.64 of the lit side on both fixtures.
+    assert restored(0.03, 0.15) / lit_side > 0.75
+    assert restored(0.3, 0.6) / lit_side > 0.85

@@ -18,7 +18,8 @@ import numpy as np
 
 from .detect import Detection, Face, find_face_boxes, place_landmarks
 from .identity import face_descriptor
-from .shape import fit_similarity
+from .shape import FOREHEAD, INNER_FACE, extend_landmarks, fit_similarity
+from .skin import REFERENCE, skin_likelihood
 
 # dlib's recognition model: two photos of one person are usually closer than this.
 SAME_PERSON = 0.6
@@ -32,6 +33,10 @@ RING_INSIDE, RING_OUTSIDE = 0.25, 0.5
 WINDOW_IOD_PX = 64.0
 # The inner face (for tone): the landmark hull shrunk about its centre.
 INNER_SHRINK = 0.7
+# The forehead measure looks this far above the brows (face units, as the
+# engine's ``forehead`` option): past the engine's default band, so a taller
+# band's hair counts too.
+FOREHEAD_CHECK = 0.25
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -258,6 +263,23 @@ def light_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarr
     return float(np.sqrt(np.mean((diff - diff.mean()) ** 2)))
 
 
+def forehead_skin_lost(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the forehead (from the brows to ``FOREHEAD_CHECK`` above them,
+    within the face's width) that is skin in the target and is not in the
+    output, skin judged against the target's cheeks and nose (``skin.py``): the
+    source's hair pasted over the target's forehead, or a forehead of another
+    colour or brightness than the face."""
+    win = _Window.around(target, output, landmarks)
+    points, _ = extend_landmarks(win.landmarks, FOREHEAD_CHECK)
+    top = np.vstack([points[17:27], points[FOREHEAD]])
+    band = (_hull(win.target.shape, top) > 0) & ~(_hull(win.target.shape, points[INNER_FACE]) > 0)
+    reference = _hull(win.target.shape, win.landmarks[REFERENCE]) > 0
+    if band.sum() < 8 or reference.sum() < 8:
+        return 0.0
+    was, now = (skin_likelihood(im[band], win.target[reference]) for im in (win.target, win.output))
+    return float(np.mean((was > 0.5) & (now <= 0.5)))
+
+
 @dataclass(frozen=True)
 class SwapScores:
     """The benchmark's figures for one swap (see the module docstring)."""
@@ -270,6 +292,7 @@ class SwapScores:
     tone: float
     shade: float  # light direction change over the inner face, L* per inter-ocular distance
     light: float  # light pattern change (cast shadows, hot spots), L*
+    forehead: float  # share of the target's forehead skin that is not skin in the output
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -297,5 +320,6 @@ def score_swap(
         tone=tone_difference(target, output, pts),
         shade=shade_difference(target, output, pts),
         light=light_difference(target, output, pts),
+        forehead=forehead_skin_lost(target, output, pts),
         found=found,
     )

@@ -16,6 +16,12 @@ symmetric in the light (top-down falloff, overall level) is left to the colour
 match's low band (``colour.py``). Asymmetric features of a face (a mole, make-up
 on one side) read as light only at the scale the map is smoothed to, and the
 map is bounded, so they are softened, never removed.
+
+The source's map is smoothed at a quarter of the inter-ocular distance, except
+where it is steep: there the light changes faster than that (a nose's cast
+shadow), and a map that smooth would leave a dark band along the shadow's
+edge. There (``edge_detail``) the source's map is taken much finer, so the
+shadow is lifted up to its edge; the target's map stays smooth.
 """
 
 from __future__ import annotations
@@ -88,6 +94,7 @@ def light_gain(
     # Blurring is linear: the difference of the blurred maps is one blur.
     sigma = max(SMOOTH_IOD * iod_px * sx, 0.5)
     change = cv2.GaussianBlur(asym[..., 1] - asym[..., 0], (0, 0), sigma)
+    change -= edge_detail(asym[..., 0], sigma, iod_px * sx)
     fade = cv2.GaussianBlur(
         cv2.resize(region, size, interpolation=cv2.INTER_LINEAR),
         (0, 0),
@@ -96,6 +103,34 @@ def light_gain(
     change = cv2.resize(change * fade, (w, h), interpolation=cv2.INTER_LINEAR)
     bound = float(np.log(MAX_GAIN))
     return np.exp(np.clip(change, -bound, bound)).astype(np.float32)
+
+
+# Where the source's smooth map is steep (log luminance per inter-ocular
+# distance: from the first slope on, fully from the second), the light changes
+# fast there (a cast shadow's edge down a nose) and the map is taken at
+# EDGE_SMOOTH_IOD instead: the shadow is lifted up to its edge, not a quarter of
+# an eye distance short of it. Elsewhere the smooth map stays (a finer one
+# there would carry features, not light). The switch is itself smoothed over
+# EDGE_SPREAD_IOD, so it draws no line of its own.
+EDGE_SLOPE = (0.2, 0.6)
+EDGE_SMOOTH_IOD = 0.06
+EDGE_SPREAD_IOD = 0.1
+
+
+def edge_detail(asym: np.ndarray, sigma: float, iod_px: float) -> np.ndarray:
+    """What a light map (``asym``, log, on a grid with ``iod_px`` between the
+    eyes) smoothed at EDGE_SMOOTH_IOD adds to the one smoothed at ``sigma``,
+    where the latter is steep (EDGE_SLOPE); 0 elsewhere."""
+    smooth = cv2.GaussianBlur(asym, (0, 0), sigma)
+    sharp = cv2.GaussianBlur(asym, (0, 0), max(EDGE_SMOOTH_IOD * iod_px, 0.5))
+    # Sobel's 3x3 derivative is 8x the slope per pixel.
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    slope = cv2.magnitude(gx, gy) * np.float32(iod_px / 8)
+    lo, hi = EDGE_SLOPE
+    weight = np.clip((slope - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
+    weight = cv2.GaussianBlur(weight, (0, 0), max(EDGE_SPREAD_IOD * iod_px, 0.5))
+    return weight * (sharp - smooth)
 
 
 # The plane's correction is bounded (log gain): it turns a face's light, it
