@@ -37,6 +37,15 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "answer (kept 24 h); another body is 422, a request still running 409.",
 )
 
+PREFER_WAIT = OpenApiParameter(
+    "Prefer",
+    str,
+    OpenApiParameter.HEADER,
+    description="`wait=N` (RFC 7240, N at most 60): answer when the job ends, 200 with the "
+    "final object and `Preference-Applied: wait=N`, if that is within N seconds; else the "
+    "usual 202 after N seconds. A larger N waits 60 s; a malformed one is ignored.",
+)
+
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """The error envelope under each status."""
