@@ -40,6 +40,7 @@ access_log = logging.getLogger("faceswap.access")
 
 WAIT_SLOT = "faceswap.wait_slot"  # the WSGI environ key of the request's WaitSlot
 SPOOL_BYTES = 512 * 1024
+DRAIN_S = 2.0
 # The final answer replaces the waiting one; these of the first answer do not carry over.
 _REPLACED = {"content-type", "content-length", "location"}
 
@@ -116,6 +117,7 @@ class FrontDoor:
         try:
             body = await read_body(receive, limit=limit)
         except BodyTooLarge:
+            await drain(receive, seconds=DRAIN_S)
             return too_large(None)
         if body is None:
             return None  # the client left
@@ -162,6 +164,17 @@ async def read_body(receive: Receive, *, limit: int) -> IO[bytes] | None:
         if not message.get("more_body", False):
             body.seek(0)
             return body
+
+
+async def drain(receive: Receive, *, seconds: float) -> None:
+    """Read and drop the rest of a refused body for a while: closing a socket with unread
+    bytes resets it, and the reset can destroy the answer before the client reads it."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive()).get("more_body", False):
+                pass
+    except TimeoutError:
+        pass
 
 
 def too_large(length: int | None) -> Answer:
