@@ -68,7 +68,7 @@ def answer_when_done(
     finish: Callable[[], HttpResponse],
 ) -> HttpResponseBase:
     """`pending` now or after `seconds`, or finish()'s answer once every job has ended."""
-    if seconds <= 0 or not job_ids or pending.status_code >= 300:
+    if seconds <= 0 or not job_ids:
         return pending
     plan = WaitPlan(
         job_ids=tuple(str(job_id) for job_id in job_ids),
@@ -115,6 +115,16 @@ def json_answer(
     response = HttpResponse(
         JSONRenderer().render(data), status=status, content_type="application/json"
     )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def bytes_answer(
+    data: bytes, *, content_type: str, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
     for name, value in (headers or {}).items():
         response[name] = value
     return response

@@ -31,6 +31,8 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "30"))
 # The suite's cases are the same every run (CI stays repeatable); a long run explores anew.
 REPEATABLE = "SCHEMA_FUZZ_EXAMPLES" not in os.environ
 FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+# Routes of other services answer errors in those services' shapes (their own schemas).
+FOREIGN_ERROR_SHAPES = ("/v1/", "/api/v6/")
 
 
 # Generating the schema reads no table, so it can load at collection.
@@ -96,5 +98,5 @@ def test_every_operation_answers_as_its_schema_says(
         headers={"X-Api-Key": fuzz_key, "Authorization": f"Bearer {fuzz_key}"},
         excluded_checks=excluded_checks(case),
     )
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not case.path.startswith(FOREIGN_ERROR_SHAPES):
         assert_envelope(response)
