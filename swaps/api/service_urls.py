@@ -3,12 +3,13 @@ change only the base URL."""
 
 from django.urls import path
 
-from swaps.api import compat_segmind
+from swaps.api import compat_segmind, compat_useapi
 
 urlpatterns = [
     path(
         "models/faceswap-v2",
         compat_segmind.SegmindFaceSwapView.as_view(),
         name="segmind-faceswap-v2",
-    )
+    ),
+    path("faceswap/swap", compat_useapi.UseapiFaceSwapView.as_view(), name="useapi-faceswap-swap"),
 ]
