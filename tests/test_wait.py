@@ -104,3 +104,51 @@ def test_errors_are_answered_at_once_whatever_the_wait(api_client, upload):
 def test_prefer_is_read_as_rfc_7240_says(header, seconds):
     request = RequestFactory().post("/api/v1/swaps", HTTP_PREFER=header)
     assert preferred_wait(request) == seconds
+
+
+# --- The compatible create routes -----------------------------------------------------
+
+
+@committed
+def test_basicswap_with_prefer_answers_the_task_status(api_client, upload):
+    data = {"srcimage": upload("grace_hopper.jpg"), "targetimage": upload("astronaut.jpg")}
+    response = api_client.post("/api/faceswap/basicswap", data, HTTP_PREFER="wait=10")
+
+    assert response.status_code == 200
+    assert response["Preference-Applied"] == "wait=10"
+    body = response.json()
+    assert body["status"] == "completed" and body["image_url"]
+    assert [task["task_id"] for task in body["tasks"]] == [body["task_id"]]
+
+
+@committed
+def test_swap1from2_with_prefer_waits_for_both_jobs(api_client, upload, two_faces_png):
+    data = {
+        "srcimage": upload("two.png", two_faces_png),
+        "targetimage1": upload("astronaut.jpg"),
+        "targetimage2": upload("grace_hopper.jpg"),
+    }
+    response = api_client.post("/api/faceswap/swap1from2", data, HTTP_PREFER="wait=10")
+
+    assert response.status_code == 200
+    assert [task["status"] for task in response.json()["tasks"]] == ["completed"] * 2
+
+
+@committed
+def test_face_swap_jobs_with_prefer_answers_the_job_status(api_client, upload):
+    data = {"base_image_url": upload("astronaut.jpg"), "selfie_url": upload("grace_hopper.jpg")}
+    response = api_client.post("/api/v1/face-swap/jobs", data, HTTP_PREFER="wait=10")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "completed" and body["result_image_url"]
+    assert body["processing_ms"] is not None
+
+
+@pytest.mark.django_db
+def test_a_compatible_create_still_running_is_its_usual_202(api_client, upload):
+    data = {"srcimage": upload("grace_hopper.jpg"), "targetimage": upload("astronaut.jpg")}
+    response = api_client.post("/api/faceswap/basicswap", data, HTTP_PREFER="wait=1")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending" and "tasks" not in response.json()
