@@ -160,10 +160,14 @@ class FetchView(_ModelsLabView):
         summary="ModelsLab deepfake fetch (compatible route)",
         tags=["compatible"],
         request={"application/json": ModelsLabKeySerializer},
-        responses={200: ModelsLabResultSerializer, **_errors(401, 404, 429)},
+        responses={200: ModelsLabResultSerializer, **_errors(400, 401, 404, 429)},
     )
-    def post(self, request: Request, job_id: uuid.UUID) -> Response:
-        job = SwapJob.objects.owned_by(request.auth.account).filter(pk=job_id).first()
+    def post(self, request: Request, job_id: str) -> Response:
+        try:
+            pk = uuid.UUID(job_id)
+        except ValueError:
+            pk = None  # their clients get their 404 body, not our envelope
+        job = SwapJob.objects.owned_by(request.auth.account).filter(pk=pk).first() if pk else None
         if job is None:
             return Response({"status": "error", "message": "No job with this id."}, status=404)
         return Response(self.body(job))

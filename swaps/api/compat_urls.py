@@ -20,7 +20,7 @@ urlpatterns = [
         name="modelslab-single-face-swap",
     ),
     path(
-        "v6/deepfake/fetch/<uuid:job_id>",
+        "v6/deepfake/fetch/<str:job_id>",
         compat_modelslab.FetchView.as_view(),
         name="modelslab-fetch",
     ),
