@@ -34,7 +34,6 @@ from swaps.specs import NamedImage, SwapOptions, SwapSpec
 # Segmind's documented restorers (any of them: our enhance) and the ways to turn it off.
 RESTORERS = ("codeformer-v0.1.0.pth", "GFPGANv1.4.pth", "GFPGANv1.3.pth")
 NO_RESTORE = ("disable", "none")
-STATUS_BY_OUR_STATUS = {401: 401, 402: 406, 429: 429, 500: 500, 503: 503, 504: 504}
 
 
 class SegmindSwapSerializer(serializers.Serializer):
@@ -98,7 +97,8 @@ class SegmindErrorSerializer(serializers.Serializer):
 def segmind_error(
     code: str, message: str, details: dict[str, Any], our_status: int
 ) -> tuple[int, dict[str, Any]]:
-    return STATUS_BY_OUR_STATUS.get(our_status, 400), {"error": message, "error_code": code}
+    # Their clients read 406 as "out of credits"; every other status is as ours.
+    return 406 if our_status == 402 else our_status, {"error": message, "error_code": code}
 
 
 class SegmindFaceSwapView(JobRouteView):

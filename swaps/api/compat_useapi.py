@@ -28,7 +28,6 @@ from swaps.specs import NamedImage, SwapOptions, SwapSpec
 from swaps.webhook_urls import check_webhook_url
 
 REQUIRED = "Required param {name} is missing or empty"
-STATUS_BY_OUR_STATUS = {401: 401, 402: 402, 429: 429, 500: 500, 503: 503}
 
 
 class UseapiSwapSerializer(serializers.Serializer):
@@ -126,7 +125,7 @@ class UseapiErrorSerializer(serializers.Serializer):
 def useapi_error(
     code: str, message: str, details: dict[str, Any], our_status: int
 ) -> tuple[int, dict[str, Any]]:
-    their_status = STATUS_BY_OUR_STATUS.get(our_status, 400)
+    their_status = our_status
     fields = details.get("fields")
     if code == "invalid_parameter" and isinstance(fields, dict) and fields:
         name, problems = next(iter(fields.items()))
