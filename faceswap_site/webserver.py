@@ -37,16 +37,13 @@ class JsonErrorProtocol(H11Protocol):
     h11 names (400, 431, 501), and whose request head is capped at MAX_HEADER_BYTES
     however it arrives (h11 checks its buffer only while a head is incomplete)."""
 
-    _head_bytes = 0
-
     def data_received(self, data: bytes) -> None:
+        # While a request head is being read, h11's buffer holds just that head.
         if self.conn.their_state is h11.IDLE:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEADER_BYTES:
+            buffered = len(self.conn._receive_buffer)  # noqa: SLF001 (no public length)
+            if buffered + len(data) > MAX_HEADER_BYTES:
                 self._refuse(431, _MESSAGE_BY_STATUS[431])
                 return
-        else:
-            self._head_bytes = 0
         super().data_received(data)
 
     def send_400_response(self, msg: str) -> None:

@@ -130,6 +130,17 @@ def test_huge_headers_are_a_json_431(server):
     assert body["error"]["code"] == "headers_too_large"
 
 
+def test_the_header_cap_counts_each_request_of_a_kept_alive_connection(server):
+    with requests.Session() as session:  # one connection: 40 heads of 10 KB, 400 KB in all
+        statuses = {
+            session.get(
+                f"{server.url}/api/v1/account", timeout=10, headers={"X-Padding": "c" * 10_000}
+            ).status_code
+            for _ in range(40)
+        }
+    assert statuses == {401}
+
+
 def test_a_long_url_and_a_big_header_reach_the_api(server):
     reply = requests.get(
         f"{server.url}/api/v1/account?q={'a' * 20_000}",
