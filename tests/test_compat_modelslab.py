@@ -19,7 +19,7 @@ from swaps.net.webhook_post import AttemptResult
 from tests.helpers import credits_of
 
 SWAP = "/api/v6/deepfake/single_face_swap"
-committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+committed = pytest.mark.django_db(transaction=True)
 
 
 def b64(photo: Any, name: str) -> str:

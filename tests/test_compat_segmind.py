@@ -18,7 +18,7 @@ from tests.helpers import credits_of
 
 ROUTE = "/v1/models/faceswap-v2"
 # Jobs run when the request commits (the synchronous worker): the answer is the result.
-committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+committed = pytest.mark.django_db(transaction=True)
 
 
 def b64(photo: Any, name: str) -> str:

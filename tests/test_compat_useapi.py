@@ -22,7 +22,7 @@ from tests.helpers import credits_of
 
 ROUTE = "/v1/faceswap/swap"
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+committed = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def _pair(upload):
 
 # Jobs run when the request's transaction commits (the synchronous worker), so a fast job
 # has ended before the view looks.
-committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+committed = pytest.mark.django_db(transaction=True)
 
 
 @committed

@@ -147,7 +147,10 @@ class SingleFaceSwapView(_ModelsLabView):
             Response(self.body(self.owned_job(job_id))),
             job_ids=[job_id],
             seconds=MODELSLAB_WAIT_S if asked is None else asked,
-            finish=lambda: waiting.json_answer(self.body(self.owned_job(job_id))),
+            finish=lambda: waiting.json_answer(
+                self.body(self.owned_job(job_id)),
+                headers=waiting.applied(asked) if asked is not None else None,
+            ),
         )
 
 
