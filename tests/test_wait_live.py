@@ -9,6 +9,7 @@ wait.
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import time
@@ -82,6 +83,33 @@ def test_a_waiting_request_is_answered_when_its_job_ends(server, account):
     assert reply.headers["Preference-Applied"] == "wait=60"
     assert reply.body["id"] == job_id and reply.body["status"] == "completed"
     assert reply.body["result_url"].startswith(server.url)
+    assert reply.headers["X-Request-Id"] and reply.headers["X-RateLimit-Remaining"]
+
+
+def test_segmind_waits_on_the_server_and_answers_the_image_bytes(server, account):
+    photos = SwapForm.from_fixtures().files
+    body = {
+        "source_img": base64.b64encode(photos["source_image"][1]).decode(),
+        "target_img": base64.b64encode(photos["target_image"][1]).decode(),
+    }
+    before = _job_count(server, account.api_key)
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            requests.post,
+            f"{server.url}/v1/models/faceswap-v2",
+            json=body,
+            headers={"x-api-key": account.api_key},
+            timeout=90,
+        )
+        _wait_for_jobs(server, account.api_key, before + 1)
+        job_id = server.get_json("/api/v1/swaps?limit=1", account.api_key)["results"][0]["id"]
+        server.manage("-m", "tests.live_server", "run", job_id)
+        reply = waiting.result(timeout=60)
+
+    assert reply.status_code == 200, reply.text[:300]
+    assert reply.headers["Content-Type"] == "image/jpeg"
+    assert reply.headers["X-Job-Id"] == job_id
+    assert reply.content[:2] == b"\xff\xd8"  # a JPEG
     assert reply.headers["X-Request-Id"] and reply.headers["X-RateLimit-Remaining"]
 
 
