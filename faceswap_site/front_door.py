@@ -37,6 +37,7 @@ from faceswap_site.errors import envelope
 from faceswap_site.job_watch import JobWatch
 
 access_log = logging.getLogger("faceswap.access")
+logger = logging.getLogger(__name__)
 
 WAIT_SLOT = "faceswap.wait_slot"  # the WSGI environ key of the request's WaitSlot
 SPOOL_BYTES = 512 * 1024
@@ -143,7 +144,11 @@ class FrontDoor:
         if not waiting.result():
             return answer
         loop = asyncio.get_running_loop()
-        final = await loop.run_in_executor(self.pool, lambda: Answer.from_django(plan.finish()))
+        try:
+            final = await loop.run_in_executor(self.pool, lambda: Answer.from_django(plan.finish()))
+        except Exception:  # e.g. the job was deleted meanwhile: the waiting answer stands
+            logger.exception("rendering the final answer of %s failed", plan.job_ids)
+            return answer
         return answer.replaced_by(final)
 
 
