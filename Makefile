@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
 .PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
-	bench bench-quota before-after clean
+	bench bench-quota bench-c2pa before-after clean
 
 # pip shows each package as it comes (about a minute the first time, nothing after).
 PIP_INSTALL := $(PIP) install --disable-pip-version-check --progress-bar on
@@ -75,6 +75,10 @@ before-after: install-dev
 # 1,000 concurrent creates against the web server; BENCH_ARGS="--database-url postgres://..."
 bench-quota: install-dev
 	$(PY) benchmarks/quota_load.py $(BENCH_ARGS)
+
+# What C2PA Content Credentials cost per result at 1 MP (docs/benchmarks.md).
+bench-c2pa: install-dev
+	$(PY) -m benchmarks.c2pa_cost
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
