@@ -23,14 +23,18 @@ class RateLimitedMixin:
     """Counts each authenticated request in its windows and adds X-RateLimit-* headers.
 
     Runs after authentication and before the handler, so a refused request (429)
-    reaches no validation, charge or job.
+    reaches no validation, charge or job. A POST counts as creating work unless the view
+    says otherwise (`creates_work = False`: a read that clients send as POST).
     """
+
+    creates_work: bool | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.auth is not None:
             request.rate_status = rate_limits.consume_request(
-                account=request.auth.account, writes=request.method == "POST"
+                account=request.auth.account,
+                writes=request.method == "POST" if self.creates_work is None else self.creates_work,
             )
 
     def finalize_response(

@@ -32,3 +32,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # A non-empty value makes DRF answer 401 rather than 403.
         return 'Bearer realm="api"'
+
+
+class BodyKeyAuthentication(ApiKeyAuthentication):
+    """The key as `key` in the JSON body (ModelsLab's clients send it so); the headers
+    still work. The body is parsed here, before the rate limit and any work."""
+
+    def authenticate(self, request: Request) -> tuple[object, ApiKey] | None:
+        data = request.data
+        raw = data.get("key") if isinstance(data, dict) or hasattr(data, "getlist") else None
+        if not isinstance(raw, str) or not raw.strip():
+            return super().authenticate(request)
+        key = verify_api_key(raw.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("invalid_api_key")
+        return key.account.user, key

@@ -221,7 +221,7 @@ def describe(args: argparse.Namespace) -> str:
             "",
             f"Command: `{command_line()}`",
             "",
-            f"- Server: waitress {args.workers} processes x {args.server_threads} threads "
+            f"- Server: uvicorn {args.workers} processes x {args.server_threads} threads "
             "on 127.0.0.1. **No django-q2 worker running**: accepted jobs stay pending in the "
             "ORM queue, so this measures the API alone (auth, rate windows, charge, inputs).",
             f"- Clients: {args.processes} processes x {args.threads} threads, {args.requests} "

@@ -15,8 +15,12 @@ from faceswap_site.errors import json_error, response_for_exception
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+# /v1/: compatible routes at other services' own paths (swaps/api/service_urls.py).
+API_PREFIXES = ("/api/", "/v1/")
+
+
 def is_api_path(path: str) -> bool:
-    return path.startswith("/api/")
+    return path.startswith(API_PREFIXES)
 
 
 class RequestIdMiddleware:

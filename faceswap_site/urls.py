@@ -50,6 +50,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("swaps.api.urls")),
     path("api/", include("swaps.api.compat_urls")),
+    path("v1/", include("swaps.api.service_urls")),  # Segmind's and useapi's paths
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -1,140 +1,97 @@
-"""The HTTP server: waitress, so a slow client costs a socket, not a thread.
+"""The HTTP server: uvicorn (h11) in front of faceswap_site.front_door, so a slow client
+and a client waiting for its job each cost a coroutine, not a thread.
 
-waitress reads each request whole (headers and body, spooled to a file past 512 KB) on
-its event loop before a thread runs Django, and it buffers responses the same way. A
-client that sends headers and then a trickle of body, or reads a download slowly, holds
-only a socket: 200 such clients do not delay anyone else (benchmarks/slow_clients.py).
+uvicorn parses HTTP on an event loop; FrontDoor reads each body whole there, refuses one
+over MAX_REQUEST_BYTES from its Content-Length before reading it (or once a chunked body
+passes it), runs Django (WSGI) in a pool of `threads` threads, and waits for jobs on the
+loop (Prefer: wait, the synchronous compatible routes). Answers the server gives itself
+(malformed request: 400, unsupported transfer coding: 501, headers over 256 KB: 431, body
+too large: 413) are the API's JSON envelope, and every request is written to the access
+log (`faceswap.access`) through the logging configuration, whose filter redacts keys
+(faceswap_site.redact).
 
 One process per `--fd` listener; `manage.py serve` and the live tests start several on
-one socket they bound. The body cap is applied from Content-Length before any body byte
-is read. Answers waitress itself gives (malformed request, headers or body too large)
-are the API's JSON envelope, and every request is written to the access log through
-the logging configuration, whose filter redacts keys (faceswap_site.redact).
+one socket they bound.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
-import signal
 import socket
-import time
-from collections.abc import Callable, Iterable
-from typing import Any
+import sys
 
-from django.conf import settings
-from django.core.wsgi import get_wsgi_application
-from waitress.channel import HTTPChannel
-from waitress.server import create_server
-from waitress.task import ErrorTask
+import h11
+from uvicorn import Config, Server
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from faceswap_site.codes import code_for_status
-from faceswap_site.errors import envelope
-
-access_log = logging.getLogger("faceswap.access")
-
+MAX_HEADER_BYTES = 256 * 1024
 _MESSAGE_BY_STATUS = {
-    413: "The request body is too large.",
     431: "The request headers are too large.",
     501: "This transfer encoding is not supported.",
 }
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class JsonErrorTask(ErrorTask):
-    """waitress's error answer, as the JSON envelope, on every route.
+class JsonErrorProtocol(H11Protocol):
+    """uvicorn's h11 protocol whose own refusals are the JSON envelope, with the status
+    h11 names (400, 431, 501), and whose request head is capped at MAX_HEADER_BYTES
+    however it arrives (h11 checks its buffer only while a head is incomplete)."""
 
-    Which route a refused request was for is not always known (headers too large to
-    parse), and these are protocol errors no page would render anyway.
-    """
+    def data_received(self, data: bytes) -> None:
+        # While a request head is being read, h11's buffer holds just that head.
+        if self.conn.their_state is h11.IDLE:
+            buffered = len(self.conn._receive_buffer)  # noqa: SLF001 (no public length)
+            if buffered + len(data) > MAX_HEADER_BYTES:
+                self._refuse(431, _MESSAGE_BY_STATUS[431])
+                return
+        super().data_received(data)
 
-    def execute(self) -> None:
-        error = self.request.error
-        body = json.dumps(_envelope(error.code, error.body)).encode()
-        self.status = f"{error.code} {error.reason}"
-        self.response_headers.append(("Content-Type", "application/json"))
-        self.set_close_on_finish()
-        self.content_length = len(body)
-        self.write(body)
+    def send_400_response(self, msg: str) -> None:
+        # Called inside uvicorn's `except h11.RemoteProtocolError`: the error says why.
+        error = sys.exc_info()[1]
+        status = getattr(error, "error_status_hint", 400)
+        detail = _MESSAGE_BY_STATUS.get(status, f"Malformed HTTP request: {error or msg}")
+        self._refuse(status, detail)
 
+    def _refuse(self, status: int, message: str) -> None:
+        from faceswap_site.front_door import error_answer
 
-def _envelope(status: int, detail: str) -> dict[str, Any]:
-    code = code_for_status(status) if status != 501 else "invalid_parameter"
-    message = _MESSAGE_BY_STATUS.get(status, f"Malformed HTTP request: {detail}")
-    details = {"max_bytes": _body_cap() - 1} if status == 413 else {}
-    return envelope(None, code, message, details)
-
-
-class JsonErrorChannel(HTTPChannel):
-    error_task_class = JsonErrorTask
-
-
-class AccessLog:
-    """One INFO line per request on `faceswap.access`: client, request line, status, time."""
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        started = time.perf_counter()
-        seen: dict[str, str] = {}
-
-        def recording_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            seen["status"] = status.split(" ", 1)[0]
-            seen["length"] = next((v for k, v in headers if k.lower() == "content-length"), "-")
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.app(environ, recording_start_response)
-        finally:
-            access_log.info(
-                '%s "%s" %s %s %.1fms',
-                environ.get("REMOTE_ADDR", "-"),
-                _request_line(environ),
-                seen.get("status", "-"),
-                seen.get("length", "-"),
-                (time.perf_counter() - started) * 1000,
-            )
-
-
-def _request_line(environ: dict[str, Any]) -> str:
-    query = environ.get("QUERY_STRING", "")
-    target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
-    return f"{environ.get('REQUEST_METHOD', '-')} {target} {environ.get('SERVER_PROTOCOL', '-')}"
-
-
-def _body_cap() -> int:
-    # waitress refuses Content-Length >= its cap; ours allows exactly MAX_REQUEST_BYTES.
-    return settings.MAX_REQUEST_BYTES + 1
+        if self.conn.our_state is not h11.IDLE:
+            self.transport.close()
+            return
+        answer = error_answer(status, message)
+        headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
+        for event in (
+            h11.Response(status_code=status, headers=headers),
+            h11.Data(data=answer.body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
 
 def serve_on(listener: socket.socket, *, threads: int, connections: int) -> None:
     """Serve the Django app on `listener` until SIGTERM or SIGINT."""
-    app = AccessLog(get_wsgi_application())
-    server = create_server(
+    from django.core.wsgi import get_wsgi_application
+
+    from faceswap_site.front_door import FrontDoor
+
+    app = FrontDoor(get_wsgi_application(), threads=threads)
+    config = Config(
         app,
-        sockets=[listener],
-        threads=threads,
-        connection_limit=connections,
-        max_request_body_size=_body_cap(),
-        asyncore_use_poll=True,  # select() stops at 1024
-        channel_timeout=60,
-        ident="faceswap",
-        clear_untrusted_proxy_headers=True,
+        http=JsonErrorProtocol,
+        ws="none",
+        lifespan="off",
+        log_config=None,  # Django's LOGGING stays in charge (the redacting filter)
+        access_log=False,  # FrontDoor writes its own, through that filter
+        server_header=False,
+        proxy_headers=False,
+        limit_concurrency=connections,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=60,
+        timeout_graceful_shutdown=10,
     )
-    server.channel_class = JsonErrorChannel
-    signal.signal(signal.SIGTERM, _interrupt)
-    server.run()  # returns after closing, on KeyboardInterrupt
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    Server(config).run(sockets=[listener])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=1000)
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "faceswap_site.settings")
+    import django
+
+    django.setup()
     listener = socket.socket(fileno=args.fd)
     serve_on(listener, threads=args.threads, connections=args.connections)
 

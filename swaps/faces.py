@@ -65,17 +65,34 @@ def detect_faces_in(*, image: ImageValue) -> dict[str, Any]:
 def create_saved_face(*, account: Account, name: str, image: ImageValue) -> SavedFace:
     """Keep what a later swap needs of the one face in `image` (not the photo itself)."""
     if SavedFace.objects.owned_by(account).count() >= MAX_SAVED_FACES:
-        raise ApiError(
-            "invalid_parameter",
-            f"You can keep at most {MAX_SAVED_FACES} saved faces: delete some first.",
-            {"max_faces": MAX_SAVED_FACES},
-        )
+        raise _too_many_faces()
     array = _decoded(image, field="image")
     identity = _engine_call(lambda: engine.face_identity(array))
     with transaction.atomic():
         face = SavedFace.objects.create(account=account, name=name, identity=identity.to_bytes())
         idempotency.record_created([face.pk])
     return face
+
+
+def replace_saved_face(
+    *, account: Account, name: str, image: ImageValue, field: str = "image"
+) -> SavedFace:
+    """A saved face under `name` that replaces the account's earlier ones of that name."""
+    array = _decoded(image, field=field)
+    identity = _engine_call(lambda: engine.face_identity(array))
+    with transaction.atomic():
+        SavedFace.objects.owned_by(account).filter(name=name).delete()
+        if SavedFace.objects.owned_by(account).count() >= MAX_SAVED_FACES:
+            raise _too_many_faces()
+        return SavedFace.objects.create(account=account, name=name, identity=identity.to_bytes())
+
+
+def _too_many_faces() -> ApiError:
+    return ApiError(
+        "invalid_parameter",
+        f"You can keep at most {MAX_SAVED_FACES} saved faces: delete some first.",
+        {"max_faces": MAX_SAVED_FACES},
+    )
 
 
 def delete_saved_face(*, face: SavedFace) -> None:

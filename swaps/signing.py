@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
@@ -15,9 +16,19 @@ def result_token(job: SwapJob) -> str | None:
     expires = job.result_expires_at
     if expires is None:
         return None
-    return signing.dumps(
-        {"j": str(job.pk), "e": int(expires.timestamp())}, salt=_SALT, compress=True
-    )
+    return _token(job, int(expires.timestamp()))
+
+
+def _token(job: SwapJob, expires: int) -> str:
+    return signing.dumps({"j": str(job.pk), "e": expires}, salt=_SALT, compress=True)
+
+
+def future_result_path(job: SwapJob) -> str:
+    """A signed URL given before the job ends (ModelsLab's `future_links`): not found until
+    the result exists, then the result, until RESULT_URL_TTL_S after the job's creation
+    (before its result is erased, which is that long after its end)."""
+    expires = int(job.created_at.timestamp()) + settings.RESULT_URL_TTL_S
+    return reverse("swaps:result-download", args=[_token(job, expires)])
 
 
 def result_path(job: SwapJob) -> str | None:

@@ -27,16 +27,20 @@ class SwapOptions:
     client_reference: str = ""
     watermark: bool | None = None  # None: the plan's default
     webhook_url: str = ""  # checked by swaps.webhook_urls.check_webhook_url
+    # A compatible route's own fields, kept with the job so its answers and webhook body
+    # can echo them (swaps.compat_bodies): {"service": ..., ...}.
+    compat: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark
-        return {
+        found = {
             "source_faces": _listed(self.source_faces),
             "target_faces": _listed(self.target_faces),
             "enhance": self.enhance,
             "likeness": self.likeness,
             "watermark": watermark,
         }
+        return {**found, "compat": self.compat} if self.compat else found
 
 
 def _listed(indices: FaceIndices | str | None) -> list[int] | str | None:

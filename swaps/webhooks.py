@@ -29,7 +29,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
-from swaps import webhook_urls
+from swaps import compat_bodies, webhook_urls
 from swaps.api.serializers import SwapJobSerializer
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
 from swaps.net import webhook_post
@@ -161,8 +161,11 @@ def _attempt(delivery: WebhookDelivery, job: SwapJob) -> AttemptResult:
 
 
 def job_body(job: SwapJob) -> bytes:
-    """The job object exactly as GET /api/v1/swaps/{id} shows it, as JSON bytes."""
-
+    """The job object exactly as GET /api/v1/swaps/{id} shows it, as JSON bytes; for a job
+    of the useapi or ModelsLab route, the body that route answers (swaps.compat_bodies)."""
+    shaped = compat_bodies.webhook_body(job, base_url=settings.PUBLIC_BASE_URL)
+    if shaped is not None:
+        return JSONRenderer().render(shaped)
     data = SwapJobSerializer(job).data
     if data.get("result_url"):  # no request here to make it absolute from
         data["result_url"] = urljoin(settings.PUBLIC_BASE_URL, data["result_url"])

@@ -29,6 +29,21 @@ def _isolated_media(settings: Any, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _default_plans_in_transactional_tests(request: pytest.FixtureRequest) -> None:
+    """Transactional tests (jobs that run when their request commits) start from tables
+    an earlier one flushed: the price list the migrations made is put back first."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    from importlib import import_module
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    import_module("accounts.migrations.0003_default_plans").create_plans(apps, None)
+
+
+@pytest.fixture(autouse=True)
 def sync_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """django-q2 runs tasks in-process, right when they are enqueued (after commit)."""
     monkeypatch.setattr(Conf, "SYNC", True)

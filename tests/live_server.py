@@ -1,4 +1,5 @@
-"""The real web server (waitress, as `make run`) on a throwaway database, for live tests.
+"""The real web server (uvicorn and faceswap_site.front_door, as `make run`) on a throwaway
+database, for live tests.
 
 Why not pytest-django's `live_server`: it serves from a thread of the test process, and on
 the in-memory SQLite test database all its requests share one connection, so nothing
@@ -49,7 +50,7 @@ START_TIMEOUT_S = 90
 class Reply:
     status: int
     body: dict[str, Any]
-    headers: CaseInsensitiveDict[str]  # waitress sends names as X-Ratelimit-Remaining
+    headers: CaseInsensitiveDict[str]  # header names are case-insensitive
     seconds: float
 
     @property
@@ -407,6 +408,35 @@ def _inspect(account_id: int) -> dict[str, int]:
     }
 
 
+def _run_jobs(job_ids: list[str]) -> dict[str, str]:
+    """Run pending jobs here, as a worker would (for servers started without one)."""
+    from swaps import services
+    from swaps.models import SwapJob
+
+    for job_id in job_ids:
+        services.run_swap_job(job_id=job_id)
+    return {str(job.pk): job.status for job in SwapJob.objects.filter(pk__in=job_ids)}
+
+
+def _job_times(job_ids: list[str]) -> dict[str, dict[str, float | None]]:
+    """When each job was created, claimed and completed (epoch seconds), and its
+    processing_ms: where a waiting request's time went."""
+    from swaps.models import SwapJob
+
+    def epoch(moment: Any) -> float | None:
+        return moment.timestamp() if moment else None
+
+    return {
+        str(job.pk): {
+            "created": epoch(job.created_at),
+            "claimed": epoch(job.claimed_at),
+            "completed": epoch(job.completed_at),
+            "processing_ms": job.processing_ms,
+        }
+        for job in SwapJob.objects.filter(pk__in=job_ids)
+    }
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.live_server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -416,13 +446,21 @@ def main(argv: list[str]) -> None:
     seed.add_argument("--daily", type=int, required=True)
     inspect = commands.add_parser("inspect", help="an account's balance, ledger and jobs")
     inspect.add_argument("account_id", type=int)
+    run = commands.add_parser("run", help="run pending jobs here, as a worker would")
+    run.add_argument("job_ids", nargs="+")
+    times = commands.add_parser("times", help="created/claimed/completed times of jobs")
+    times.add_argument("job_ids", nargs="+")
     args = parser.parse_args(argv)
 
     import django
 
     django.setup()
     if args.command == "seed":
-        result = _seed(args.credits, args.hourly, args.daily)
+        result: Any = _seed(args.credits, args.hourly, args.daily)
+    elif args.command == "run":
+        result = _run_jobs(args.job_ids)
+    elif args.command == "times":
+        result = _job_times(args.job_ids)
     else:
         result = _inspect(args.account_id)
     print(json.dumps(result))

@@ -19,6 +19,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from accounts.keys import create_api_key
@@ -31,6 +32,11 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "30"))
 # The suite's cases are the same every run (CI stays repeatable); a long run explores anew.
 REPEATABLE = "SCHEMA_FUZZ_EXAMPLES" not in os.environ
 FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+# Routes of other services answer errors in those services' shapes (their own schemas).
+FOREIGN_ERROR_SHAPES = ("/v1/", "/api/v6/")
+# Segmind's answer for "not done within the wait" is its documented 504; no worker runs
+# here, so every job it accepts (a 1x1 PNG is a valid image) ends that way.
+TIMES_OUT_BY_DESIGN = "/v1/models/faceswap-v2"
 
 
 # Generating the schema reads no table, so it can load at collection.
@@ -71,8 +77,22 @@ def _one_connection_for_the_test() -> Iterator[None]:
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting routes answer at once: no worker runs here, every job would wait it out."""
+    from swaps import waiting
+    from swaps.api import compat_modelslab, compat_segmind, compat_useapi
+
+    monkeypatch.setattr(waiting, "MAX_WAIT_S", 0)  # Prefer: wait=N waits 0 s
+    monkeypatch.setattr(compat_segmind, "SYNC_WAIT_S", 0)
+    monkeypatch.setattr(compat_useapi, "SYNC_WAIT_S", 0)
+    monkeypatch.setattr(compat_modelslab, "MODELSLAB_WAIT_S", 0)
+
+
 def excluded_checks(case: Any) -> list[Any]:
     excluded = [positive_data_acceptance]
+    if case.path == TIMES_OUT_BY_DESIGN:
+        excluded.append(not_a_server_error)
     if case.media_type in FORM_TYPES:
         # A form carries text only: `enhance=0` is a valid boolean to it, not "an integer".
         excluded.append(negative_data_rejection)
@@ -96,5 +116,5 @@ def test_every_operation_answers_as_its_schema_says(
         headers={"X-Api-Key": fuzz_key, "Authorization": f"Bearer {fuzz_key}"},
         excluded_checks=excluded_checks(case),
     )
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not case.path.startswith(FOREIGN_ERROR_SHAPES):
         assert_envelope(response)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 
 import pytest
 
+from faceswap_site.front_door import FrontDoor, access_log
 from faceswap_site.redact import RedactingFilter, redact
-from faceswap_site.webserver import AccessLog, access_log
 
 KEY = "0123456789ab." + "S3cr3t_-" * 5  # the shape accounts.keys makes: PREFIX.SECRET
 
@@ -68,20 +69,27 @@ def test_the_access_log_line_of_a_key_in_the_query_is_redacted():
     handler.addFilter(RedactingFilter())
     handler.emit = records.append  # type: ignore[method-assign]
     access_log.addHandler(handler)
-    app = AccessLog(lambda environ, start: start("401 Unauthorized", []) or [b""])
+    door = FrontDoor(lambda environ, start: [start("401 Unauthorized", []) and b""], threads=1)
     basic = base64.b64encode(f"{KEY}:".encode()).decode()
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/account",
+        "query_string": f"api_key={KEY}".encode(),
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "headers": [(b"authorization", f"Basic {basic}".encode())],
+    }
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
     try:
-        app(
-            {
-                "REQUEST_METHOD": "GET",
-                "PATH_INFO": "/api/v1/account",
-                "QUERY_STRING": f"api_key={KEY}",
-                "SERVER_PROTOCOL": "HTTP/1.1",
-                "REMOTE_ADDR": "127.0.0.1",
-                "HTTP_AUTHORIZATION": f"Basic {basic}",
-            },
-            lambda status, headers, exc_info=None: None,
-        )
+        asyncio.run(door(scope, receive, send))
     finally:
         access_log.removeHandler(handler)
     written = records[0].getMessage()  # as the handler wrote it, after its filter

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,9 +21,9 @@ from rest_framework.views import APIView
 
 from accounts.api import RateLimitedMixin
 from accounts.idempotency import idempotent
-from swaps import services
+from swaps import services, waiting
 from swaps.api.fields import ImageValueField
-from swaps.api.schema import IDEMPOTENCY_KEY, error_responses
+from swaps.api.schema import IDEMPOTENCY_KEY, PREFER_WAIT, error_responses
 from swaps.api.serializers import ErrorSerializer, SwapJobSerializer
 from swaps.models import JobStatus, SwapJob
 from swaps.specs import MAX_FACE_INDEX, NamedImage, SwapOptions, SwapSpec
@@ -138,6 +139,10 @@ class TaskStatusSerializer(serializers.Serializer):
     error = ErrorSerializer(allow_null=True)
 
 
+class TaskStatusListSerializer(TaskStatusSerializer):
+    tasks = TaskStatusSerializer(many=True, help_text="Every job the request made.")
+
+
 class FaceSwapJobAcceptedSerializer(serializers.Serializer):
     reference_id = serializers.UUIDField()
     status = _status()
@@ -169,13 +174,38 @@ class _CreateJobsView(RateLimitedMixin, APIView):
 
     form_class: type[serializers.Serializer]
 
-    def post(self, request: Request) -> Response:
-        return idempotent(
+    def post(self, request: Request) -> Any:
+        response = idempotent(
             request,
             account=request.auth.account,
             handler=lambda: self._create(request),
             replay=self._replay,
         )
+        seconds = waiting.preferred_wait(request)
+        if seconds is None or response.status_code != status.HTTP_202_ACCEPTED:
+            return response
+        ids = [str(job_id) for job_id in self.job_ids(response.data)]
+        return waiting.answer_when_done(
+            request,
+            response,
+            job_ids=ids,
+            seconds=seconds,
+            finish=lambda: self._ended(ids, seconds),
+        )
+
+    def _ended(self, ids: list[str], seconds: int) -> HttpResponse:
+        """The final status (200) for a create that waited (Prefer: wait)."""
+        found = SwapJob.objects.owned_by(self.request.auth.account).in_bulk(ids)
+        jobs = [found[uuid.UUID(job_id)] for job_id in ids]
+        return waiting.json_answer(self.ended_body(jobs), headers=waiting.applied(seconds))
+
+    def job_ids(self, accepted: dict[str, Any]) -> list[Any]:
+        return accepted["task_ids"]
+
+    def ended_body(self, jobs: list[SwapJob]) -> dict[str, Any]:
+        """The first job's task status, and every job's under `tasks` (swap1from2: two)."""
+        tasks = [_task_status(self.request, job) for job in jobs]
+        return {**tasks[0], "tasks": tasks}
 
     def _replay(self, ids: list[str]) -> Response:
         found = SwapJob.objects.owned_by(self.request.auth.account).in_bulk(ids)
@@ -208,13 +238,21 @@ def _create_schema(
     form: type[serializers.Serializer],
     summary: str,
     answer: type[serializers.Serializer] = TaskAcceptedSerializer,
+    ended: type[serializers.Serializer] | None = None,
 ) -> Any:
+    ended = ended or TaskStatusListSerializer
     return extend_schema(
         summary=summary,
         tags=["compatible"],
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, PREFER_WAIT],
         request={"multipart/form-data": form, "application/json": form},
-        responses={202: answer, **error_responses(400, 401, 402, 409, 413, 422, 429)},
+        responses={
+            200: OpenApiResponse(
+                ended, description="With Prefer: wait=N, the jobs ended within N s."
+            ),
+            202: answer,
+            **error_responses(400, 401, 402, 409, 413, 422, 429),
+        },
     )
 
 
@@ -261,28 +299,37 @@ class TaskStatusView(RateLimitedMixin, APIView):
         responses={200: TaskStatusSerializer, **error_responses(401, 404, 429)},
     )
     def get(self, request: Request, task_id: uuid.UUID) -> Response:
-        job = _job_view(request, _owned_job(request, task_id))
-        return Response(
-            TaskStatusSerializer(
-                {
-                    "task_id": job["id"],
-                    "status": job["status"],
-                    "image_url": job["result_url"],
-                    "error": job["error"],
-                }
-            ).data
-        )
+        return Response(_task_status(request, _owned_job(request, task_id)))
+
+
+def _task_status(request: Request, found: SwapJob) -> dict[str, Any]:
+    job = _job_view(request, found)
+    return TaskStatusSerializer(
+        {
+            "task_id": job["id"],
+            "status": job["status"],
+            "image_url": job["result_url"],
+            "error": job["error"],
+        }
+    ).data
 
 
 @_create_schema(
     FaceSwapJobCreateSerializer,
     "Create a face-swap job (compatible route)",
     answer=FaceSwapJobAcceptedSerializer,
+    ended=FaceSwapJobStatusSerializer,
 )
 class FaceSwapJobCreateView(_CreateJobsView):
     """The face of selfie_url into base_image_url; 202 with reference_id."""
 
     form_class = FaceSwapJobCreateSerializer
+
+    def job_ids(self, accepted: dict[str, Any]) -> list[Any]:
+        return [accepted["reference_id"]]
+
+    def ended_body(self, jobs: list[SwapJob]) -> dict[str, Any]:
+        return _face_swap_job_status(self.request, jobs[0])
 
     def accepted(self, jobs: list[SwapJob]) -> Response:
         job = jobs[0]
@@ -307,15 +354,17 @@ class FaceSwapJobView(RateLimitedMixin, APIView):
         responses={200: FaceSwapJobStatusSerializer, **error_responses(401, 404, 429)},
     )
     def get(self, request: Request, reference_id: uuid.UUID) -> Response:
-        job = _job_view(request, _owned_job(request, reference_id))
-        return Response(
-            FaceSwapJobStatusSerializer(
-                {
-                    "reference_id": job["id"],
-                    "status": job["status"],
-                    "result_image_url": job["result_url"],
-                    "processing_ms": job["processing_ms"],
-                    "error": job["error"],
-                }
-            ).data
-        )
+        return Response(_face_swap_job_status(request, _owned_job(request, reference_id)))
+
+
+def _face_swap_job_status(request: Request, found: SwapJob) -> dict[str, Any]:
+    job = _job_view(request, found)
+    return FaceSwapJobStatusSerializer(
+        {
+            "reference_id": job["id"],
+            "status": job["status"],
+            "result_image_url": job["result_url"],
+            "processing_ms": job["processing_ms"],
+            "error": job["error"],
+        }
+    ).data

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from swaps.api import compat
+from swaps.api import compat, compat_modelslab
 
 urlpatterns = [
     path("faceswap/basicswap", compat.BasicSwapView.as_view(), name="compat-basicswap"),
@@ -14,4 +14,14 @@ urlpatterns = [
         name="compat-swapfacesameimage",
     ),
     path("task-status/<uuid:task_id>", compat.TaskStatusView.as_view(), name="task-status"),
+    path(
+        "v6/deepfake/single_face_swap",
+        compat_modelslab.SingleFaceSwapView.as_view(),
+        name="modelslab-single-face-swap",
+    ),
+    path(
+        "v6/deepfake/fetch/<str:job_id>",
+        compat_modelslab.FetchView.as_view(),
+        name="modelslab-fetch",
+    ),
 ]

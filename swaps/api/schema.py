@@ -27,6 +27,19 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return [{name: []} for name in self.name]
 
 
+class BodyKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.BodyKeyAuthentication"
+    name = ["ApiKeyHeader", "BearerKey"]
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        # OpenAPI has no key-in-the-body scheme: the route's request schema shows `key`.
+        return ApiKeyAuthenticationScheme.get_security_definition(self, auto_schema)
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [{name: []} for name in self.name]
+
+
 # --- Shared by every API view: the error envelope and Idempotency-Key ------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -35,6 +48,15 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Repeat the request safely: the same key and body replay the first "
     "answer (kept 24 h); another body is 422, a request still running 409.",
+)
+
+PREFER_WAIT = OpenApiParameter(
+    "Prefer",
+    str,
+    OpenApiParameter.HEADER,
+    description="`wait=N` (RFC 7240, N at most 60): answer when the job ends, 200 with the "
+    "final object and `Preference-Applied: wait=N`, if that is within N seconds; else the "
+    "usual 202 after N seconds. A larger N waits 60 s; a malformed one is ignored.",
 )
 
 

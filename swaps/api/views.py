@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from accounts.api import RateLimitedMixin
 from accounts.idempotency import idempotent
 from faceswap_site.errors import ApiError
-from swaps import services
-from swaps.api.schema import IDEMPOTENCY_KEY, error_responses
+from swaps import services, waiting
+from swaps.api.schema import IDEMPOTENCY_KEY, PREFER_WAIT, error_responses
 from swaps.api.serializers import SwapCreateSerializer, SwapJobSerializer
 from swaps.models import JobStatus, SwapJob
 from swaps.results import result_file_response
@@ -58,18 +58,43 @@ class SwapJobViewSet(
             "multipart/form-data": SwapCreateSerializer,
             "application/json": SwapCreateSerializer,
         },
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, PREFER_WAIT],
         responses={
+            200: OpenApiResponse(
+                SwapJobSerializer, description="With Prefer: wait=N, the job ended within N s."
+            ),
             202: SwapJobSerializer,
             **error_responses(400, 401, 402, 404, 409, 413, 422, 429),
         },
     )
     def create(self, request: Request) -> Response:
-        return idempotent(
+        response = idempotent(
             request,
             account=request.auth.account,
             handler=lambda: self._create(request),
             replay=lambda ids: self._accepted(self.get_queryset().get(pk=ids[0])),
+        )
+        seconds = waiting.preferred_wait(request)
+        if seconds is None:
+            return response
+        job_id = response.data.get("id") if response.status_code == 202 else None
+        return waiting.answer_when_done(
+            request,
+            response,
+            job_ids=[job_id] if job_id else [],
+            seconds=seconds,
+            finish=lambda: self._ended(job_id, seconds),
+        )
+
+    def _ended(self, job_id: str, seconds: int) -> HttpResponse:
+        """The final job object (200), for a create that waited (Prefer: wait)."""
+        job = self.get_queryset().get(pk=job_id)
+        return waiting.json_answer(
+            self.get_serializer(job).data,
+            headers={
+                "Location": reverse("api:swap-detail", args=[job.pk]),
+                **waiting.applied(seconds),
+            },
         )
 
     def _create(self, request: Request) -> Response:

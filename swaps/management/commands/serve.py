@@ -19,7 +19,7 @@ from faceswap_site import webserver
 
 
 class Command(BaseCommand):
-    help = "Start the web server (waitress) and the django-q2 cluster together."
+    help = "Start the web server (uvicorn) and the django-q2 cluster together."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
