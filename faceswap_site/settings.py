@@ -291,6 +291,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceSwap API",
+    # Three `status` fields with different values: each enum keeps a stable, readable name.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "swaps.models.JobStatus",
+        "ModelsLabStatusEnum": ["success", "processing", "error"],
+        "UseapiStatusEnum": ["started", "completed", "failed"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "swaps.api.schema.document_unsupported_media_types",

@@ -24,7 +24,7 @@ from accounts.authentication import BodyKeyAuthentication
 from swaps import compat_bodies, waiting
 from swaps.api.compat_sync import JobRouteView
 from swaps.api.fields import ImageValueField
-from swaps.api.schema import PREFER_WAIT
+from swaps.api.schema import KEY_IN_HEADER_OR_BODY, PREFER_WAIT
 from swaps.models import SwapJob
 from swaps.specs import NamedImage, SwapOptions, SwapSpec
 from swaps.webhook_urls import check_webhook_url
@@ -133,6 +133,7 @@ class SingleFaceSwapView(_ModelsLabView):
     @extend_schema(
         summary="ModelsLab deepfake single_face_swap (compatible route)",
         tags=["compatible"],
+        auth=KEY_IN_HEADER_OR_BODY,
         parameters=[PREFER_WAIT],
         request={"application/json": SingleFaceSwapSerializer},
         responses={200: ModelsLabResultSerializer, **_errors(400, 401, 402, 409, 422, 429)},
@@ -162,6 +163,7 @@ class FetchView(_ModelsLabView):
     @extend_schema(
         summary="ModelsLab deepfake fetch (compatible route)",
         tags=["compatible"],
+        auth=KEY_IN_HEADER_OR_BODY,
         request={"application/json": ModelsLabKeySerializer},
         responses={200: ModelsLabResultSerializer, **_errors(400, 401, 404, 429)},
     )

@@ -27,17 +27,10 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return [{name: []} for name in self.name]
 
 
-class BodyKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.BodyKeyAuthentication"
-    name = ["ApiKeyHeader", "BearerKey"]
-    priority = 1
-
-    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
-        # OpenAPI has no key-in-the-body scheme: the route's request schema shows `key`.
-        return ApiKeyAuthenticationScheme.get_security_definition(self, auto_schema)
-
-    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
-        return [{name: []} for name in self.name]
+# The key as `key` in the body (ModelsLab): OpenAPI has no body scheme, so these routes list
+# the header schemes (which also work there) and their request schema shows `key`. Given as
+# `auth=` because a scheme registered for BodyKeyAuthentication would clash by name.
+KEY_IN_HEADER_OR_BODY = [{"ApiKeyHeader": []}, {"BearerKey": []}]
 
 
 # --- Shared by every API view: the error envelope and Idempotency-Key ------------------
