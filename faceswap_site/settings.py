@@ -246,6 +246,8 @@ RATELIMIT_VIEW = "accounts.page_limits.ratelimited"
 LOGIN_RATE = env_str("LOGIN_RATE", "10/m")
 SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
 UPLOAD_RATE = env_str("UPLOAD_RATE", "30/m")
+# The upload page's face finder (free, synchronous): a few photos per swap, per client IP.
+PAGE_DETECT_RATE = env_str("PAGE_DETECT_RATE", "60/m")
 # django-ratelimit lists only memcached and django-redis as known-good; Django's own
 # RedisCache and our counter backend are atomic too (see above).
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]

@@ -7,14 +7,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from faceswap_site import health
+from swaps import page_json
 from swaps import views as swap_views
 
 swap_pages = (
     [
         path("", swap_views.job_list, name="list"),
         path("new/", swap_views.new_swap, name="new"),
+        path("new/faces/", page_json.detect_faces, name="detect"),
+        path("delete/", swap_views.delete_jobs, name="delete-many"),
         path("<uuid:job_id>/", swap_views.job_detail, name="detail"),
-        path("<uuid:job_id>/status/", swap_views.job_status, name="status"),
+        path("<uuid:job_id>/status/", page_json.job_status, name="status"),
         path("<uuid:job_id>/delete/", swap_views.delete_job, name="delete"),
         path("<uuid:job_id>/preview/<str:role>/", swap_views.input_preview, name="preview"),
         path("result/<str:token>", swap_views.result_download, name="result-download"),

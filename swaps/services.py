@@ -31,6 +31,8 @@ from swaps.specs import MAX_SOURCES, NamedImage, SwapSpec
 from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
+FRAME_REPORT_S = 0.2
+RESULT_PREVIEW_SIDE = 1600  # px, the longer side: a screen's worth, not the full size
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ def _create(
         client_reference=options.client_reference,
         cost=quotas.job_cost(frames=item.frames),
         webhook_url=options.webhook_url,
+        consent=options.consent,
+        frames_total=item.frames,
     )
     quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
     for role, position, image in item.images():
@@ -282,7 +286,7 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
     started = time.perf_counter()
     try:
         with heartbeat(job):
-            outcome = runner.swap_job(job)
+            outcome = runner.swap_job(job, on_frame=_frame_reporter(job))
     except (engine.EngineError, ImageInputError) as exc:
         code, message, details = runner.job_error(exc)
         fail_swap_job(job=job, code=code, message=message, details=details)
@@ -294,6 +298,20 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
         _complete_swap_job(job, outcome, processing_ms=elapsed_ms)
 
 
+def _frame_reporter(job: SwapJob) -> Callable[[int], None]:
+    """Writes frames done for the job page, at most every FRAME_REPORT_S (one UPDATE)."""
+    last = 0.0
+
+    def report(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= FRAME_REPORT_S:
+            last = now
+            SwapJob.objects.filter(pk=job.pk).update(frames_done=done)
+
+    return report
+
+
 # --- Ending ---------------------------------------------------------------------------
 
 
@@ -301,6 +319,7 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     job.result.save(
         f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image), save=False
     )
+    _save_result_preview(job, outcome.image)
     with transaction.atomic():
         updated = (
             SwapJob.objects.visible()
@@ -312,14 +331,25 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
                 processing_ms=processing_ms,
                 faces=outcome.faces,
                 timings=outcome.timings,
+                result_preview=job.result_preview.name,
+                frames_done=job.frames_total,
             )
         )
         if updated == 1:
             notify_job_ended(job)
     if updated != 1:
         # Deleted or reaped while we worked: keep nothing.
-        job.result.delete(save=False)
+        _erase_files(job.result, job.result_preview)
     erase_inputs(job=job)
+
+
+def _save_result_preview(job: SwapJob, image: bytes) -> None:
+    """A still result's screen-sized copy; a GIF shows itself (frames move)."""
+    if job.output_format == "gif":
+        return
+    small = make_preview(image, max_side=RESULT_PREVIEW_SIDE)
+    if small is not None:
+        job.result_preview.save("preview.jpeg", ContentFile(small), save=False)
 
 
 def fail_swap_job(
@@ -381,6 +411,9 @@ def _erase_previews(job: SwapJob) -> None:
     for row in job.inputs.exclude(preview=""):
         _erase_files(row.preview)
         SwapInput.objects.filter(pk=row.pk).update(preview="")
+    if job.result_preview:
+        _erase_files(job.result_preview)
+        SwapJob.objects.filter(pk=job.pk).update(result_preview="")
 
 
 def delete_swap_job(*, job: SwapJob) -> None:

@@ -27,6 +27,7 @@ class SwapOptions:
     client_reference: str = ""
     watermark: bool | None = None  # None: the plan's default
     webhook_url: str = ""  # checked by swaps.webhook_urls.check_webhook_url
+    consent: bool = False  # the right to use the photos and the consent of those in them
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark
