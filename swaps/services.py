@@ -344,8 +344,9 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
 
 
 def _save_result_preview(job: SwapJob, image: bytes) -> None:
-    """A still result's screen-sized copy; a GIF shows itself (frames move)."""
-    if job.output_format == "gif":
+    """A still result's screen-sized copy for the job page (jobs made in the browser,
+    which have no API key); a GIF shows itself (frames move)."""
+    if job.output_format == "gif" or job.api_key_id is not None:
         return
     small = make_preview(image, max_side=RESULT_PREVIEW_SIDE)
     if small is not None:
