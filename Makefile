@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
 .PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
-	bench bench-quota before-after clean
+	bench bench-quota bench-latency before-after screenshots clean
 
 # pip shows each package as it comes (about a minute the first time, nothing after).
 PIP_INSTALL := $(PIP) install --disable-pip-version-check --progress-bar on
@@ -75,6 +75,14 @@ before-after: install-dev
 # 1,000 concurrent creates against the web server; BENCH_ARGS="--database-url postgres://..."
 bench-quota: install-dev
 	$(PY) benchmarks/quota_load.py $(BENCH_ARGS)
+
+# Click to download link in a real browser (Debian's chromium), ~1 MP photos.
+bench-latency: install-dev
+	$(PY) benchmarks/result_latency.py
+
+# Small PNGs of the main pages for the README, from a real browser (Debian's chromium).
+screenshots: install-dev
+	$(PY) -m tests.browser.screenshots --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -15,7 +15,7 @@ if (box && box.querySelector(".compare-before")) {
   frame.classList.add("compare-stacked");
   const show = () => {
     frame.style.setProperty("--split", `${range.value}%`);
-    range.setAttribute("aria-valuetext", `${range.value}% after`);
+    range.setAttribute("aria-valuetext", `${100 - Number(range.value)}% after`);
   };
   range.addEventListener("input", show);
   show();

@@ -19,7 +19,16 @@ def no_sideways_scroll(page) -> bool:
     )
 
 
-def test_every_page_fits_390_px(signed_in):
+UNLABELLED_JS = """() => {
+  const fields = document.querySelectorAll('input:not([type=hidden]), select, textarea');
+  const unlabelled = Array.from(fields).filter(
+    (f) => !(f.labels && f.labels.length) && !f.getAttribute('aria-label'));
+  const noAlt = document.querySelectorAll('img:not([alt])');
+  return [...unlabelled.map((f) => f.name), ...Array.from(noAlt, (i) => i.src)];
+}"""
+
+
+def test_every_page_fits_390_px_with_labels_and_alt_text(signed_in):
     page = signed_in
     page.set_viewport_size(PHONE)
     choose_photos(page)
@@ -31,6 +40,9 @@ def test_every_page_fits_390_px(signed_in):
     for path in ("/", "/swaps/new/", "/swaps/", job_page, "/dashboard/"):
         page.goto(path)
         assert no_sideways_scroll(page), f"{path} scrolls sideways at 390 px"
+        assert page.evaluate(UNLABELLED_JS) == [], (
+            f"{path}: fields without labels, images without alt"
+        )
 
 
 def test_public_pages_fit_390_px_and_send_the_security_headers(page):
