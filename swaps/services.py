@@ -22,17 +22,16 @@ from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from faceswap_site.processes import this_process
 from swaps import animated, engine, runner
-from swaps.heartbeat import heartbeat
+from swaps.heartbeat import frame_reporter, heartbeat
 from swaps.imaging.errors import ImageInputError
 from swaps.imaging.previews import make_preview
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
+from swaps.results import save_result_preview
 from swaps.specs import MAX_SOURCES, NamedImage, SwapSpec
 from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
-FRAME_REPORT_S = 0.2
-RESULT_PREVIEW_SIDE = 1600  # px, the longer side: a screen's worth, not the full size
 
 
 @dataclass(frozen=True)
@@ -286,7 +285,7 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
     started = time.perf_counter()
     try:
         with heartbeat(job):
-            outcome = runner.swap_job(job, on_frame=_frame_reporter(job))
+            outcome = runner.swap_job(job, on_frame=frame_reporter(job))
     except (engine.EngineError, ImageInputError) as exc:
         code, message, details = runner.job_error(exc)
         fail_swap_job(job=job, code=code, message=message, details=details)
@@ -298,20 +297,6 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
         _complete_swap_job(job, outcome, processing_ms=elapsed_ms)
 
 
-def _frame_reporter(job: SwapJob) -> Callable[[int], None]:
-    """Writes frames done for the job page, at most every FRAME_REPORT_S (one UPDATE)."""
-    last = 0.0
-
-    def report(done: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= FRAME_REPORT_S:
-            last = now
-            SwapJob.objects.filter(pk=job.pk).update(frames_done=done)
-
-    return report
-
-
 # --- Ending ---------------------------------------------------------------------------
 
 
@@ -319,7 +304,7 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     job.result.save(
         f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image), save=False
     )
-    _save_result_preview(job, outcome.image)
+    save_result_preview(job, outcome.image)
     with transaction.atomic():
         updated = (
             SwapJob.objects.visible()
@@ -341,16 +326,6 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
         # Deleted or reaped while we worked: keep nothing.
         _erase_files(job.result, job.result_preview)
     erase_inputs(job=job)
-
-
-def _save_result_preview(job: SwapJob, image: bytes) -> None:
-    """A still result's screen-sized copy for the job page (jobs made in the browser,
-    which have no API key); a GIF shows itself (frames move)."""
-    if job.output_format == "gif" or job.api_key_id is not None:
-        return
-    small = make_preview(image, max_side=RESULT_PREVIEW_SIDE)
-    if small is not None:
-        job.result_preview.save("preview.jpeg", ContentFile(small), save=False)
 
 
 def fail_swap_job(
