@@ -114,6 +114,12 @@ class NewSwapForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Instead of source photos.",
     )
+    within_target = forms.BooleanField(
+        label="No source: swap faces within the target photo",
+        required=False,
+        help_text="The two largest faces of the target photo trade places (or the faces "
+        "you choose: source faces and target faces, both from the target photo).",
+    )
     reference_image = _image_field(
         "Reference photo (optional)",
         "Changes the target face that looks most like the face in this photo.",
@@ -173,7 +179,10 @@ class NewSwapForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         sources, faces = data.get("source_image"), data.get("saved_faces")
-        if "source_image" in data and not sources and not faces:
+        within = data.get("within_target")
+        if within and (sources or faces):
+            self.add_error("within_target", "Leave the source photos and saved faces empty.")
+        if "source_image" in data and not sources and not faces and not within:
             self.add_error("source_image", "Choose a source photo, or a saved face.")
         if sources and faces:
             self.add_error("saved_faces", "Use source photos or saved faces, not both.")
@@ -191,10 +200,15 @@ class NewSwapForm(forms.Form):
     def to_spec(self) -> SwapSpec:
         data = self.cleaned_data
         reference = data.get("reference_image")
+        source_faces, target_faces = data.get("source_face"), data.get("target_face")
+        if data.get("within_target") and source_faces == target_faces == (0,):
+            # Face 0 into face 0 of one photo changes nothing: the API's default instead.
+            source_faces = target_faces = None
+        default = None if data.get("within_target") else (0,)
         options = SwapOptions(
-            source_faces=data.get("source_face") or (0,),
+            source_faces=source_faces or default,
             # A reference photo chooses the target face itself (as in the API).
-            target_faces=None if reference else (data.get("target_face") or (0,)),
+            target_faces=None if reference else (target_faces or default),
             output_format=data.get("output_format") or None,
             likeness=data.get("likeness"),
             enhance=bool(data.get("enhance")),

@@ -82,6 +82,19 @@ def test_a_reference_photo_chooses_the_target_face(ann_client):
     assert job.options["target_faces"] is None  # the reference decides, as in the API
 
 
+def test_no_source_swaps_faces_within_the_target(ann_client):
+    form = swap_form(within_target="on")
+    del form["source_image"]
+    assert ann_client.post(reverse("swaps:new"), form).status_code == 302
+    job = SwapJob.objects.get()
+    assert not job.inputs.filter(role="source").exists()
+    # "0" into "0" of one photo would change nothing: the API's default (largest two).
+    assert (job.options["source_faces"], job.options["target_faces"]) == (None, None)
+
+    refused = post_form(ann_client, within_target="on")  # with a source photo too
+    assert "within_target" in refused.context["form"].errors
+
+
 def test_a_saved_face_instead_of_a_source_photo(ann, ann_client):
     face = make_saved_face(ann)
     form = swap_form(saved_faces=[str(face.pk)])

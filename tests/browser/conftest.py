@@ -31,8 +31,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running
+    # while it is open, and Django refuses database calls under a running loop, so it
+    # must be closed before the rest of the suite runs.
     with chromium() as launched:
         yield launched
 
