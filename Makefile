@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
 .PHONY: run test test-concurrency test-postgres test-redis install install-dev migrate lint \
-	bench bench-quota bench-latency before-after screenshots clean
+	bench bench-quota bench-c2pa bench-latency before-after screenshots clean
 
 # pip shows each package as it comes (about a minute the first time, nothing after).
 PIP_INSTALL := $(PIP) install --disable-pip-version-check --progress-bar on
@@ -83,6 +83,10 @@ bench-latency: install-dev
 # Small PNGs of the main pages for the README, from a real browser (Debian's chromium).
 screenshots: install-dev
 	$(PY) -m tests.browser.screenshots --out docs/screenshots
+
+# What C2PA Content Credentials cost per result at 1 MP (docs/benchmarks.md).
+bench-c2pa: install-dev
+	$(PY) -m benchmarks.c2pa_cost
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

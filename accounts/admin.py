@@ -68,11 +68,11 @@ class AccountForm(forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountForm
-    list_display = ["user", "plan", "credits", "created_at"]
-    list_filter = ["plan"]
+    list_display = ["user", "plan", "credits", "created_at", "closed_at"]
+    list_filter = ["plan", ("closed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "plan"]
     search_fields = ["user__email", "user__username"]
-    readonly_fields = ["user", "credits", "created_at"]
+    readonly_fields = ["user", "credits", "created_at", "closed_at"]
     fields = [
         "user",
         "plan",
@@ -81,6 +81,7 @@ class AccountAdmin(admin.ModelAdmin):
         "credit_reason",
         "webhook_secret",
         "created_at",
+        "closed_at",
     ]
     inlines = [ApiKeyInline, LedgerInline]
 

@@ -104,3 +104,23 @@ class ApiKeyForm(forms.Form):
         help_text="Where the key is used, e.g. “production server”.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class CloseAccountForm(forms.Form):
+    """'Delete my account': the account's password confirms it is its owner asking."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.", code="wrong_password")
+        return password

@@ -48,6 +48,8 @@ class Account(models.Model):
     )
     webhook_secret = models.CharField(max_length=80, default=new_webhook_secret)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when its owner deleted it: the row stays, anonymised, for the ledger alone.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

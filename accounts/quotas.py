@@ -44,18 +44,27 @@ def open_account(*, user: Any, plan: Plan | None = None, now: datetime | None = 
     return account
 
 
-def _move_credits(account: Account, amount: int, **entry: Any) -> CreditEntry:
-    """Write the entry and move the balance together; refuses to go below zero."""
+def _move_credits(
+    account: Account, amount: int, *, open_only: bool = False, **entry: Any
+) -> CreditEntry:
+    """Write the entry and move the balance together; refuses to go below zero and, with
+    ``open_only``, to charge a closed account."""
     with transaction.atomic():
         if amount < 0:
-            moved = Account.objects.filter(pk=account.pk, credits__gte=-amount).update(
-                credits=F("credits") + amount
-            )
-            if moved != 1:
-                raise insufficient_credits(account=account, required=-amount)
+            accounts = Account.objects.filter(pk=account.pk, credits__gte=-amount)
+            if open_only:
+                accounts = accounts.filter(closed_at__isnull=True)
+            if accounts.update(credits=F("credits") + amount) != 1:
+                raise _refusal(account, required=-amount)
         else:
             Account.objects.filter(pk=account.pk).update(credits=F("credits") + amount)
         return CreditEntry.objects.create(account=account, amount=amount, **entry)
+
+
+def _refusal(account: Account, *, required: int) -> QuotaError:
+    if Account.objects.filter(pk=account.pk, closed_at__isnull=False).exists():
+        return QuotaError("permission_denied", "This account is closed.")
+    return insufficient_credits(account=account, required=required)
 
 
 def insufficient_credits(*, account: Account, required: int) -> QuotaError:
@@ -82,8 +91,19 @@ def job_cost(*, frames: int) -> int:
 
 
 def charge_for_job(*, account: Account, job: Any) -> None:
-    """Take the job's cost; QuotaError(insufficient_credits) -> 402, and nothing is taken."""
-    _move_credits(account, -job.cost, kind=LedgerKind.CHARGE, job=job, reason=f"swap job {job.pk}")
+    """Take the job's cost; QuotaError(insufficient_credits) -> 402, and nothing is taken.
+
+    A closed account is never charged (403 permission_denied): the check is part of the
+    charge's UPDATE, so no job can start after accounts.services.close_account marked it.
+    """
+    _move_credits(
+        account,
+        -job.cost,
+        open_only=True,
+        kind=LedgerKind.CHARGE,
+        job=job,
+        reason=f"swap job {job.pk}",
+    )
 
 
 def refund_job(*, job: Any, reason: str, by: Any = None) -> bool:
@@ -143,7 +163,7 @@ def grant_all_monthly_credits(*, now: datetime | None = None) -> int:
     period = current_period(now)
     pending = (
         Account.objects.select_related("plan")
-        .filter(plan__monthly_credits__gt=0)
+        .filter(plan__monthly_credits__gt=0, closed_at__isnull=True)
         .exclude(ledger__kind=LedgerKind.GRANT, ledger__period=period)
     )
     return sum(grant_monthly_credits(account=account, now=now) for account in pending)

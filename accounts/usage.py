@@ -100,6 +100,7 @@ class ChartDay:
 class Tick:
     at: float  # y of a y-axis tick, x of an x-axis label
     text: str
+    series: str = ""  # "added" or "spent": the credit scale it belongs to (its colour)
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,21 @@ def day_label(day: date) -> str:
 
 
 def build_chart(days: list[DayUsage]) -> UsageChart:
+    """Three scales: requests; credits added (above zero); credits spent (below zero).
+
+    Added and spent have a scale each because a month's grant (hundreds) would otherwise
+    flatten a day's spending (a few) to a sliver; their ticks take their bars' colours.
+    """
     slot = (PLOT_RIGHT - PLOT_LEFT) / max(1, len(days))
     request_max = nice_ceiling(max((d.requests for d in days), default=0))
-    credit_max = nice_ceiling(max((max(d.credits_added, d.credits_spent) for d in days), default=0))
+    added_max = nice_ceiling(max((d.credits_added for d in days), default=0))
+    spent_max = nice_ceiling(max((d.credits_spent for d in days), default=0))
     return UsageChart(
-        days=[_chart_day(i, d, slot, request_max, credit_max) for i, d in enumerate(days)],
+        days=[
+            _chart_day(i, d, slot, request_max, (added_max, spent_max)) for i, d in enumerate(days)
+        ],
         request_ticks=_ticks(request_max, REQUESTS_BASE, REQUESTS_TOP),
-        credit_ticks=_credit_ticks(credit_max),
+        credit_ticks=_credit_ticks(added_max, spent_max),
         day_labels=_day_labels(days, slot),
         total_requests=sum(d.requests for d in days),
         total_added=sum(d.credits_added for d in days),
@@ -160,11 +169,11 @@ def _scaled(value: int, maximum: int, span: float) -> float:
 
 
 def _chart_day(
-    index: int, usage: DayUsage, slot: float, request_max: int, credit_max: int
+    index: int, usage: DayUsage, slot: float, request_max: int, credit_max: tuple[int, int]
 ) -> ChartDay:
     requests = _scaled(usage.requests, request_max, REQUESTS_BASE - REQUESTS_TOP)
-    added = _scaled(usage.credits_added, credit_max, CREDITS_ZERO - CREDITS_TOP)
-    spent = _scaled(usage.credits_spent, credit_max, CREDITS_BOTTOM - CREDITS_ZERO)
+    added = _scaled(usage.credits_added, credit_max[0], CREDITS_ZERO - CREDITS_TOP)
+    spent = _scaled(usage.credits_spent, credit_max[1], CREDITS_BOTTOM - CREDITS_ZERO)
     return ChartDay(
         usage=usage,
         label=day_label(usage.day),
@@ -183,12 +192,15 @@ def _ticks(maximum: int, base: int, top: int) -> list[Tick]:
     return ticks
 
 
-def _credit_ticks(maximum: int) -> list[Tick]:
-    return [
-        Tick(CREDITS_TOP, f"+{maximum}"),
-        Tick(CREDITS_ZERO, "0"),
-        Tick(CREDITS_BOTTOM, f"\u2212{maximum}"),
-    ]
+def _credit_ticks(added_max: int, spent_max: int) -> list[Tick]:
+    ticks = [Tick(CREDITS_TOP, f"+{added_max}", "added")]
+    if added_max % 2 == 0:
+        ticks.append(Tick((CREDITS_TOP + CREDITS_ZERO) / 2, f"+{added_max // 2}", "added"))
+    ticks.append(Tick(CREDITS_ZERO, "0"))
+    if spent_max % 2 == 0:
+        ticks.append(Tick((CREDITS_ZERO + CREDITS_BOTTOM) / 2, f"\u2212{spent_max // 2}", "spent"))
+    ticks.append(Tick(CREDITS_BOTTOM, f"\u2212{spent_max}", "spent"))
+    return ticks
 
 
 def _day_labels(days: list[DayUsage], slot: float) -> list[Tick]:

@@ -1,4 +1,4 @@
-"""Browser pages of accounts: sign-up, log-in, the developer dashboard, the 429 page.
+"""Browser pages of accounts: sign-up, log-in, the developer dashboard, the account's data.
 
 Thin on purpose: workflows live in accounts.services, numbers in accounts.usage and
 accounts.quotas, and every lookup is scoped to the logged-in user's account.
@@ -6,10 +6,11 @@ accounts.quotas, and every lookup is scoped to the logged-in user's account.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db import IntegrityError
@@ -20,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import form_tokens, quotas, rate_limits, services, usage
-from accounts.forms import ApiKeyForm, EmailLoginForm, SignupForm
+from accounts.forms import ApiKeyForm, CloseAccountForm, EmailLoginForm, SignupForm
 from accounts.keys import NewKey
 from accounts.page_limits import limit_posts_per_ip
 
@@ -153,3 +154,40 @@ def rotate_secret(request: HttpRequest) -> HttpResponse:
     secret = services.rotate_webhook_secret(account=quotas.account_for(user=request.user))
     messages.success(request, "The webhook secret was rotated; the old one no longer works.")
     return _render_dashboard(request, webhook_secret=secret)
+
+
+# --- The account's data: download it, delete the account ------------------------------------
+
+
+@login_required
+@require_safe
+@never_cache
+def export_data(request: HttpRequest) -> HttpResponse:
+    """ "Download my data": the account's export as a JSON file (GET: it changes nothing)."""
+    data = services.export_account(
+        account=quotas.account_for(user=request.user), absolute_url=request.build_absolute_uri
+    )
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="faceswap-data.json"'
+    return response
+
+
+@limit_posts_per_ip(group="accounts.close", rate_setting="LOGIN_RATE")
+@login_required
+@require_http_methods(["GET", "POST"])
+@never_cache
+def close_account(request: HttpRequest) -> HttpResponse:
+    """'Delete my account': confirmed with the password, then erased, logged out, redirected."""
+    posted = request.method == "POST"
+    form = CloseAccountForm(request.POST if posted else None, user=request.user)
+    if posted and not form_tokens.redeem(request, "close-account"):
+        return _already_sent(request, "nothing was deleted; send the form again.", "")
+    if form.is_bound and form.is_valid():
+        services.close_account(account=quotas.account_for(user=request.user))
+        logout(request)
+        messages.success(request, "Your account and its data are deleted.")
+        return redirect("home")
+    context = {"form": form, "form_token": form_tokens.issue(request, "close-account")}
+    return render(request, "accounts/close.html", context, status=400 if posted else 200)

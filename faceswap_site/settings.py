@@ -196,6 +196,17 @@ URL_FETCH_TIMEOUT_S = env_int("URL_FETCH_TIMEOUT_S", 10, minimum=1)
 URL_FETCH_MAX_REDIRECTS = 3
 RESULT_URL_TTL_S = env_int("RESULT_URL_TTL_S", 24 * 3600, minimum=60)
 OUTPUT_NOTE = env_str("OUTPUT_NOTE", "Altered by FaceSwap: this image contains an AI face swap.")
+# C2PA Content Credentials on every result (swaps.content_credentials), signed offline.
+# C2PA_CERT (PEM chain, signing certificate first) and C2PA_KEY (its PEM key) together, or
+# neither: then the service makes its own CA and signing certificate in VAR_DIR/c2pa.
+C2PA_ENABLED = env_bool("C2PA_ENABLED", True)
+C2PA_CERT = env_str("C2PA_CERT", "")
+C2PA_KEY = env_str("C2PA_KEY", "")
+if bool(C2PA_CERT) != bool(C2PA_KEY):
+    raise ImproperlyConfigured("C2PA_CERT and C2PA_KEY go together: set both or neither")
+for _name, _path in (("C2PA_CERT", C2PA_CERT), ("C2PA_KEY", C2PA_KEY)):
+    if _path and not Path(_path).is_file():
+        raise ImproperlyConfigured(f"{_name} names no readable file: {_path!r}")
 
 # --- Worker (django-q2) ---------------------------------------------------------------
 JOB_TIMEOUT_S = env_int("JOB_TIMEOUT_S", 120, minimum=5)

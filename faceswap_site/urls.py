@@ -32,6 +32,8 @@ dashboard_pages = (
         path("keys/<int:key_id>/revoke/", account_views.revoke_key, name="revoke-key"),
         path("webhook-secret/", account_views.reveal_secret, name="reveal-secret"),
         path("webhook-secret/rotate/", account_views.rotate_secret, name="rotate-secret"),
+        path("export/", account_views.export_data, name="export"),
+        path("delete-account/", account_views.close_account, name="close-account"),
     ],
     "dashboard",
 )

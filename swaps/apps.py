@@ -24,10 +24,14 @@ class SwapsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from accounts.signals import account_closing, account_export
         from faceswap_site import checks as site_checks  # noqa: F401  (registers itself)
-        from swaps import checks, schedules  # noqa: F401  (checks registers itself)
+        from swaps import account_data, checks, schedules  # noqa: F401  (checks registers itself)
         from swaps.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)
 
         schedules.connect(self)
         post_spawn.connect(_warm_engine, dispatch_uid="swaps.warm_engine")
         post_spawn.connect(_recover_jobs, dispatch_uid="swaps.recover_jobs")
+        # The swaps half of "delete my account" and "download my data".
+        account_closing.connect(account_data.on_account_closing, dispatch_uid="swaps.closing")
+        account_export.connect(account_data.on_account_export, dispatch_uid="swaps.export")

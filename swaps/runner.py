@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from swaps import animated, engine, heap
+from swaps import animated, content_credentials, engine, heap
 from swaps.imaging import INPUT_FORMATS
 from swaps.imaging.decoding import decode_image
 from swaps.imaging.encoding import encode_image
@@ -68,7 +68,16 @@ def swap_job(job: SwapJob, *, on_frame: Callable[[int], None] | None = None) -> 
     image = add_watermark(result.image) if job.options.get("watermark") else result.image
     data = _encode(image, job.output_format)
     timings["encode"] = _ms_since(started)
+    data = _with_credentials(data, job.output_format, timings)
     return Outcome(image=data, faces=_plain(result.faces), timings=timings)
+
+
+def _with_credentials(data: bytes, fmt: str, timings: dict[str, float]) -> bytes:
+    """The C2PA Content Credentials, signed over the final bytes (after any watermark)."""
+    started = time.perf_counter()
+    signed = content_credentials.sign_result(data, fmt)
+    timings["credentials"] = _ms_since(started)
+    return signed
 
 
 def _swap_animated(
@@ -88,7 +97,8 @@ def _swap_animated(
     )
     timings = {name: round(ms, 1) for name, ms in result.timings_ms.items()}
     timings["decode"] = round(timings.get("decode", 0.0) + loaded_ms, 1)
-    return Outcome(image=result.data, faces=_plain(result.faces), timings=timings)
+    data = _with_credentials(result.data, "gif", timings)
+    return Outcome(image=data, faces=_plain(result.faces), timings=timings)
 
 
 def _encode(image: np.ndarray, fmt: str) -> bytes:

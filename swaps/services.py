@@ -404,9 +404,17 @@ def delete_swap_job(*, job: SwapJob) -> None:
         from_status=JobStatus.PENDING,
         notify=False,
     )
-    SwapJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now(), result="")
+    SwapJob.objects.filter(pk=job.pk).update(deleted_at=timezone.now())
+    erase_job_files(job=job)
+
+
+def erase_job_files(*, job: SwapJob) -> None:
+    """Every file of a job (inputs, previews, result), through the storage API."""
+    # It may have completed since it was loaded: erase the result and preview it has now.
+    job.refresh_from_db(fields=["result", "result_preview"])
     erase_inputs(job=job)
     _erase_previews(job)
+    SwapJob.objects.filter(pk=job.pk).update(result="")
     _erase_files(job.result)
 
 

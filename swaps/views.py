@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import quotas
+from accounts import quotas, rate_limits
 from accounts.page_limits import limit_posts_per_ip
 from accounts.quotas import QuotaError
 from faceswap_site.errors import ApiError
@@ -75,12 +75,14 @@ def _new_context(form: NewSwapForm) -> dict[str, Any]:
 
 
 def _create_job(request: HttpRequest, form: NewSwapForm) -> SwapJob | None:
+    account = quotas.account_for(user=request.user)
     try:
+        # Counted in the windows of the API's requests that create work, as the API counts
+        # them (before any check): the dashboard's usage shows browser swaps, and the plan's
+        # hourly and daily limits cover both ways in.
+        rate_limits.consume_request(account=account, writes=True)
         return services.create_swap_job(
-            account=quotas.account_for(user=request.user),
-            api_key=None,
-            spec=form.to_spec(),
-            keep_previews=True,
+            account=account, api_key=None, spec=form.to_spec(), keep_previews=True
         )
     except INPUT_ERRORS as error:
         form.add_input_error(error)

@@ -20,6 +20,7 @@ PURE_MODULES = (
     "swaps.imaging.gif",
     "swaps.imaging.watermark",
     "swaps.imaging.previews",
+    "swaps.imaging.credentials",
     "swaps.net",
     "swaps.net.url_policy",
     "swaps.net.fetch",

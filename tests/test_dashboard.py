@@ -146,10 +146,13 @@ def test_chart_layout_scales_bars_and_labels_the_days(ann):
     assert tallest.requests.height == pytest.approx(77)
     assert tallest.requests.y + tallest.requests.height == chart.requests_base
     assert [t.text for t in chart.request_ticks] == ["0", "5", "10"]
-    assert [t.text for t in chart.credit_ticks] == ["+100", "0", "\u2212100"]
+    # Added and spent have a scale each: the 100-credit grant does not flatten spending.
+    assert [t.text for t in chart.credit_ticks] == ["+100", "+50", "0", "\u22125"]
+    assert [t.series for t in chart.credit_ticks] == ["added", "added", "", "spent"]
     nov_18 = chart.days[-6]
-    assert nov_18.spent.height == 2.0  # 2 of 100: kept visible, not 1.4 units
-    assert nov_18.added.height == 2.0 and nov_18.added.y == chart.credits_zero - 2
+    assert nov_18.spent.height == 28.0  # 2 of 5 on a 70-unit half
+    assert nov_18.added.height == 2.0  # 1 of 100: kept visible, not 0.7 units
+    assert nov_18.added.y == chart.credits_zero - 2
     assert chart.days[0].requests.height == 0  # nothing, no bar
     assert [t.text for t in chart.day_labels][-1] == "Nov 23"
     assert len(chart.day_labels) == 5

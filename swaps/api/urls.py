@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts.api import AccountView
+from accounts.api import AccountExportView, AccountView
 from swaps.api import compat
 from swaps.api.faces import DetectView, SavedFaceViewSet
 from swaps.api.views import SwapJobViewSet
@@ -14,6 +14,7 @@ router.register("faces", SavedFaceViewSet, basename="face")
 
 urlpatterns = [
     path("account", AccountView.as_view(), name="account"),
+    path("account/export", AccountExportView.as_view(), name="account-export"),
     path("detect", DetectView.as_view(), name="detect"),
     path("face-swap/jobs", compat.FaceSwapJobCreateView.as_view(), name="face-swap-jobs"),
     path(
