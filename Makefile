@@ -6,7 +6,8 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
 .PHONY: run test test-concurrency test-postgres test-redis test-multimachine install install-dev \
-	migrate lint bench bench-quota bench-throughput bench-c2pa before-after clean
+	migrate lint bench bench-quota bench-throughput bench-c2pa bench-latency before-after screenshots \
+	clean
 
 # pip shows each package as it comes (about a minute the first time, nothing after).
 PIP_INSTALL := $(PIP) install --disable-pip-version-check --progress-bar on
@@ -96,6 +97,14 @@ bench-throughput: install-dev
 # 1,000 concurrent creates against the web server; BENCH_ARGS="--database-url postgres://..."
 bench-quota: install-dev
 	$(PY) benchmarks/quota_load.py $(BENCH_ARGS)
+
+# Click to download link in a real browser (Debian's chromium), ~1 MP photos.
+bench-latency: install-dev
+	$(PY) benchmarks/result_latency.py
+
+# Small PNGs of the main pages for the README, from a real browser (Debian's chromium).
+screenshots: install-dev
+	$(PY) -m tests.browser.screenshots --out docs/screenshots
 
 # What C2PA Content Credentials cost per result at 1 MP (docs/benchmarks.md).
 bench-c2pa: install-dev

@@ -87,3 +87,15 @@ class ApiJsonErrorsMiddleware:
             if header in response:
                 converted[header] = response[header]
         return converted
+
+
+class PermissionsPolicyMiddleware:
+    """Permissions-Policy on every response: browser features no page uses are off."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

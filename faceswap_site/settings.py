@@ -9,6 +9,8 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
 # Before anything imports cv2: OpenCV reads its pixel ceiling once, at import.
@@ -115,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "faceswap_site.middleware.PermissionsPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "faceswap_site.urls"
@@ -269,6 +273,8 @@ RATELIMIT_VIEW = "accounts.page_limits.ratelimited"
 LOGIN_RATE = env_str("LOGIN_RATE", "10/m")
 SIGNUP_RATE = env_str("SIGNUP_RATE", "5/h")
 UPLOAD_RATE = env_str("UPLOAD_RATE", "30/m")
+# The upload page's face finder (free, synchronous): a few photos per swap, per client IP.
+PAGE_DETECT_RATE = env_str("PAGE_DETECT_RATE", "60/m")
 # django-ratelimit lists only memcached and django-redis as known-good; Django's own
 # RedisCache and our counter backend are atomic too (see above).
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
@@ -365,3 +371,24 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # result links carry their token in the path
+
+# Content-Security-Policy (django-csp): every script, style and image from this site, no
+# inline script or style; data: and blob: images for the upload page's previews. All
+# front-end code is in static/ (no CDN): the API docs are Swagger UI from the sidecar.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:", "blob:"],
+        "connect-src": [CSP_SELF],
+        "font-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
+# Features no page uses, off for every page (faceswap_site.middleware).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"

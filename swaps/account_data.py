@@ -78,6 +78,7 @@ def _job_part(job: SwapJob, absolute_url: Callable[[str], str]) -> dict[str, Any
         "options": job.options,
         "output_format": job.output_format,
         "client_reference": job.client_reference,
+        "consent": job.consent,
         "webhook_url": job.webhook_url,
         "faces": job.faces,
         "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,

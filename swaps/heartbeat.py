@@ -1,9 +1,11 @@
-"""Which worker runs a job, and its heartbeat while it does (see swaps.recovery)."""
+"""Which worker runs a job, its heartbeat while it does (see swaps.recovery), and the
+frames it has swapped (the job page's progress)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection
@@ -12,6 +14,7 @@ from django.utils import timezone
 from swaps.models import JobStatus, SwapJob
 
 HEARTBEAT_S = 5.0
+FRAME_REPORT_S = 0.2
 
 
 @contextmanager
@@ -41,3 +44,17 @@ def heartbeat(job: SwapJob) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=HEARTBEAT_S)
+
+
+def frame_reporter(job: SwapJob) -> Callable[[int], None]:
+    """Writes frames done for the job page, at most every FRAME_REPORT_S (one UPDATE)."""
+    last = 0.0
+
+    def report(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= FRAME_REPORT_S:
+            last = now
+            SwapJob.objects.filter(pk=job.pk).update(frames_done=done)
+
+    return report

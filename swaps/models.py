@@ -26,6 +26,10 @@ def _result_path(instance: SwapJob, filename: str) -> str:
     return f"results/{uuid.uuid4().hex}.{instance.output_format}"
 
 
+def _result_preview_path(instance: SwapJob, filename: str) -> str:
+    return f"previews/{uuid.uuid4().hex}.jpeg"
+
+
 class JobStatus(models.TextChoices):
     PENDING = "pending"
     PROCESSING = "processing"
@@ -59,6 +63,9 @@ class SwapJob(models.Model):
     client_reference = models.CharField(max_length=1024, blank=True)
     webhook_url = models.CharField(max_length=2048, blank=True)  # checked by swaps.webhooks
     cost = models.PositiveIntegerField(default=1)
+    # The person said they have the right to use the photos and the consent of the people
+    # in them (the browser form requires it; the API may send it).
+    consent = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -71,12 +78,18 @@ class SwapJob(models.Model):
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     timings = models.JSONField(null=True, blank=True)
     faces = models.JSONField(null=True, blank=True)
+    # Progress of an animated target, for the job page: frames swapped so far of all.
+    frames_total = models.PositiveIntegerField(default=1)
+    frames_done = models.PositiveIntegerField(default=0)
 
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     error_details = models.JSONField(default=dict, blank=True)
 
     result = models.FileField(upload_to=_result_path, blank=True)
+    # A screen-sized JPEG of a still result for the job page (the full size only downloads);
+    # erased with the result.
+    result_preview = models.FileField(upload_to=_result_preview_path, blank=True)
     inputs_deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,10 +1,15 @@
-"""A job's result as a download: one answer for the API and the signed-URL page."""
+"""A job's result as a download (one answer for the API and the signed-URL page), and
+its screen-sized preview for the job page."""
 
 from __future__ import annotations
 
+from django.core.files.base import ContentFile
 from django.http import FileResponse
 
+from swaps.imaging.previews import make_preview
 from swaps.models import SwapJob
+
+RESULT_PREVIEW_SIDE = 1600  # px, the longer side: a screen's worth, not the full size
 
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 
@@ -19,3 +24,13 @@ def result_file_response(job: SwapJob, *, as_attachment: bool = False) -> FileRe
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def save_result_preview(job: SwapJob, image: bytes) -> None:
+    """A still result's screen-sized copy for the job page (jobs made in the browser,
+    which have no API key); a GIF shows itself (frames move). Not saved to the row."""
+    if job.output_format == "gif" or job.api_key_id is not None:
+        return
+    small = make_preview(image, max_side=RESULT_PREVIEW_SIDE)
+    if small is not None:
+        job.result_preview.save("preview.jpeg", ContentFile(small), save=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,13 +54,13 @@ class JobImages:
     target_data: bytes = b""
 
 
-def swap_job(job: SwapJob) -> Outcome:
+def swap_job(job: SwapJob, *, on_frame: Callable[[int], None] | None = None) -> Outcome:
     heap.keep_freed_memory()  # this process is a worker: reuse big buffers across jobs
     started = time.perf_counter()
     images = load_images(job)
     loaded_ms = _ms_since(started)
     if images.target is None:
-        return _swap_animated(images, job.options, loaded_ms)
+        return _swap_animated(images, job.options, loaded_ms, on_frame)
     timings: dict[str, float] = {"decode": loaded_ms}
     result = run_engine(images, job.options)
     timings.update(result.timings_ms)
@@ -79,10 +80,16 @@ def _with_credentials(data: bytes, fmt: str, timings: dict[str, float]) -> bytes
     return signed
 
 
-def _swap_animated(images: JobImages, options: dict[str, Any], loaded_ms: float) -> Outcome:
+def _swap_animated(
+    images: JobImages,
+    options: dict[str, Any],
+    loaded_ms: float,
+    on_frame: Callable[[int], None] | None,
+) -> Outcome:
     """Every frame of an animated GIF target, the sources found once."""
     result = animated.swap_gif(
         images.target_data,
+        on_frame=on_frame,
         note=settings.OUTPUT_NOTE,
         max_pixels=settings.MAX_IMAGE_PIXELS,
         watermark=bool(options.get("watermark")),

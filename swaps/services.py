@@ -22,11 +22,12 @@ from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from faceswap_site.processes import this_process
 from swaps import animated, engine, runner
-from swaps.heartbeat import heartbeat
+from swaps.heartbeat import frame_reporter, heartbeat
 from swaps.imaging.errors import ImageInputError
 from swaps.imaging.previews import make_preview
 from swaps.inputs import ImageInput, read_image_input
 from swaps.models import InputRole, JobStatus, SavedFace, SwapInput, SwapJob
+from swaps.results import save_result_preview
 from swaps.specs import MAX_SOURCES, NamedImage, SwapSpec
 from swaps.stored_files import Upload, erase_files, store_files
 from swaps.webhooks import notify_job_ended
@@ -170,6 +171,8 @@ def _create(
         client_reference=options.client_reference,
         cost=quotas.job_cost(frames=item.frames),
         webhook_url=options.webhook_url,
+        consent=options.consent,
+        frames_total=item.frames,
     )
     quotas.charge_for_job(account=account, job=job)  # 402 rolls the job back
     rows = [
@@ -285,7 +288,7 @@ def run_swap_job(*, job_id: uuid.UUID | str) -> None:
     started = time.perf_counter()
     try:
         with heartbeat(job):
-            outcome = runner.swap_job(job)
+            outcome = runner.swap_job(job, on_frame=frame_reporter(job))
     except (engine.EngineError, ImageInputError) as exc:
         code, message, details = runner.job_error(exc)
         fail_swap_job(job=job, code=code, message=message, details=details)
@@ -304,6 +307,7 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     job.result.save(
         f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image), save=False
     )
+    save_result_preview(job, outcome.image)
     with transaction.atomic():
         updated = (
             SwapJob.objects.visible()
@@ -315,13 +319,15 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
                 processing_ms=processing_ms,
                 faces=outcome.faces,
                 timings=outcome.timings,
+                result_preview=job.result_preview.name,
+                frames_done=job.frames_total,
             )
         )
         if updated == 1:
             notify_job_ended(job)
     if updated != 1:
         # Deleted or reaped while we worked: keep nothing.
-        job.result.delete(save=False)
+        erase_files(job.result, job.result_preview)
     erase_inputs(job=job)
 
 
@@ -378,6 +384,9 @@ def _erase_previews(job: SwapJob) -> None:
     rows = list(job.inputs.exclude(preview=""))
     erase_files(*(row.preview for row in rows))
     SwapInput.objects.filter(pk__in=[row.pk for row in rows]).update(preview="")
+    if job.result_preview:
+        erase_files(job.result_preview)
+        SwapJob.objects.filter(pk=job.pk).update(result_preview="")
 
 
 def delete_swap_job(*, job: SwapJob) -> None:
@@ -398,9 +407,10 @@ def delete_swap_job(*, job: SwapJob) -> None:
 
 def erase_job_files(*, job: SwapJob) -> None:
     """Every file of a job (inputs, previews, result), through the storage API."""
+    # It may have completed since it was loaded: erase the result and preview it has now.
+    job.refresh_from_db(fields=["result", "result_preview"])
     erase_inputs(job=job)
     _erase_previews(job)
-    job.refresh_from_db(fields=["result"])  # it may have completed since it was loaded
     SwapJob.objects.filter(pk=job.pk).update(result="")
     erase_files(job.result)
 

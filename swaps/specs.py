@@ -30,6 +30,7 @@ class SwapOptions:
     # A compatible route's own fields, kept with the job so its answers and webhook body
     # can echo them (swaps.compat_bodies): {"service": ..., ...}.
     compat: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    consent: bool = False  # the right to use the photos and the consent of those in them
 
     def as_json(self, *, plan_watermarks: bool) -> dict[str, Any]:
         watermark = plan_watermarks if self.watermark is None else self.watermark

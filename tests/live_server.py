@@ -308,8 +308,11 @@ def running_server(
     workers: int = 3,
     threads: int = 4,
     extra_env: dict[str, str] | None = None,
+    static: bool = False,
 ) -> Iterator[LiveServer]:
-    """A migrated throwaway database and the web server on it; both gone afterwards."""
+    """A migrated throwaway database and the web server on it; both gone afterwards.
+
+    static: collect the static files first (pages in a browser need their CSS and JS)."""
     database = ThrowawayDatabase(base_url, workdir)
     database.create()
     server = LiveServer(
@@ -317,6 +320,8 @@ def running_server(
     )
     try:
         server.migrate()
+        if static:
+            server.manage("manage.py", "collectstatic", "--noinput", "--verbosity", "0")
         server.start()
         yield server
     finally:

@@ -167,7 +167,11 @@ def test_the_browser_form_takes_an_animated_gif_target(
     with django_capture_on_commit_callbacks(execute=True):
         response = browser.post(
             reverse("swaps:new"),
-            {"source_image": upload("astronaut.jpg"), "target_image": upload("clip.gif", clip)},
+            {
+                "source_image": upload("astronaut.jpg"),
+                "target_image": upload("clip.gif", clip),
+                "consent": "on",
+            },
         )
 
     assert response.status_code == 302
@@ -177,6 +181,8 @@ def test_the_browser_form_takes_an_animated_gif_target(
     with job.result.open("rb") as handle:
         result = decode_animation(handle.read(), image="result", max_pixels=10**7)
     assert len(result.frames) == FRAMES
+    # The job page's progress: every frame counted.
+    assert (job.frames_total, job.frames_done) == (FRAMES, FRAMES)
 
 
 def test_the_browser_form_explains_an_impossible_output_format(account, upload, clip):
@@ -189,6 +195,7 @@ def test_the_browser_form_explains_an_impossible_output_format(account, upload, 
             "source_image": upload("astronaut.jpg"),
             "target_image": upload("clip.gif", clip),
             "output_format": "png",
+            "consent": "on",
         },
     )
 

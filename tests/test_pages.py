@@ -95,7 +95,12 @@ def run_jobs(django_capture_on_commit_callbacks: Any) -> Callable[[], Any]:
 def swap_form(
     source: str = "grace_hopper.jpg", target: str = "astronaut.jpg", **extra: Any
 ) -> dict[str, Any]:
-    return {"source_image": upload(source), "target_image": upload(target), **extra}
+    return {
+        "source_image": upload(source),
+        "target_image": upload(target),
+        "consent": "on",
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -263,7 +268,9 @@ def test_upload_end_to_end_shows_the_result_and_serves_it_without_login(
     html = page.content.decode()
     download = f"{result_path(job)}?download=1"
     assert f'href="{download}"' in html
-    assert f'src="{result_path(job)}"' in html
+    # A screen-sized copy inline; the full size only through the download link.
+    assert f'src="{reverse("swaps:preview", args=[job.pk, "result"])}"' in html
+    assert f'src="{result_path(job)}"' not in html
     assert reverse("swaps:preview", args=[job.pk, "source"]) in html
     assert "Processing time" in html and "Faces found" in html
     assert "job_status.js" not in html  # final: nothing left to poll
@@ -280,7 +287,10 @@ def test_status_json_of_a_completed_job(ann_client, completed_job):
 
     assert data == {
         "status": "completed",
+        "stage": "done",
         "is_final": True,
+        "frames_total": 1,
+        "frames_done": 0,
         "error": None,
         "result_url": result_path(completed_job),
     }
@@ -297,7 +307,10 @@ def test_a_pending_job_page_polls_and_degrades_without_js(ann_client, pending_jo
     assert status["Cache-Control"].startswith("max-age=0")
     assert status.json() == {
         "status": "pending",
+        "stage": "waiting",
         "is_final": False,
+        "frames_total": 1,
+        "frames_done": 0,
         "error": None,
         "result_url": None,
     }

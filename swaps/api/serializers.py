@@ -86,6 +86,12 @@ class SwapCreateSerializer(serializers.Serializer):
         help_text="http(s) URL (ports 80/443, public addresses only) that receives the "
         "final job object as a signed POST; refused with 400 url_not_allowed.",
     )
+    consent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: you have the right to use these photos and the consent of the "
+        "people in them (stored with the job).",
+    )
 
     # Options whose empty value would otherwise silently mean "the default".
     NOT_EMPTY = (
@@ -145,6 +151,7 @@ class SwapCreateSerializer(serializers.Serializer):
             client_reference=data["client_reference"],
             watermark=data["watermark"],
             webhook_url=data["webhook_url"],
+            consent=data["consent"],
         )
 
     def to_spec(self) -> SwapSpec:
@@ -226,6 +233,7 @@ class SwapJobSerializer(serializers.ModelSerializer):
             "faces",
             "error",
             "client_reference",
+            "consent",
         ]
         read_only_fields = fields
 

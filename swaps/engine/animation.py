@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,10 +113,12 @@ def swap_animation(
     target_indices: TargetIndices = None,
     reference_bgr: np.ndarray | None = None,
     options: SwapOptions | None = None,
+    on_frame: Callable[[int], None] | None = None,
 ) -> AnimationResult:
     """Swap faces in every frame (BGR uint8, one size); durations are only checked.
 
     ``identities``: saved faces (anything with ``crop`` and ``landmarks``).
+    ``on_frame(done)``: told after each frame, for progress reports.
     """
     begin = time.perf_counter()
     opts = options or SwapOptions()
@@ -124,7 +126,11 @@ def swap_animation(
     images = _check_frames(frames, durations_ms)
     plan = _plan(sources, identities, source_indices, target_indices, reference_bgr, opts, timer)
     runner = _Runner(plan, opts, timer)
-    out = [runner.frame(image, i) for i, image in enumerate(images)]
+    out = []
+    for i, image in enumerate(images):
+        out.append(runner.frame(image, i))
+        if on_frame is not None:
+            on_frame(i + 1)
     faces = runner.report(len(out))
     timer.add("total", begin)
     return AnimationResult(frames=out, faces=faces, timings_ms=timer.ms)

@@ -9,7 +9,7 @@ from PIL import Image, ImageOps
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_MAX_SIDE = 360
+PREVIEW_MAX_SIDE = 800  # the "before" of the job page's comparison; thumbnails scale it down
 
 
 def make_preview(data: bytes, *, max_side: int = PREVIEW_MAX_SIDE) -> bytes | None:

@@ -1,0 +1,93 @@
+"""The site a browser talks to: the real web server (tests.live_server) with its static
+files, plus a django-q2 worker, on a throwaway database. Shared by the browser tests,
+the result-latency benchmark and `make screenshots`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.live_server import ROOT, LiveServer, running_server
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+PASSWORD = "a long enough test password 42"
+# The forms' per-IP limits would stop a suite that signs up many people from one address.
+RELAXED_RATES = {
+    "SIGNUP_RATE": "1000/h",
+    "LOGIN_RATE": "1000/m",
+    "UPLOAD_RATE": "1000/m",
+    "PAGE_DETECT_RATE": "1000/m",
+}
+
+
+def _start_worker(server: LiveServer) -> subprocess.Popen[bytes]:
+    log = (server.workdir / "worker.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=server.env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group: stopped with all its children below
+    )
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+@contextmanager
+def running_site(workdir: Path, *, threads: int = 6) -> Iterator[LiveServer]:
+    with running_server(
+        workdir,
+        base_url=os.environ.get("DATABASE_URL"),
+        workers=1,
+        threads=threads,
+        extra_env=RELAXED_RATES,
+        static=True,
+    ) as server:
+        worker = _start_worker(server)
+        try:
+            yield server
+        finally:
+            _stop_worker(worker)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's chromium through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_up(page: Any) -> str:
+    """A new account through the sign-up page; its email. Lands on the upload page."""
+    email = f"user-{secrets.token_hex(4)}@example.com"
+    page.goto("/signup/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url("**/swaps/new/")
+    return email
