@@ -159,7 +159,11 @@ def test_page_previews_live_in_the_bucket_and_go_with_the_job(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/swaps/new/",
-            {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")},
+            {
+                "source_image": upload("grace_hopper.jpg"),
+                "target_image": upload("astronaut.jpg"),
+                "consent": "on",
+            },
         )
     job = SwapJob.objects.get(account=account)
     assert response.status_code == 302 and job.status == JobStatus.COMPLETED

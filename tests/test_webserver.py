@@ -157,3 +157,10 @@ def test_the_access_log_has_no_key(server):
     log = server.log_path.read_text()
     assert "GET /api/v1/account?api_key=[redacted] HTTP/1.1" in log
     assert KEY_LIKE not in log
+
+
+def test_a_page_that_sets_a_cookie_is_served(server):
+    # Django's WSGI handler writes Set-Cookie with a leading space, which h11 refuses.
+    reply = requests.get(f"{server.url}/signup/", timeout=10)
+    assert reply.status_code == 200
+    assert "csrftoken" in reply.cookies
