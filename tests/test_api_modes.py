@@ -519,8 +519,8 @@ def _result_pixels(submit: Any, upload: Any, api_client: Any, **options: str) ->
 
 def test_enhance_and_likeness_change_the_result(submit, upload, api_client):
     default = _result_pixels(submit, upload, api_client, watermark="false")
-    same = _result_pixels(submit, upload, api_client, watermark="false", likeness="0.7")
-    assert np.array_equal(same, default)  # 0.7 is the default
+    same = _result_pixels(submit, upload, api_client, watermark="false", likeness="0.85")
+    assert np.array_equal(same, default)  # 0.85 is the default
     for options in ({"enhance": "true"}, {"likeness": "0"}, {"likeness": "1"}):
         changed = _result_pixels(submit, upload, api_client, watermark="false", **options)
         assert np.abs(changed - default).mean() > 0.05, options

@@ -450,7 +450,7 @@ def _cli_swap(tmp_path: Path, *options: str) -> np.ndarray:
 
 def test_cli_passes_likeness_and_enhance_to_the_engine(tmp_path):
     default = _cli_swap(tmp_path)
-    assert np.array_equal(_cli_swap(tmp_path, "--likeness", "0.7"), default)
+    assert np.array_equal(_cli_swap(tmp_path, "--likeness", "0.85"), default)
     for options in (("--likeness", "0"), ("--enhance",)):
         assert np.abs(_cli_swap(tmp_path, *options) - default).mean() > 0.05, options
 
