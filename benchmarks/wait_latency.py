@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,29 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # also runnable as a plain script
 
 from benchmarks.slow_clients import summary, timed_reads  # noqa: E402
-from tests.live_server import LiveServer, SwapForm, running_server  # noqa: E402
+from tests.live_server import LiveServer, SwapForm, running_server, running_worker  # noqa: E402
 from tests.test_wait_live import _job_count, _waiting_post  # noqa: E402
-
-
-def start_worker(server: LiveServer) -> subprocess.Popen[bytes]:
-    log = (server.workdir / "worker.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "worker"],
-        cwd=REPO,
-        env=server.env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
 
 
 def latency_form(scale: float) -> SwapForm:
@@ -139,11 +116,8 @@ def main() -> int:
         key = server.seed_account(
             credits=args.runs + args.waiters + 10, hourly=100_000, daily=100_000
         ).api_key
-        worker = start_worker(server)
-        try:
+        with running_worker(server):
             parts = latency(server, key, args.runs, args.scale)
-        finally:
-            stop_worker(worker)
         idle, loaded = waiting_clients(server, key, args.waiters)
     ms = {name: statistics.median(values) * 1000 for name, values in parts.items()}
     side = round(512 * args.scale)

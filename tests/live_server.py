@@ -330,6 +330,35 @@ def running_server(
         shutil.rmtree(workdir / "media", ignore_errors=True)
 
 
+@contextmanager
+def running_worker(server: LiveServer, command: str = "worker") -> Iterator[None]:
+    """A django-q2 worker (`manage.py worker`, or `qcluster` alone) on the server's database,
+    its output in workdir/worker.log; it and all its children stopped afterwards."""
+    with (server.workdir / "worker.log").open("ab") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", command],
+            cwd=ROOT,
+            env=server.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: stopped with all its children below
+        )
+    try:
+        yield
+    finally:
+        _stop_group(worker)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def fire_together(calls: Sequence[Callable[[], Reply]]) -> list[Reply]:
     """Each call on its own thread, all released at once by a barrier, so they overlap."""
     barrier = threading.Barrier(len(calls))

@@ -22,20 +22,14 @@ from faceswap_site.errors import api_exception_handler
 from swaps import services
 from swaps.api.serializers import SwapJobSerializer
 from swaps.models import SwapJob
+from swaps.runner import JOB_ERROR_CODES
 from swaps.specs import SwapSpec
 from swaps.waiting import MAX_WAIT_S
 
 SYNC_WAIT_S = MAX_WAIT_S  # how long the synchronous routes wait for their job
 # Failed jobs whose cause is the input (400 in the services' own terms); others are 500.
-INPUT_FAILURES = {
-    "no_face_detected",
-    "face_count_mismatch",
-    "face_index_out_of_range",
-    "face_not_swappable",
-    "invalid_image_format",
-    "image_too_large",
-    "url_fetch_failed",
-}
+# The engine's input codes, plus a URL input the worker could not fetch.
+INPUT_FAILURES = JOB_ERROR_CODES | {"url_fetch_failed"}
 
 # (code, message, details, our status) -> (their status, their body)
 Shape = Callable[[str, str, dict[str, Any], int], tuple[int, dict[str, Any]]]

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.live_server import ROOT, LiveServer, running_server
+from tests.live_server import LiveServer, running_server, running_worker
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "a long enough test password 42"
@@ -27,43 +24,20 @@ RELAXED_RATES = {
 }
 
 
-def _start_worker(server: LiveServer) -> subprocess.Popen[bytes]:
-    log = (server.workdir / "worker.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=server.env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own group: stopped with all its children below
-    )
-
-
-def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
-
-
 @contextmanager
 def running_site(workdir: Path, *, threads: int = 6) -> Iterator[LiveServer]:
-    with running_server(
-        workdir,
-        base_url=os.environ.get("DATABASE_URL"),
-        workers=1,
-        threads=threads,
-        extra_env=RELAXED_RATES,
-        static=True,
-    ) as server:
-        worker = _start_worker(server)
-        try:
-            yield server
-        finally:
-            _stop_worker(worker)
+    with (
+        running_server(
+            workdir,
+            base_url=os.environ.get("DATABASE_URL"),
+            workers=1,
+            threads=threads,
+            extra_env=RELAXED_RATES,
+            static=True,
+        ) as server,
+        running_worker(server, "qcluster"),
+    ):
+        yield server
 
 
 @contextmanager
