@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blend, colour, detail, enhance, mask, relight, shape, skin, trade_off, warp
+from . import blend, colour, detail, enhance, exposure, mask, relight, shape, skin, trade_off, warp
 from .detect import WORK_PIXELS, Timer
 from .errors import EngineError
 from .images import shrink
@@ -212,9 +212,10 @@ def _lit_gain(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), then its light's direction over the
-    central face (``relight.plane_gain``) on the warped source: one multiply, so
-    a lit-up shadow is never clipped before its colour is matched."""
+    then its skin colour (``colour``), half its tone curve (``exposure``), then
+    its light's direction over the central face (``relight.plane_gain``) on the
+    warped source: one multiply, so a lit-up shadow is never clipped before its
+    colour is matched."""
     step = np.asarray(grid.step)
     points = (dst_local + 0.5) / step - 0.5
     iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
@@ -227,10 +228,14 @@ def _lit_gain(
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
     gain = colour_gain * light[..., None] * hue
+    # The target photo's tone curve (an overexposed photo flattens a face's
+    # bright relief), read on the face as corrected so far.
+    face = grid.source.astype(np.float32) * gain
+    gain = gain * exposure.curve_gain(face, grid.target, grid.inner)[..., None]
     # Last, the target's light direction over the central face (what the eye
-    # reads first), on the face as corrected so far. Both planes are read over
-    # the same pixels: the target's own face, where its light was measured (the
-    # morphed points can sit 0.15 face widths off it).
+    # reads first). Both planes are read over the same pixels: the target's own
+    # face, where its light was measured (the morphed points can sit 0.15 face
+    # widths off it).
     core = mask.core_weights(own, grid.grid, grid.step)
     face = grid.source.astype(np.float32) * gain
     centre = ((own + 0.5) / step - 0.5).mean(axis=0)
@@ -245,7 +250,8 @@ def _soft_mask(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The blend weights on the analysis grid: the face outline with hair removed
-    from the forehead band, its top faded (with ``match_light``), eroded and feathered."""
+    from the forehead band, its top faded (with ``match_light``), eroded and
+    feathered, less below the brows (``mask.LOWER_ERODE_SHARE``)."""
     hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
@@ -255,4 +261,16 @@ def _soft_mask(
         weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
         hard = hard * weight
     face_px = face_size / grid.step[0]
-    return mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
+    upper = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
+    share = mask.LOWER_ERODE_SHARE * face_px
+    lower = mask.feather(hard, keep.erode * share, keep.feather * share)
+    top = dst_local[shape.FOREHEAD]
+    below = mask.below_brows(dst_local[shape.BROWS], top, face_px, grid.grid, grid.step)
+    extra = (lower - upper) * below
+    # The rim the smaller erosion adds is kept only where both faces show skin
+    # there: a jaw point set on the silhouette would bring the source's
+    # background or beard edge in.
+    rim = extra > 1.0 / 512
+    if rim.any():
+        extra = extra * skin.band_weight(grid.source, grid.target, dst_local, rim, grid.step)
+    return upper + extra
