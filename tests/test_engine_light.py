@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.engine import SwapOptions, detect_faces, face_descriptor, mask, relight, swap
+from swaps.engine import SwapOptions, detect_faces, exposure, face_descriptor, mask, relight, swap
 from swaps.engine import quality as q
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
 
@@ -203,3 +203,16 @@ def test_a_sharp_cast_shadow_is_lifted_up_to_its_edge(photos, name):
     # edge came back to 0.63-0.64 of the lit side on both fixtures.
     assert restored(0.03, 0.15) / lit_side > 0.75
     assert restored(0.3, 0.6) / lit_side > 0.85
+
+
+def test_the_tone_curve_flattens_a_steep_face_into_a_flat_photo_and_keeps_its_level():
+    ramp = np.tile(np.linspace(40, 220, 64, dtype=np.float32), (64, 1))
+    steep = cv2.merge([ramp, ramp, ramp])
+    flat = np.clip(128 + (steep - 128) * 0.3, 0, 255).astype(np.uint8)
+    region = np.ones((64, 64), np.float32)
+    gain = exposure.curve_gain(steep, flat, region)
+    out = steep[..., 0] * gain
+    assert np.ptp(out[20:44, 8:56]) < np.ptp(steep[20:44, 8:56, 0])  # flatter
+    assert abs(float(np.log(gain[16:48, 16:48]).mean())) < 0.05  # same level
+    # A face already flatter than the photo is left alone.
+    assert np.all(exposure.curve_gain(flat.astype(np.float32), steep, region) == 1.0)

@@ -42,27 +42,44 @@ def curve_gain(face: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.n
     inside = region > 0.5
     if int(np.count_nonzero(inside)) < MIN_PIXELS:
         return np.ones(region.shape, np.float32)
-    # The face as it will be saved: saturated at 255.
-    face = np.minimum(face, 255).astype(np.float32, copy=False)
-    have, want = (cv2.cvtColor(im, cv2.COLOR_BGR2GRAY) for im in (face, target.astype(np.float32)))
-    mapped = _quantile_map(have, np.quantile(have[inside], QUANTILES), want[inside])
-    change = np.log((mapped + 4.0) / (have + 4.0)) * SHARE
+    # The face as it will be saved: saturated at 255; grey levels, so the
+    # quantiles come from histograms and the curve is a 256-entry table.
+    have, want = (
+        cv2.cvtColor(cv2.convertScaleAbs(im), cv2.COLOR_BGR2GRAY) for im in (face, target)
+    )
+    have_q, want_q = _quantiles(have, inside), _quantiles(want, inside)
+    if _spread(want_q) >= _spread(have_q):
+        return np.ones(region.shape, np.float32)  # only a flatter curve is taken
+    table = _log_ratio_table(have_q, want_q) * SHARE
+    change = np.clip(table.take(have), -BOUND, BOUND)
     # The level is the colour match's (local means, the tone): only the curve's
     # shape is taken here.
     change -= np.float32(change[inside].mean())
     fade = cv2.GaussianBlur(region.astype(np.float32), (0, 0), FADE_PX)
-    return np.exp(np.clip(change, -BOUND, BOUND) * fade).astype(np.float32)
+    return np.exp(change * fade).astype(np.float32)
 
 
-def _quantile_map(grey: np.ndarray, have_q: np.ndarray, want_pixels: np.ndarray) -> np.ndarray:
-    """``grey`` mapped piecewise linearly from its quantiles ``have_q`` to the
-    same quantiles of ``want_pixels``; beyond the ends, the end's ratio (dark)
-    or its offset (bright) carries on, so pupils and highlights keep their contrast."""
-    want_q = np.quantile(want_pixels, QUANTILES)
+def _spread(levels: np.ndarray) -> float:
+    """Log contrast between the outer quantiles: how steep a photo's curve is."""
+    return float(np.log((levels[-1] + 4.0) / (levels[0] + 4.0)))
+
+
+def _quantiles(grey: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """QUANTILES of the uint8 ``grey`` levels where ``inside``, from a histogram."""
+    counts = np.bincount(grey[inside], minlength=256).cumsum()
+    return np.searchsorted(counts, QUANTILES * counts[-1]).astype(np.float64)
+
+
+def _log_ratio_table(have_q: np.ndarray, want_q: np.ndarray) -> np.ndarray:
+    """log(mapped + 4) - log(level + 4) for each grey level 0..255, the map piecewise
+    linear from the face's quantiles ``have_q`` to the target's ``want_q``; beyond
+    the ends, the end's ratio (dark) or its offset (bright) carries on, so pupils
+    and highlights keep their contrast."""
+    levels = np.arange(256, dtype=np.float64)
     # Strictly increasing, or interp's segments are undefined (a flat histogram).
     have_q = np.maximum.accumulate(have_q + np.arange(len(have_q)) * 1e-3)
-    mapped = np.interp(grey, have_q, want_q).astype(np.float32)
-    low, high = grey < have_q[0], grey > have_q[-1]
-    mapped[low] = grey[low] * np.float32(want_q[0] / max(have_q[0], 1.0))
-    mapped[high] = grey[high] + np.float32(want_q[-1] - have_q[-1])
-    return mapped
+    mapped = np.interp(levels, have_q, want_q)
+    low, high = levels < have_q[0], levels > have_q[-1]
+    mapped[low] = levels[low] * (want_q[0] / max(have_q[0], 1.0))
+    mapped[high] = levels[high] + (want_q[-1] - have_q[-1])
+    return np.log((np.maximum(mapped, 0.0) + 4.0) / (levels + 4.0)).astype(np.float32)

@@ -34,6 +34,9 @@ class SwapOptions:
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     match_sharpness: bool = True  # soften a source sharper than the target photo
     match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
+    # Half the target's flatter tone curve (exposure.py; with match_light). Off:
+    # it meets the worst light target but costs tone on a recoloured source.
+    tone_curve: bool = False
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -212,7 +215,7 @@ def _lit_gain(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), half its tone curve (``exposure``), then
+    then its skin colour (``colour``), half its tone curve (``exposure``, optional), then
     its light's direction over the central face (``relight.plane_gain``) on the
     warped source: one multiply, so a lit-up shadow is never clipped before its
     colour is matched."""
@@ -230,8 +233,9 @@ def _lit_gain(
     gain = colour_gain * light[..., None] * hue
     # The target photo's tone curve (an overexposed photo flattens a face's
     # bright relief), read on the face as corrected so far.
-    face = grid.source.astype(np.float32) * gain
-    gain = gain * exposure.curve_gain(face, grid.target, grid.inner)[..., None]
+    if opts.tone_curve:
+        face = grid.source.astype(np.float32) * gain
+        gain = gain * exposure.curve_gain(face, grid.target, grid.inner)[..., None]
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
     # face, where its light was measured (the morphed points can sit 0.15 face
