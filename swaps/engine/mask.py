@@ -86,39 +86,6 @@ def forehead_fade(
     return np.clip(fade, 0.0, 1.0).astype(np.float32)
 
 
-# Below the brows (cheeks, jaw, chin) the mask is eroded by only this share of
-# the erosion ``likeness`` sets: the seam there runs over the target's own jaw
-# line and cheeks, which the morph never lets the face shrink inside, and the
-# source's cheeks and jaw are identity (held-out d_src 0.400 -> 0.394 on the
-# benchmark, seams 0.88 -> 0.90). Above the brows the full erosion stays: the
-# forehead band's top is a guess and hair lies there.
-LOWER_ERODE_SHARE = 0.4
-# The switch between the two runs over this many face units below the brows' line.
-LOWER_FROM_FACE = 0.05
-
-
-def below_brows(
-    brows: np.ndarray,
-    top: np.ndarray,
-    face_px: float,
-    grid: tuple[int, int],
-    step: tuple[float, float],
-) -> np.ndarray:
-    """(h, w) float32 on the grid: 0 above the ``brows``' mean (crop pixels),
-    rising to 1 at LOWER_FROM_FACE face units (``face_px`` grid pixels) below it,
-    along the face's own up direction (the brows towards the band's ``top``)."""
-    centre, up = brows.mean(axis=0), top.mean(axis=0) - brows.mean(axis=0)
-    length = float(np.linalg.norm(up))
-    if length < 1e-6:
-        return np.ones((grid[1], grid[0]), np.float32)
-    unit = up / length
-    xs = (np.arange(grid[0], dtype=np.float32) + 0.5) * step[0] - 0.5
-    ys = (np.arange(grid[1], dtype=np.float32) + 0.5) * step[1] - 0.5
-    down = -((xs[None, :] - centre[0]) * unit[0] + (ys[:, None] - centre[1]) * unit[1])
-    reach = max(LOWER_FROM_FACE * face_px * step[0], 1e-6)  # crop pixels
-    return np.clip(down / np.float32(reach), 0.0, 1.0).astype(np.float32)
-
-
 # The central face, where the light's direction is read: the 68 points' hull
 # shrunk about its centre to each of these shares, averaged. Averaging gives the
 # region a soft edge, so no feature (an eye, a brow, a lip) sits right on it.

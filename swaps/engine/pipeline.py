@@ -34,9 +34,7 @@ class SwapOptions:
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     match_sharpness: bool = True  # soften a source sharper than the target photo
     match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
-    # Half the target's flatter tone curve (exposure.py; with match_light). Off:
-    # it meets the worst light target but costs tone on a recoloured source.
-    tone_curve: bool = False
+    tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -215,7 +213,7 @@ def _lit_gain(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), half its tone curve (``exposure``, optional), then
+    then its skin colour (``colour``), half its tone curve (``exposure``), then
     its light's direction over the central face (``relight.plane_gain``) on the
     warped source: one multiply, so a lit-up shadow is never clipped before its
     colour is matched."""
@@ -235,7 +233,7 @@ def _lit_gain(
     # bright relief), read on the face as corrected so far.
     if opts.tone_curve:
         face = grid.source.astype(np.float32) * gain
-        gain = gain * exposure.curve_gain(face, grid.target, grid.inner)[..., None]
+        gain = gain * exposure.curve_gain(face, grid.target, grid.inner, exposure.SMOOTH_IOD * iod)
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
     # face, where its light was measured (the morphed points can sit 0.15 face
@@ -254,8 +252,7 @@ def _soft_mask(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The blend weights on the analysis grid: the face outline with hair removed
-    from the forehead band, its top faded (with ``match_light``), eroded and
-    feathered, less below the brows (``mask.LOWER_ERODE_SHARE``)."""
+    from the forehead band, its top faded (with ``match_light``), eroded and feathered."""
     hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
@@ -265,16 +262,4 @@ def _soft_mask(
         weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
         hard = hard * weight
     face_px = face_size / grid.step[0]
-    upper = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
-    share = mask.LOWER_ERODE_SHARE * face_px
-    lower = mask.feather(hard, keep.erode * share, keep.feather * share)
-    top = dst_local[shape.FOREHEAD]
-    below = mask.below_brows(dst_local[shape.BROWS], top, face_px, grid.grid, grid.step)
-    extra = (lower - upper) * below
-    # The rim the smaller erosion adds is kept only where both faces show skin
-    # there: a jaw point set on the silhouette would bring the source's
-    # background or beard edge in.
-    rim = extra > 1.0 / 512
-    if rim.any():
-        extra = extra * skin.band_weight(grid.source, grid.target, dst_local, rim, grid.step)
-    return upper + extra
+    return mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
