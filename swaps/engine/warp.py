@@ -120,6 +120,7 @@ def warp_face(
     triangles: np.ndarray,
     size: tuple[int, int],
     grid: tuple[int, int],
+    interpolation: int = cv2.INTER_LINEAR,
 ) -> np.ndarray:
     """Warp ``source`` so ``src_points`` land on ``dst_points`` (crop pixels).
 
@@ -132,7 +133,7 @@ def warp_face(
     fixed, fraction = cv2.convertMaps(mapping, None, cv2.CV_16SC2)
     del mapping
     return cv2.remap(
-        source, fixed, fraction, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        source, fixed, fraction, interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE
     )
 
 
