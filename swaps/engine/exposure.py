@@ -16,7 +16,7 @@ in part (the faces differ in what they are made of too). Monotone, so no
 feature changes its order of brightness: the relief is flattened, never
 redrawn. Each channel's mean over the inner face is kept: the tone is the
 colour match's. On the benchmark's 186 pairs the worst light went 3.23 -> 2.42
-for held-out d_src 0.400 -> 0.399; taken both ways (a steeper target's curve
+for held-out d_src 0.400 -> 0.401; taken both ways (a steeper target's curve
 too) held-out d_src read 0.409 (docs/benchmarks.md, "Engine quality").
 """
 
