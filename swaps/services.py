@@ -311,7 +311,7 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     job.result.save(
         f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image), save=False
     )
-    save_result_preview(job, outcome.image)
+    save_result_preview(job, outcome.image, outcome.pixels)
     with transaction.atomic():
         updated = (
             SwapJob.objects.visible()
