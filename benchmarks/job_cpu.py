@@ -12,9 +12,10 @@ before and after each phase:
   web          the web machine's processes (`serve`, its uvicorn processes)
   worker:*     each worker machine's (or embedded serve's) `manage.py worker` tree, split
                into  supervisor (`manage.py worker`), qcluster (the cluster's main
-               process), sentinel, q-worker (the processes that ran swaps: they have the
-               engine's onnxruntime mapped), monitor and pusher (the sentinel's other
-               children, monitor spawned before pusher)
+               process), sentinel, q-worker, monitor and pusher (the sentinel's children,
+               told apart by the titles django-q2 gives them with setproctitle; without
+               titles: q-workers have the engine's onnxruntime mapped, and the monitor
+               is spawned before the pusher)
   postgres / redis / moto   the process listening on the service's port, and its children
   client       this benchmark (submitting, waiting)
   other        the whole machine (/proc/stat) minus all of the above: other people's work
@@ -134,13 +135,16 @@ def _worker_roles(supervisor: int, tree: dict[int, list[int]], label: str) -> di
             roles[sentinel] = f"{label} sentinel"
             helpers = []
             for child in sorted(tree.get(sentinel, [])):
-                if _has_engine(child):
+                title = _cmdline(child)  # django-q2 names them with setproctitle
+                if _has_engine(child) or " idle" in title or " processing" in title:
                     for pid in _tree(child, tree):
                         roles[pid] = f"{label} q-worker"
+                elif title.endswith(("monitor ", "monitor", "pusher ", "pusher")):
+                    roles[child] = f"{label} {title.split()[-1]}"
                 else:
                     helpers.append(child)
             for pid, role in zip(helpers, ("monitor", "pusher"), strict=False):
-                roles[pid] = f"{label} {role}"
+                roles.setdefault(pid, f"{label} {role}")
     return roles
 
 
