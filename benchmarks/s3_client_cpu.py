@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def measure(work: Callable[[], object], runs: int) -> tuple[float, float]:
     return statistics.median(cpu), statistics.median(wall)
 
 
-def run(endpoint: str, runs: int, size: int) -> None:
+def run(endpoint: str, runs: int, size: int, var_dir: str) -> None:
     from benchmarks.throughput import _create_bucket
 
     bucket = f"cpu-{secrets.token_hex(4)}"
@@ -45,7 +46,7 @@ def run(endpoint: str, runs: int, size: int) -> None:
     os.environ.update(keys)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="faceswap_site.settings",
-        VAR_DIR=tempfile.mkdtemp(prefix="faceswap-s3cpu-"),
+        VAR_DIR=var_dir,
         STORAGE_URL=f"s3://{bucket}?endpoint_url={endpoint}&region_name=us-east-1",
     )
     import boto3
@@ -76,20 +77,24 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--s3-endpoint", default="")
     args = parser.parse_args()
-    if args.s3_endpoint:
-        run(args.s3_endpoint, args.runs, args.size)
-        return
-    port = free_port()
-    moto = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    var_dir = tempfile.mkdtemp(prefix="faceswap-s3cpu-")
+    moto = None
+    endpoint = args.s3_endpoint
+    if not endpoint:
+        port = free_port()
+        moto = subprocess.Popen(
+            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
     try:
-        run(f"http://127.0.0.1:{port}", args.runs, args.size)
+        run(endpoint, args.runs, args.size, var_dir)
     finally:
-        moto.terminate()
-        moto.wait()
+        if moto is not None:
+            moto.terminate()
+            moto.wait()
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
