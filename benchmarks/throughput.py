@@ -240,7 +240,9 @@ def worker_gaps(web: Machine, job_ids: list[str]) -> tuple[float, float]:
     return statistics.median(gaps) if gaps else 0.0, statistics.median(tails)
 
 
-def measure(setup: str, client: Client, args: argparse.Namespace, web: Machine) -> Figures:
+def measure(
+    setup: str, client: Client, args: argparse.Namespace, web: Machine, machines: Any = ()
+) -> Figures:
     client.wait([client.submit()[0] for _ in range(2)])  # warm-up: models, connections
     idle_ms, idle_e2e_ms = idle_phase(client, args.idle)
     jobs, started, submit_s = burst_phase(client, args.jobs)
@@ -274,8 +276,15 @@ def measure(setup: str, client: Client, args: argparse.Namespace, web: Machine) 
 
 
 def run_setup(
-    setup: str, services: Services, root: Path, args: argparse.Namespace, pair: tuple[bytes, bytes]
-) -> Figures:
+    setup: str,
+    services: Services,
+    root: Path,
+    args: argparse.Namespace,
+    pair: tuple[bytes, bytes],
+    measure: Callable[..., Any] = measure,
+) -> Any:
+    """Start the setup's machines, seed an account, and return ``measure(setup, client,
+    args, web, machines)``'s figures (benchmarks.job_cpu measures CPU instead)."""
     if setup == "embedded":
         web = WebMachine(root / "web", services, worker_processes=args.workers)
         machines: list[Machine] = [web]
@@ -296,7 +305,7 @@ def run_setup(
             "--daily", "1000000",
         )  # fmt: skip
         api_key = json.loads(seeded.strip().splitlines()[-1])["api_key"]
-        return measure(setup, Client(web.url, api_key, pair), args, web)
+        return measure(setup, Client(web.url, api_key, pair), args, web, machines)
     except BaseException:
         for machine in machines:
             print(machine.log_tail(), file=sys.stderr)
@@ -306,7 +315,7 @@ def run_setup(
             machine.stop()
 
 
-def with_services(args: argparse.Namespace, root: Path, body: Callable[[Services], Figures]):
+def with_services(args: argparse.Namespace, root: Path, body: Callable[[Services], Any]) -> Any:
     """PostgreSQL (a new database), Redis and an S3 bucket (moto, unless given)."""
     import boto3
 

@@ -3,10 +3,11 @@ its screen-sized preview for the job page."""
 
 from __future__ import annotations
 
+import numpy as np
 from django.core.files.base import ContentFile
 from django.http import FileResponse
 
-from swaps.imaging.previews import make_preview
+from swaps.imaging.previews import make_preview, preview_of_pixels
 from swaps.models import SwapJob
 
 RESULT_PREVIEW_SIDE = 1600  # px, the longer side: a screen's worth, not the full size
@@ -26,11 +27,15 @@ def result_file_response(job: SwapJob, *, as_attachment: bool = False) -> FileRe
     return response
 
 
-def save_result_preview(job: SwapJob, image: bytes) -> None:
+def save_result_preview(job: SwapJob, image: bytes, pixels: np.ndarray | None = None) -> None:
     """A still result's screen-sized copy for the job page (jobs made in the browser,
-    which have no API key); a GIF shows itself (frames move). Not saved to the row."""
+    which have no API key); a GIF shows itself (frames move). Not saved to the row.
+    Made from ``pixels`` (the result before encoding) when the worker still has them."""
     if job.output_format == "gif" or job.api_key_id is not None:
         return
-    small = make_preview(image, max_side=RESULT_PREVIEW_SIDE)
+    if pixels is not None:
+        small = preview_of_pixels(pixels, max_side=RESULT_PREVIEW_SIDE)
+    else:
+        small = make_preview(image, max_side=RESULT_PREVIEW_SIDE)
     if small is not None:
         job.result_preview.save("preview.jpeg", ContentFile(small), save=False)

@@ -40,6 +40,7 @@ class Outcome:
     image: bytes
     faces: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    pixels: np.ndarray | None = None  # a still result before encoding (for its preview)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def swap_job(job: SwapJob, *, on_frame: Callable[[int], None] | None = None) -> 
     data = _encode(image, job.output_format)
     timings["encode"] = _ms_since(started)
     data = _with_credentials(data, job.output_format, timings)
-    return Outcome(image=data, faces=_plain(result.faces), timings=timings)
+    return Outcome(image=data, faces=_plain(result.faces), timings=timings, pixels=image)
 
 
 def _with_credentials(data: bytes, fmt: str, timings: dict[str, float]) -> bytes:

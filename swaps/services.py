@@ -250,11 +250,15 @@ def _face_row(job: SwapJob, position: int, face: SavedFace) -> tuple[SwapInput, 
 
 
 def enqueue_swap_job(*, job_id: uuid.UUID) -> None:
+    # save=False: django-q2 keeps no row for a task that succeeded (the job row is the
+    # record; saving one cost the cluster's monitor a locked scan of up to save_limit rows
+    # per job). A failed task is still saved, which is what calls the hook.
     async_task(
         "swaps.tasks.process_swap_job",
         str(job_id),
         hook="swaps.tasks.on_swap_task_finished",
         task_name=f"swap-{job_id}",
+        save=False,
     )
 
 
@@ -307,7 +311,7 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     job.result.save(
         f"{uuid.uuid4().hex}.{job.output_format}", ContentFile(outcome.image), save=False
     )
-    save_result_preview(job, outcome.image)
+    save_result_preview(job, outcome.image, outcome.pixels)
     with transaction.atomic():
         updated = (
             SwapJob.objects.visible()

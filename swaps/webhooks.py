@@ -65,7 +65,10 @@ def notify_job_ended(job: SwapJob) -> None:
 
 
 def enqueue_delivery(*, delivery_id: int) -> None:
-    async_task("swaps.tasks.deliver_webhook", delivery_id, task_name=f"webhook-{delivery_id}")
+    # save=False: the delivery row records the attempt; a failed task is still saved.
+    async_task(
+        "swaps.tasks.deliver_webhook", delivery_id, task_name=f"webhook-{delivery_id}", save=False
+    )
 
 
 def deliver_due() -> int:

@@ -497,3 +497,24 @@ def test_image_input_error_shape() -> None:
         "invalid_image_format", "msg", {"image": "source"}, "msg",
     )  # fmt: skip
     assert ImageInputError("image_too_large", "m").details == {}
+
+
+@pytest.mark.parametrize("size", [(1000, 2000), (400, 500)])
+def test_a_preview_of_pixels_matches_the_preview_of_their_encoded_file(size):
+    from swaps.imaging.previews import make_preview, preview_of_pixels
+
+    height, width = size
+    ramp = np.linspace(0, 255, width, dtype=np.float32)
+    image = np.zeros((height, width, 3), np.uint8)
+    image[..., 2] = ramp  # red rises left to right: a swapped channel order would show
+    image[: height // 2, :, 0] = 200  # the top half blue too
+
+    from_pixels = Image.open(io.BytesIO(preview_of_pixels(image, max_side=1600)))
+    from_file = Image.open(
+        io.BytesIO(make_preview(encode_image(image, "png", note="x"), max_side=1600))
+    )
+
+    assert from_pixels.format == "JPEG" and from_pixels.size == from_file.size
+    assert from_pixels.size == ((1600, 800) if width > 1600 else (width, height))
+    difference = np.abs(np.asarray(from_pixels, np.int16) - np.asarray(from_file, np.int16))
+    assert difference.mean() < 2

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from io import StringIO
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import time_machine
@@ -45,6 +46,50 @@ def test_a_task_killed_by_the_cluster_fails_its_job(pending_job):
 
     job = SwapJob.objects.get(pk=pending_job.pk)
     assert (job.status, job.error_code) == (JobStatus.FAILED, "processing_failed")
+
+
+def test_the_cluster_keeps_no_task_row_for_a_swap_that_succeeded(submit, upload):
+    from django_q.models import Task
+
+    response = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    )
+
+    assert SwapJob.objects.get(pk=response.json()["id"]).status == JobStatus.COMPLETED
+    assert not Task.objects.exists()  # the job row is the record
+
+
+def _finished_swap_task(job_id: Any, monkeypatch: pytest.MonkeyPatch, *, success: bool) -> dict:
+    """The task django-q2's worker hands its monitor for this job's enqueued swap task."""
+    from django_q import tasks as q_tasks
+    from django_q.signing import SignedPackage
+
+    packs: list[str] = []
+    monkeypatch.setattr(q_tasks, "_sync", packs.append)  # enqueued, not run
+    services.enqueue_swap_job(job_id=job_id)
+    task = SignedPackage.loads(packs[0])
+    now = timezone.now()
+    task.update(started=now, stopped=now, success=success, result=None if success else "killed")
+    return task
+
+
+@pytest.mark.parametrize("success", [True, False])
+def test_the_cluster_saves_a_swap_task_only_when_it_failed_which_calls_the_hook(
+    pending_job, monkeypatch, success
+):
+    """Success: no task row (the job row is the record). Failure (a timeout, a crash):
+    saved, and saving it calls the hook, which fails the job."""
+    from django_q.brokers import get_broker
+    from django_q.models import Task
+    from django_q.monitor import save_task
+
+    services.claim_swap_job(job_id=pending_job.pk)
+    save_task(_finished_swap_task(pending_job.pk, monkeypatch, success=success), get_broker())
+
+    job = SwapJob.objects.get(pk=pending_job.pk)
+    assert Task.objects.count() == (0 if success else 1)
+    if not success:
+        assert (job.status, job.error_code) == (JobStatus.FAILED, "processing_failed")
 
 
 def test_worker_timeout_is_below_the_broker_retry(settings):

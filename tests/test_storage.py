@@ -244,3 +244,55 @@ def test_a_failed_upload_leaves_no_object_and_no_job(
     assert response.status_code >= 500 and response.json()["success"] is False
     assert bucket() == []  # the source that did go up was erased
     assert not SwapJob.objects.exists() and credits_of(account) == before
+
+
+@pytest.fixture
+def s3_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every S3 operation botocore sends, by name, in order."""
+    from botocore.client import BaseClient
+
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def record(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", record)
+    return calls
+
+
+def test_a_job_costs_one_request_per_object(bucket, submit, upload, api_client, s3_calls):
+    """Each input up and down once, the result up once, the inputs erased together: no
+    HEADs before reads (every request is CPU on the store and the worker)."""
+    created = _swap(submit, upload)
+
+    assert api_client.get(f"/api/v1/swaps/{created['id']}").json()["status"] == "completed"
+    assert sorted(s3_calls) == sorted(
+        ["PutObject", "PutObject", "GetObject", "GetObject", "PutObject", "DeleteObjects"]
+    )
+
+
+def test_a_file_past_the_multipart_threshold_still_goes_up_in_parts(bucket, s3_calls):
+    from boto3.s3.transfer import TransferConfig
+    from django.core.files.base import ContentFile
+
+    from faceswap_site.s3_storage import MediaS3Storage
+
+    options = default_storage_backend(f"s3://{BUCKET}/media?region_name=us-east-1")["OPTIONS"]
+    limit = 5 * 1024 * 1024  # S3's smallest part
+    storage = MediaS3Storage(**options, transfer_config=TransferConfig(multipart_threshold=limit))
+    data = bytes(range(256)) * (limit // 256 + 1)
+
+    name = storage.save("big.bin", ContentFile(data))
+    with storage.open(name, "rb") as handle:
+        assert handle.read() == data
+    assert "CreateMultipartUpload" in s3_calls and "PutObject" not in s3_calls
+    assert s3_calls.count("GetObject") == 1 and "HeadObject" not in s3_calls
+
+
+def test_reading_a_missing_object_is_file_not_found(bucket):
+    from django.core.files.storage import default_storage
+
+    with pytest.raises(FileNotFoundError):
+        default_storage.open("results/missing.jpeg", "rb")

@@ -185,6 +185,23 @@ def test_the_job_page_shows_a_screen_sized_result_and_compare(ann_client, run_jo
     assert max(image.size) <= 1600 and image.format == "JPEG"
 
 
+def test_the_result_preview_is_made_from_the_pixels_not_a_second_decode(
+    ann_client, run_jobs, monkeypatch
+):
+    from swaps import results
+
+    def no_decode(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the result was decoded again for its preview")
+
+    monkeypatch.setattr(results, "make_preview", no_decode)
+    with run_jobs():
+        post_form(ann_client, target="astronaut.jpg")
+    job = SwapJob.objects.get()
+    assert job.status == JobStatus.COMPLETED and job.result_preview
+    with job.result_preview.open("rb") as handle, Image.open(handle) as image:
+        assert image.format == "JPEG" and image.size == (512, 512)
+
+
 def test_the_result_preview_is_erased_with_the_job(ann_client, run_jobs, settings):
     with run_jobs():
         post_form(ann_client)

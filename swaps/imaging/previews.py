@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 
+import cv2
+import numpy as np
 from PIL import Image, ImageOps
 
 logger = logging.getLogger(__name__)
@@ -26,3 +28,17 @@ def make_preview(data: bytes, *, max_side: int = PREVIEW_MAX_SIDE) -> bytes | No
     except Exception:  # any decoder error: no preview, never a failed request
         logger.info("preview not made", exc_info=True)
         return None
+
+
+def preview_of_pixels(image_bgr: np.ndarray, *, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
+    """The same preview from pixels already in memory (a result the worker just made):
+    no second decode of the encoded result (~6 ms at 1 MP, a PNG's full inflate)."""
+    height, width = image_bgr.shape[:2]
+    scale = max_side / max(height, width)
+    if scale < 1:  # thumbnail(): shrink only, keep the aspect ratio
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image_bgr = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, 82])
+    if not ok:
+        raise RuntimeError("JPEG encoder failed")
+    return buf.tobytes()
