@@ -15,13 +15,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from accounts import idempotency, quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from faceswap_site.processes import this_process
-from swaps import animated, engine, runner
+from swaps import animated, broker, engine, runner
 from swaps.heartbeat import frame_reporter, heartbeat
 from swaps.imaging.errors import ImageInputError
 from swaps.imaging.previews import make_preview
@@ -250,7 +249,7 @@ def _face_row(job: SwapJob, position: int, face: SavedFace) -> tuple[SwapInput, 
 
 
 def enqueue_swap_job(*, job_id: uuid.UUID) -> None:
-    async_task(
+    broker.enqueue(
         "swaps.tasks.process_swap_job",
         str(job_id),
         hook="swaps.tasks.on_swap_task_finished",
