@@ -142,6 +142,8 @@ def _check(
 
 def owned_saved_faces(*, account: Account, face_ids: Sequence[uuid.UUID]) -> tuple[SavedFace, ...]:
     """The caller's saved faces, in the order asked; another account's id is not found."""
+    if not face_ids:
+        return ()  # most jobs name none: no query
     found = {face.pk: face for face in SavedFace.objects.owned_by(account).filter(pk__in=face_ids)}
     missing = [str(face_id) for face_id in face_ids if face_id not in found]
     if missing:
@@ -181,8 +183,7 @@ def _create(
     rows += [_face_row(job, position, face) for position, face in enumerate(item.faces)]
     stored.extend(row for row, _ in rows)  # before any upload: a failure erases what was put
     store_files([upload for _, uploads in rows for upload in uploads])
-    for row, _ in rows:
-        row.save()
+    SwapInput.objects.bulk_create([row for row, _ in rows])  # one INSERT for all of them
     transaction.on_commit(lambda: enqueue_swap_job(job_id=job.pk))
     return job
 
