@@ -239,6 +239,16 @@ Q_CLUSTER = {
     "catch_up": False,
     "sync": env_bool("Q_SYNC", False),
 }
+# Batch work yields the CPU to web requests on a shared host: `manage.py worker` and all
+# it starts run at niceness WORKER_NICE (0-19; 0 leaves it as started), and each worker
+# process gives OpenCV WORKER_CV_THREADS threads (0: cores / workers, at least 1), so two
+# workers on two cores do not run four busy threads (swaps.worker_process).
+WORKER_NICE = env_int("WORKER_NICE", 10, minimum=0)
+if WORKER_NICE > 19:
+    raise ImproperlyConfigured(f"WORKER_NICE must be 0..19, got {WORKER_NICE}")
+WORKER_CV_THREADS = env_int("WORKER_CV_THREADS", 0, minimum=0) or max(
+    1, (os.cpu_count() or 1) // Q_CLUSTER["workers"]
+)
 # A job still 'processing' this long after its claim is treated as crashed.
 JOB_STALE_AFTER_S = JOB_TIMEOUT_S + 60
 
