@@ -152,10 +152,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # Connections are kept as on PostgreSQL (60 s): reopening the file (and its PRAGMAs)
-    # on every close_old_connections() cost django-q2's ORM pusher, which calls it before
-    # each 0.05 s poll, half its CPU (benchmarks/job_cpu.py: 34 -> 16 ms/s idle; per job
-    # pusher + monitor 4.7 -> 2.4 ms). Each thread has its own connection (WAL).
+    # Connections are kept as on PostgreSQL (60 s): reopening the file (connect, PRAGMAs,
+    # a WAL checkpoint at close) cost ~3 ms of CPU per API request (benchmarks/web_cpu.py)
+    # and half the CPU of django-q2's ORM pusher, which calls close_old_connections()
+    # before each 0.05 s poll (benchmarks/job_cpu.py). Each thread has its own connection.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -240,6 +240,16 @@ Q_CLUSTER = {
     "catch_up": False,
     "sync": env_bool("Q_SYNC", False),
 }
+# Batch work yields the CPU to web requests on a shared host: `manage.py worker` and all
+# it starts run at niceness WORKER_NICE (0-19; 0 leaves it as started), and each worker
+# process gives OpenCV WORKER_CV_THREADS threads (0: cores / workers, at least 1), so two
+# workers on two cores do not run four busy threads (swaps.worker_process).
+WORKER_NICE = env_int("WORKER_NICE", 10, minimum=0)
+if WORKER_NICE > 19:
+    raise ImproperlyConfigured(f"WORKER_NICE must be 0..19, got {WORKER_NICE}")
+WORKER_CV_THREADS = env_int("WORKER_CV_THREADS", 0, minimum=0) or max(
+    1, (os.cpu_count() or 1) // Q_CLUSTER["workers"]
+)
 # A job still 'processing' this long after its claim is treated as crashed.
 JOB_STALE_AFTER_S = JOB_TIMEOUT_S + 60
 

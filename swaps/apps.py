@@ -4,9 +4,13 @@ from django.apps import AppConfig
 
 
 def _warm_engine(sender: Any, **kwargs: Any) -> None:
-    """Load the face models once per worker process, before its first job, not during it."""
-    from swaps import engine
+    """Load the face models once per worker process, before its first job, not during it;
+    size OpenCV's threads to this process's share of the cores."""
+    from django.conf import settings
 
+    from swaps import engine, worker_process
+
+    worker_process.size_engine_threads(settings.WORKER_CV_THREADS)
     engine.warm_up()
 
 

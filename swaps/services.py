@@ -15,13 +15,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from accounts import idempotency, quotas
 from accounts.models import Account, ApiKey
 from faceswap_site.errors import ApiError
 from faceswap_site.processes import this_process
-from swaps import animated, engine, runner
+from swaps import animated, broker, engine, runner
 from swaps.heartbeat import frame_reporter, heartbeat
 from swaps.imaging.errors import ImageInputError
 from swaps.imaging.previews import make_preview
@@ -143,6 +142,8 @@ def _check(
 
 def owned_saved_faces(*, account: Account, face_ids: Sequence[uuid.UUID]) -> tuple[SavedFace, ...]:
     """The caller's saved faces, in the order asked; another account's id is not found."""
+    if not face_ids:
+        return ()  # most jobs name none: no query
     found = {face.pk: face for face in SavedFace.objects.owned_by(account).filter(pk__in=face_ids)}
     missing = [str(face_id) for face_id in face_ids if face_id not in found]
     if missing:
@@ -182,8 +183,7 @@ def _create(
     rows += [_face_row(job, position, face) for position, face in enumerate(item.faces)]
     stored.extend(row for row, _ in rows)  # before any upload: a failure erases what was put
     store_files([upload for _, uploads in rows for upload in uploads])
-    for row, _ in rows:
-        row.save()
+    SwapInput.objects.bulk_create([row for row, _ in rows])  # one INSERT for all of them
     transaction.on_commit(lambda: enqueue_swap_job(job_id=job.pk))
     return job
 
@@ -253,7 +253,7 @@ def enqueue_swap_job(*, job_id: uuid.UUID) -> None:
     # save=False: django-q2 keeps no row for a task that succeeded (the job row is the
     # record; saving one cost the cluster's monitor a locked scan of up to save_limit rows
     # per job). A failed task is still saved, which is what calls the hook.
-    async_task(
+    broker.enqueue(
         "swaps.tasks.process_swap_job",
         str(job_id),
         hook="swaps.tasks.on_swap_task_finished",

@@ -3,8 +3,10 @@ together and erased together, because on an object store each call is a round tr
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -12,12 +14,35 @@ from django.core.files.base import ContentFile
 Upload = tuple[Any, str, bytes]  # (a row's FieldFile, a name hint, the bytes)
 
 
+UPLOAD_THREADS = 6
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _upload_pool() -> ThreadPoolExecutor:
+    """This process's upload threads, kept for its life: django-storages builds a boto3
+    client per thread, so a new pool per job built two new clients on every create
+    (benchmarks/web_cpu.py). Keyed by pid: a forked child makes its own."""
+    with _pools_lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(
+                UPLOAD_THREADS, thread_name_prefix="upload"
+            )
+        return pool
+
+
 def store_files(uploads: Sequence[Upload]) -> None:
     """Store a job's files. On an object store each PUT is a network round trip, so they go
     up together (threads); local files are written one after another."""
     if len(uploads) > 1 and getattr(uploads[0][0].storage, "bucket", None) is not None:
-        with ThreadPoolExecutor(max_workers=min(len(uploads), 6)) as pool:
-            list(pool.map(_store_one, uploads))  # list(): an upload's error raises here
+        pool = _upload_pool()
+        futures = [pool.submit(_store_one, upload) for upload in uploads]
+        # All ended before any error is raised: the caller erases what went up, which must
+        # not include an upload still on its way.
+        wait(futures)
+        for future in futures:
+            future.result()
     else:
         for upload in uploads:
             _store_one(upload)

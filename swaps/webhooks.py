@@ -26,10 +26,9 @@ from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
-from swaps import compat_bodies, webhook_urls
+from swaps import broker, compat_bodies, webhook_urls
 from swaps.api.serializers import SwapJobSerializer
 from swaps.models import DeliveryStatus, SwapJob, WebhookDelivery
 from swaps.net import webhook_post
@@ -66,7 +65,7 @@ def notify_job_ended(job: SwapJob) -> None:
 
 def enqueue_delivery(*, delivery_id: int) -> None:
     # save=False: the delivery row records the attempt; a failed task is still saved.
-    async_task(
+    broker.enqueue(
         "swaps.tasks.deliver_webhook", delivery_id, task_name=f"webhook-{delivery_id}", save=False
     )
 

@@ -75,6 +75,9 @@ def test_the_daily_limit_binds_across_hours(api_client, account):
         refused = api_client.post("/api/v1/swaps", {})
         assert refused.json()["error"]["details"]["window"] == "day"
         assert refused["Retry-After"] == str(22 * 3600)
+        # Refused by the day, counted in neither window: this hour still has 3 of 5 left.
+        assert refused["X-RateLimit-Remaining"] == "3"
+        assert api_client.get("/api/v1/account").json()["limits"]["hour"]["remaining"] == 3
 
 
 def test_limits_count_per_account_over_all_its_keys(api_client, account):

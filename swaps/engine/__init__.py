@@ -28,6 +28,14 @@ from .pipeline import SwapOptions, SwapResult  # noqa: E402
 from .select import parse_indices  # noqa: E402
 from .trade_off import DEFAULT_LIKENESS  # noqa: E402
 
+
+def set_threads(count: int) -> None:
+    """OpenCV's thread pool size for this process."""
+    import cv2
+
+    cv2.setNumThreads(count)
+
+
 __all__ = [
     "DEFAULT_LIKENESS",
     "AnimationResult",
@@ -46,6 +54,7 @@ __all__ = [
     "face_descriptor",
     "face_identity",
     "parse_indices",
+    "set_threads",
     "prepare_sources",
     "swap",
     "swap_animation",

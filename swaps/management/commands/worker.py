@@ -17,10 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from faceswap_site.startup import wait_for_database
+from swaps import worker_process
 from swaps.recovery import STALL_AFTER_S, cluster_stalled
 
 CHECK_EVERY_S = 5.0
@@ -38,6 +40,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        # Before the cluster starts: it and every worker process it forks inherit this.
+        worker_process.lower_priority(settings.WORKER_NICE)
         wait_for_database()  # a worker that starts first waits instead of crashing
         while not stopping:
             cluster = subprocess.Popen(
