@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.machines import free_port  # noqa: E402
+from tests.machines import moto_server  # noqa: E402
 
 
 def measure(work: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -78,22 +77,10 @@ def main() -> None:
     parser.add_argument("--s3-endpoint", default="")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="faceswap-s3cpu-")
-    moto = None
-    endpoint = args.s3_endpoint
-    if not endpoint:
-        port = free_port()
-        moto = subprocess.Popen(
-            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        endpoint = f"http://127.0.0.1:{port}"
     try:
-        run(endpoint, args.runs, args.size, var_dir)
+        with moto_server(args.s3_endpoint) as endpoint:
+            run(endpoint, args.runs, args.size, var_dir)
     finally:
-        if moto is not None:
-            moto.terminate()
-            moto.wait()
         shutil.rmtree(var_dir, ignore_errors=True)
 
 

@@ -29,7 +29,6 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,7 +51,7 @@ from tests.machines import (  # noqa: E402
     Services,
     WebMachine,
     WorkerMachine,
-    free_port,
+    moto_server,
     postgres_database,
 )
 
@@ -300,11 +299,7 @@ def run_setup(
         for machine in machines:
             machine.start()
         web.wait_ready()
-        seeded = web.run(
-            "-m", "tests.live_server", "seed", "--credits", "100000", "--hourly", "100000",
-            "--daily", "1000000",
-        )  # fmt: skip
-        api_key = json.loads(seeded.strip().splitlines()[-1])["api_key"]
+        api_key = web.seed_api_key(credits=100000, hourly=100000, daily=1000000)
         return measure(setup, Client(web.url, api_key, pair), args, web, machines)
     except BaseException:
         for machine in machines:
@@ -319,35 +314,23 @@ def with_services(args: argparse.Namespace, root: Path, body: Callable[[Services
     """PostgreSQL (a new database), Redis and an S3 bucket (moto, unless given)."""
     import boto3
 
-    moto = None
-    endpoint = args.s3_endpoint
-    if not endpoint:
-        port = free_port()
-        moto = subprocess.Popen(
-            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        endpoint = f"http://127.0.0.1:{port}"
     keys = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
     bucket = f"faceswap-bench-{secrets.token_hex(4)}"
     database_url, drop = postgres_database(
         args.database_url, f"faceswap_bench_{secrets.token_hex(4)}"
     )
     try:
-        _create_bucket(boto3, endpoint, bucket, keys)
-        services = Services(
-            database_url=database_url,
-            redis_url=args.redis_url,
-            storage_url=f"s3://{bucket}?endpoint_url={endpoint}&region_name=us-east-1",
-            extra_env=keys,
-        )
-        return body(services)
+        with moto_server(args.s3_endpoint) as endpoint:
+            _create_bucket(boto3, endpoint, bucket, keys)
+            services = Services(
+                database_url=database_url,
+                redis_url=args.redis_url,
+                storage_url=f"s3://{bucket}?endpoint_url={endpoint}&region_name=us-east-1",
+                extra_env=keys,
+            )
+            return body(services)
     finally:
         drop()
-        if moto is not None:
-            moto.terminate()
-            moto.wait()
 
 
 def _create_bucket(boto3: Any, endpoint: str, bucket: str, keys: dict[str, str]) -> None:

@@ -76,11 +76,7 @@ def measure(services: Services, root: Path, args: argparse.Namespace) -> dict[st
     try:
         web.start()
         web.wait_ready()
-        seeded = web.run(
-            "-m", "tests.live_server", "seed", "--credits", "1000000", "--hourly", "1000000",
-            "--daily", "10000000",
-        )  # fmt: skip
-        key = json.loads(seeded.strip().splitlines()[-1])["api_key"]
+        key = web.seed_api_key(credits=1000000, hourly=1000000, daily=10000000)
         session = requests.Session()
         session.headers["X-Api-Key"] = key
         files = {"source_image": ("s.jpg", pair[0]), "target_image": ("t.jpg", pair[1])}

@@ -8,6 +8,7 @@ of the README. Used by tests/test_multimachine.py and benchmarks/throughput.py.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -15,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -156,6 +159,14 @@ class WebMachine(Machine):
             time.sleep(0.3)
         raise RuntimeError(f"the web machine was not ready in time:\n{self.log_tail()}")
 
+    def seed_api_key(self, *, credits: int, hourly: int, daily: int) -> str:
+        """A new account on the given plan limits with ``credits``; its raw API key."""
+        seeded = self.run(
+            "-m", "tests.live_server", "seed", "--credits", str(credits),
+            "--hourly", str(hourly), "--daily", str(daily),
+        )  # fmt: skip
+        return json.loads(seeded.strip().splitlines()[-1])["api_key"]
+
 
 class WorkerMachine(Machine):
     def __init__(self, name: str, var_dir: Path, services: Services, *, processes: int = 1):
@@ -171,6 +182,25 @@ def _with_env(services: Services, **env: str) -> Services:
         secret_key=services.secret_key,
         extra_env={**services.extra_env, **env},
     )
+
+
+@contextmanager
+def moto_server(endpoint: str = "") -> Iterator[str]:
+    """``endpoint``, or a moto S3 server started on a free loopback port for the block."""
+    if endpoint:
+        yield endpoint
+        return
+    port = free_port()
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        moto.terminate()
+        moto.wait()
 
 
 def postgres_database(base_url: str, name: str) -> tuple[str, object]:

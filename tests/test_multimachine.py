@@ -131,11 +131,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Ite
         web.run("manage.py", "migrate", "--noinput", "--verbosity", "0")
         web.start()
         web.wait_ready()
-        seeded = web.run(
-            "-m", "tests.live_server", "seed", "--credits", "500", "--hourly", "500",
-            "--daily", "5000",
-        )  # fmt: skip
-        api_key = json.loads(seeded.strip().splitlines()[-1])["api_key"]
+        api_key = web.seed_api_key(credits=500, hourly=500, daily=5000)
         yield Cluster(web, workers, api_key, bucket, s3)
     except BaseException:
         for machine in machines:
