@@ -48,7 +48,8 @@ def row(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, str]:
     for name, out in (("before", before), ("after", after)):
         figures.append(
             f"{name}: shade {q.shade_difference(target, out, marks):.1f}, "
-            f"light {q.light_difference(target, out, marks):.2f}, "
+            f"light {q.light_difference(target, out, marks):.2f} "
+            f"(whole face {q.light_difference(target, out, marks, whole_face=True):.2f}), "
             f"tone {q.tone_difference(target, out, marks):.1f}"
         )
     tiles = [

@@ -23,6 +23,8 @@ cv2.seamlessClone'd, no landmarks). Figures (swaps/engine/quality.py):
 d_src, d_tgt, transferred, head_err, background changed share, seam ratio, and
 the light figures, each as a median and its worst pair: tone (mean colour),
 shade (the light's direction across the face) and light (cast shadows, hot spots);
+light (face), a diagnostic with no target: light over the whole face (the 68 points'
+hull: outer cheeks, jaw and temples too), not the inner face;
 forehead (mean and worst pair, no target yet): the share of the target's forehead
 skin that is not skin in the result (the source's hair pasted over it).
 """
@@ -245,6 +247,8 @@ def summary(scores: list[q.SwapScores]) -> dict[str, float]:
     keys = ("d_src", "d_tgt", "head_err", "background", "seam", *LIGHT_FIGURES)
     out |= {k: med(k) for k in keys}
     out |= {f"worst {k}": max(getattr(s, k) for s in scores) for k in LIGHT_FIGURES}
+    out["light (face)"] = med("light_face")
+    out["worst light (face)"] = max(s.light_face for s in scores)
     out["forehead"] = statistics.fmean(s.forehead for s in scores)
     out["worst forehead"] = max(s.forehead for s in scores)
     out["found"] = sum(s.found for s in scores) / len(scores)
@@ -259,16 +263,16 @@ def _cells(s: q.SwapScores) -> str:
     return (
         f"{s.d_src:.3f} | {s.d_tgt:.3f} | {'yes' if s.transferred else 'no'} | "
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
-        f"{s.shade:.1f} | {s.light:.1f} | {100 * s.forehead:.1f}%"
+        f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {100 * s.forehead:.1f}%"
     )
 
 
 def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
-        "| shade | light | forehead |"
+        "| shade | light | light (face) | forehead |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -296,6 +300,8 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
         "worst shade",
         "light",
         "worst light",
+        "light (face)",
+        "worst light (face)",
         "forehead",
         "worst forehead",
         "found",

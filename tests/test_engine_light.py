@@ -78,6 +78,25 @@ def test_a_side_light_reads_as_shade_and_light(photos):
     assert q.shade_difference(image, darker, face.landmarks) < 2.0
 
 
+def test_a_shadow_on_the_outer_cheek_reads_only_over_the_whole_face(photos):
+    """The diagnostic ``whole_face`` light sees the outer face (cheek, jaw), which
+    the issue's measure (the inner face only) leaves out."""
+    image = photos[ASTRONAUT]
+    marks = face_of(image).landmarks
+    iod = q.inter_ocular(marks)
+    shadow = np.ones(image.shape[:2], np.float32)
+    # A dark patch on the jaw's left end, outside the inner face (0.7 of the hull).
+    centre = np.round(0.85 * marks[3] + 0.15 * marks[31]).astype(int)
+    cv2.circle(shadow, (int(centre[0]), int(centre[1])), round(0.35 * iod), 0.5, -1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 0.1 * iod)
+    shaded = np.clip(image * shadow[..., None], 0, 255).astype(np.uint8)
+    inner = q.light_difference(image, shaded, marks)
+    whole = q.light_difference(image, shaded, marks, whole_face=True)
+    assert q.light_difference(image, image, marks, whole_face=True) == 0.0
+    assert whole > 2.5
+    assert whole > 2 * inner
+
+
 DIRECTIONS = [(GRACE_HOPPER, ASTRONAUT), (ASTRONAUT, GRACE_HOPPER)]
 
 

@@ -245,11 +245,17 @@ def shade_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarr
     return float(np.linalg.norm(slopes[1] - slopes[0]))
 
 
-def light_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+def light_difference(
+    target: np.ndarray, output: np.ndarray, landmarks: np.ndarray, whole_face: bool = False
+) -> float:
     """RMS, mean removed, of the difference of L* blurred at a third of the
     inter-ocular distance (inside the inner face only), output vs target: a cast
-    shadow or a hot spot carried over reads high."""
+    shadow or a hot spot carried over reads high. ``whole_face``: over the 68
+    points' hull instead (outer cheeks, jaw, temples too), a diagnostic beside
+    the issue's measure: the light steps read the light over the central face."""
     win, inner = _inner_window(target, output, landmarks)
+    if whole_face:
+        inner = _hull(win.target.shape, win.landmarks[:68]) > 0
     if not inner.any():
         return 0.0
     mask = inner.astype(np.float32)
@@ -292,6 +298,7 @@ class SwapScores:
     tone: float
     shade: float  # light direction change over the inner face, L* per inter-ocular distance
     light: float  # light pattern change (cast shadows, hot spots), L*
+    light_face: float  # light over the whole face (68 points' hull): a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
@@ -320,6 +327,7 @@ def score_swap(
         tone=tone_difference(target, output, pts),
         shade=shade_difference(target, output, pts),
         light=light_difference(target, output, pts),
+        light_face=light_difference(target, output, pts, whole_face=True),
         forehead=forehead_skin_lost(target, output, pts),
         found=found,
     )
