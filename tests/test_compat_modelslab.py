@@ -30,6 +30,13 @@ def job_of_link(url: str) -> str:
     return str(job_for_token(token).pk)
 
 
+def pending_job_id(key: str, photo: Any) -> str:
+    """A job that stays pending (no worker runs without a commit); Prefer: wait=0 answers
+    at once."""
+    body = modelslab_body(key, photo)
+    return APIClient().post(SWAP, body, format="json", HTTP_PREFER="wait=0").json()["id"]
+
+
 def b64(photo: Any, name: str) -> str:
     return base64.b64encode(photo(name)).decode()
 
@@ -129,11 +136,7 @@ def test_a_swap_still_running_is_processing_with_fetch_links(api_key, photo):
 def test_fetch_of_another_accounts_job_is_an_error(api_key, photo, other_account):
     from accounts.keys import create_api_key
 
-    job_id = (
-        APIClient()
-        .post(SWAP, modelslab_body(api_key, photo), format="json", HTTP_PREFER="wait=0")
-        .json()["id"]
-    )
+    job_id = pending_job_id(api_key, photo)
     other_key = create_api_key(account=other_account).raw
 
     response = fetch(job_id, other_key)
@@ -177,11 +180,7 @@ def test_no_credits_is_an_error_body(api_key, photo, account):
 def test_fetch_is_not_counted_as_creating_work(api_key, photo, account):
     from accounts.models import Plan
 
-    job_id = (
-        APIClient()
-        .post(SWAP, modelslab_body(api_key, photo), format="json", HTTP_PREFER="wait=0")
-        .json()["id"]
-    )
+    job_id = pending_job_id(api_key, photo)
     account.plan = Plan.objects.create(
         slug="one", name="One", hourly_limit=1, daily_limit=10, monthly_credits=0
     )
