@@ -100,3 +100,29 @@ def core_weights(
     centre = landmarks.mean(axis=0)
     masks = [hull_mask((landmarks - centre) * k + centre, grid, step) for k in CORE_SHRINKS]
     return (sum(masks) / len(masks)).astype(np.float32)
+
+
+# The features of the 68 points (iBUG 300-W): where a face's own make-up lies
+# (eyes, brows, lips, nostrils), not its light. Brows are lines, grown to this
+# share of the inter-ocular distance; every feature is then grown by FEATURE_GROW
+# (lashes, lids, the lips' edge).
+EYES = (np.arange(36, 42), np.arange(42, 48))
+BROW_LINES = (np.arange(17, 22), np.arange(22, 27))
+LIPS = np.arange(48, 60)
+NOSTRILS = np.arange(31, 36)
+BROW_WIDTH = 0.18
+FEATURE_GROW = 0.12
+
+
+def feature_mask(points: np.ndarray, shape_hw: tuple[int, int], iod: float) -> np.ndarray:
+    """uint8 0/1 of shape ``shape_hw``: the eyes, brows, lips and nostrils of the
+    68 ``points`` (in that array's pixels, ``iod`` between the eyes)."""
+    out = np.zeros(shape_hw, np.uint8)
+    for idx in (*EYES, LIPS, NOSTRILS):
+        cv2.fillConvexPoly(out, np.round(points[idx]).astype(np.int32), 1)
+    width = max(1, round(BROW_WIDTH * iod))
+    lines = [np.round(points[idx]).astype(np.int32) for idx in BROW_LINES]
+    cv2.polylines(out, lines, False, 1, width)
+    grow = max(1, round(FEATURE_GROW * iod))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    return cv2.dilate(out, kernel)

@@ -10,7 +10,20 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import blend, colour, detail, enhance, exposure, mask, relight, shape, skin, trade_off, warp
+from . import (
+    blend,
+    colour,
+    detail,
+    enhance,
+    exposure,
+    mask,
+    outer,
+    relight,
+    shape,
+    skin,
+    trade_off,
+    warp,
+)
 from .detect import WORK_PIXELS, Timer
 from .errors import EngineError
 from .images import shrink
@@ -223,10 +236,10 @@ def _lit_gain(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), half its tone curve (``exposure``), then
-    its light's direction over the central face (``relight.plane_gain``) on the
-    warped source: one multiply, so a lit-up shadow is never clipped before its
-    colour is matched."""
+    then its skin colour (``colour``), half its tone curve (``exposure``), its
+    light's direction over the central face (``relight.plane_gain``), then part
+    of its local skin colour on the outer face (``outer``) on the warped source:
+    one multiply, so a lit-up shadow is never clipped before its colour is matched."""
     step = np.asarray(grid.step)
     points = (dst_local + 0.5) / step - 0.5
     iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
@@ -250,8 +263,29 @@ def _lit_gain(
     # widths off it).
     core = mask.core_weights(own, grid.grid, grid.step)
     face = grid.source.astype(np.float32) * gain
-    centre = ((own + 0.5) / step - 0.5).mean(axis=0)
-    return gain * relight.plane_gain(face, grid.target, core, centre, iod)[..., None]
+    own_points = (own + 0.5) / step - 0.5
+    gain = (
+        gain * relight.plane_gain(face, grid.target, core, own_points.mean(axis=0), iod)[..., None]
+    )
+    return gain * _outer_gain(grid, gain, hull, points, own_points, iod)
+
+
+def _outer_gain(
+    grid: _Analysis,
+    gain: np.ndarray,
+    hull: np.ndarray,
+    points: np.ndarray,
+    own_points: np.ndarray,
+    iod: float,
+) -> np.ndarray:
+    """``outer.outer_gain`` for the face as corrected by ``gain``, read over skin
+    in both faces: the hull without the morphed face's features nor the target's own."""
+    features = np.maximum(
+        mask.feature_mask(points, hull.shape, iod), mask.feature_mask(own_points, hull.shape, iod)
+    )
+    skin_weights = hull * (1.0 - features.astype(np.float32))
+    face = grid.source.astype(np.float32) * gain
+    return outer.outer_gain(face, grid.target, skin_weights, grid.inner, points, iod)
 
 
 def _soft_mask(

@@ -1,0 +1,83 @@
+"""The target's skin colour on the outer face: cheeks, jaw and temples near the outline.
+
+The light steps (``relight``, ``colour``, ``exposure``, ``relight.plane_gain``)
+match the face where its light is read: the inner face. Towards the outline
+the source keeps its own light, and a face lit from the other side, or evenly
+lit in a head half in shadow, shows there as a pale oval or a grey rim.
+
+So, last, the outer face (outside the inner face, below the brows) takes part of
+the target's local skin colour: each channel's mean over skin only, the
+features of both faces left out (normalised convolution), at a finer scale than
+the colour match's. Only part of it (``SHARE``), and not on the inner face nor
+on the forehead band: the recogniser reads the outline's shading as identity
+(docs/benchmarks.md, "The outer face's light": at full share, or reaching into
+the inner face, held-out d_src rose past its bound), and the forehead band has
+its own hair test (``skin``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Local means are read at this share of the inter-ocular distance.
+SIGMA_IOD = 0.12
+# How much of the target's local colour the outer face takes (log gain).
+SHARE = 0.7
+# The share rises from 0 to full over this share of the inter-ocular distance,
+# centred on the brows' line, so the forehead band is left alone.
+BROW_RAMP_IOD = 0.2
+# The gain is made on a grid with this many pixels between the eyes.
+WORK_IOD_PX = 32.0
+# Per channel, at most this factor either way.
+GAIN_RANGE = (1 / 4, 4.0)
+
+
+def outer_gain(
+    face: np.ndarray,
+    target: np.ndarray,
+    skin: np.ndarray,
+    inner: np.ndarray,
+    points: np.ndarray,
+    iod: float,
+) -> np.ndarray:
+    """(h, w, 3) float32 gain giving the outer face of ``face`` (the corrected
+    source, float BGR) part of ``target``'s local skin colour.
+
+    ``skin``: weights where both are read (the face's hull without the
+    features), ``inner``: the inner face (0..1), ``points``: the face's 68
+    points, all on one grid with ``iod`` pixels between the eyes.
+    """
+    h, w = inner.shape
+    # The gain is smooth: it is made on a grid of WORK_IOD_PX between the eyes
+    # (a few cells per sigma) and upsampled, at a sixth of the full grid's cost.
+    scale = min(1.0, WORK_IOD_PX / max(iod, 1e-6))
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    sx, sy = size[0] / w, size[1] / h
+    small = [
+        cv2.resize(im, size, interpolation=cv2.INTER_AREA)
+        for im in (np.minimum(face, 255), target.astype(np.float32), skin, inner)
+    ]
+    face_s, target_s, skin_s, inner_s = small
+    sigma = max(SIGMA_IOD * iod * sx, 0.5)
+    norm = np.maximum(cv2.GaussianBlur(skin_s, (0, 0), sigma), 1e-3)[..., None]
+    means = [
+        cv2.GaussianBlur(im * skin_s[..., None], (0, 0), sigma) / norm for im in (face_s, target_s)
+    ]
+    gain = np.clip((means[1] + 1.0) / (means[0] + 1.0), *GAIN_RANGE)
+    outside = 1.0 - cv2.GaussianBlur(inner_s, (0, 0), sigma)
+    local = (points + 0.5) * (sx, sy) - 0.5
+    share = SHARE * outside * below_brows(local, inner_s.shape, iod * sx)
+    change = np.log(gain) * share[..., None]
+    return np.exp(cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)).astype(np.float32)
+
+
+def below_brows(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np.ndarray:
+    """(h, w) 0..1: 1 below the brows' line, 0 above it, along the face's own
+    up-down axis (brows to chin), so a tilted head is followed."""
+    brows = points[17:27].mean(axis=0)
+    down = points[8] - brows
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    ys, xs = np.mgrid[0 : shape_hw[0], 0 : shape_hw[1]].astype(np.float32)
+    along = (xs - brows[0]) * down[0] + (ys - brows[1]) * down[1]
+    return np.clip(along / max(BROW_RAMP_IOD * iod, 1.0) + 0.5, 0.0, 1.0).astype(np.float32)
