@@ -102,10 +102,10 @@ def core_weights(
     return (sum(masks) / len(masks)).astype(np.float32)
 
 
-# The features of the 68 points (iBUG 300-W): where a face's own make-up lies
-# (eyes, brows, lips, nostrils), not its light. Brows are lines, grown to this
-# share of the inter-ocular distance; every feature is then grown by FEATURE_GROW
-# (lashes, lids, the lips' edge).
+# The features of the 68 points (iBUG 300-W): eyes, brows, lips and nostrils are
+# dark or coloured by what they are, not by the light, so reads of a face's skin
+# leave them out. Brows are lines, drawn this share of the inter-ocular distance
+# wide; every feature is then grown by FEATURE_GROW (lashes, lids, the lips' edge).
 EYES = (np.arange(36, 42), np.arange(42, 48))
 BROW_LINES = (np.arange(17, 22), np.arange(22, 27))
 LIPS = np.arange(48, 60)
