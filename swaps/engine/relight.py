@@ -17,11 +17,12 @@ match's low band (``colour.py``). Asymmetric features of a face (a mole, make-up
 on one side) read as light only at the scale the map is smoothed to, and the
 map is bounded, so they are softened, never removed.
 
-The source's map is smoothed at a quarter of the inter-ocular distance, except
-where it is steep: there the light changes faster than that (a nose's cast
-shadow), and a map that smooth would leave a dark band along the shadow's
-edge. There (``edge_detail``) the source's map is taken much finer, so the
-shadow is lifted up to its edge; the target's map stays smooth.
+Both maps are smoothed at a quarter of the inter-ocular distance, except where
+the light is strong or the source's map is steep (``light_map``): there the
+light's shape is finer than that (a shadow cast by the nose, the cheek lit up
+beside it, a shadow's edge down the nose), and a map that smooth would leave a
+dark band along the shadow's edge and a hot spot past it. There the map is
+taken much finer, so a shadow is lifted, or laid, up to its edge.
 """
 
 from __future__ import annotations
@@ -91,10 +92,9 @@ def light_gain(
         borderMode=cv2.BORDER_REPLICATE,
     )
     asym = (logs - mirrored) * 0.5
-    # Blurring is linear: the difference of the blurred maps is one blur.
     sigma = max(SMOOTH_IOD * iod_px * sx, 0.5)
-    change = cv2.GaussianBlur(asym[..., 1] - asym[..., 0], (0, 0), sigma)
-    change -= edge_detail(asym[..., 0], sigma, iod_px * sx)
+    iod = iod_px * sx
+    change = light_map(asym[..., 1], sigma, iod) - light_map(asym[..., 0], sigma, iod, edges=True)
     fade = cv2.GaussianBlur(
         cv2.resize(region, size, interpolation=cv2.INTER_LINEAR),
         (0, 0),
@@ -105,32 +105,43 @@ def light_gain(
     return np.exp(np.clip(change, -bound, bound)).astype(np.float32)
 
 
-# Where the source's smooth map is steep (log luminance per inter-ocular
-# distance: from the first slope on, fully from the second), the light changes
-# fast there (a cast shadow's edge down a nose) and the map is taken at
-# EDGE_SMOOTH_IOD instead: the shadow is lifted up to its edge, not a quarter of
-# an eye distance short of it. Elsewhere the smooth map stays (a finer one
-# there would carry features, not light). The switch is itself smoothed over
-# EDGE_SPREAD_IOD, so it draws no line of its own.
-EDGE_SLOPE = (0.2, 0.6)
-EDGE_SMOOTH_IOD = 0.06
-EDGE_SPREAD_IOD = 0.1
+# Where a map is strong (its smooth value, log: from the first on, fully from
+# the second), or the source's smooth map is steep (log luminance per
+# inter-ocular distance, likewise), the light changes faster than the smooth map
+# follows and the map is taken at SHARP_IOD instead. Elsewhere the smooth map
+# stays: a finer one there carries the face's own asymmetries (features, not
+# light), which the recogniser reads. The switch is itself smoothed over
+# SPREAD_IOD, so it draws no line of its own. Strength decides for the target
+# too (a target's sharp shadow down the nose is laid on the new face); a steep
+# but weak map does not (its edges are mostly features). Over the benchmark's
+# pairs the strength gate cost no identity at 0.3-0.5 (0.25-0.45 gave held-out
+# d_src 0.400; docs/benchmarks.md).
+STRONG = (0.3, 0.5)
+STEEP = (0.2, 0.6)
+SHARP_IOD = 0.06
+SPREAD_IOD = 0.1
 
 
-def edge_detail(asym: np.ndarray, sigma: float, iod_px: float) -> np.ndarray:
-    """What a light map (``asym``, log, on a grid with ``iod_px`` between the
-    eyes) smoothed at EDGE_SMOOTH_IOD adds to the one smoothed at ``sigma``,
-    where the latter is steep (EDGE_SLOPE); 0 elsewhere."""
+def light_map(asym: np.ndarray, sigma: float, iod_px: float, edges: bool = False) -> np.ndarray:
+    """A light map (``asym``, log, on a grid with ``iod_px`` between the eyes)
+    smoothed at ``sigma``, and at SHARP_IOD where it is strong (STRONG) or, with
+    ``edges``, steep (STEEP)."""
     smooth = cv2.GaussianBlur(asym, (0, 0), sigma)
-    sharp = cv2.GaussianBlur(asym, (0, 0), max(EDGE_SMOOTH_IOD * iod_px, 0.5))
-    # Sobel's 3x3 derivative is 8x the slope per pixel.
-    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
-    slope = cv2.magnitude(gx, gy) * np.float32(iod_px / 8)
-    lo, hi = EDGE_SLOPE
-    weight = np.clip((slope - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
-    weight = cv2.GaussianBlur(weight, (0, 0), max(EDGE_SPREAD_IOD * iod_px, 0.5))
-    return weight * (sharp - smooth)
+    weight = _ramp(np.abs(smooth), STRONG)
+    if edges:
+        # Sobel's 3x3 derivative is 8x the slope per pixel.
+        gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+        slope = cv2.magnitude(gx, gy) * np.float32(iod_px / 8)
+        weight = np.maximum(weight, _ramp(slope, STEEP))
+    weight = cv2.GaussianBlur(weight, (0, 0), max(SPREAD_IOD * iod_px, 0.5))
+    sharp = cv2.GaussianBlur(asym, (0, 0), max(SHARP_IOD * iod_px, 0.5))
+    return smooth + weight * (sharp - smooth)
+
+
+def _ramp(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    lo, hi = bounds
+    return np.clip((values - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
 
 
 # The plane's correction is bounded (log gain): it turns a face's light, it
