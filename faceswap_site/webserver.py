@@ -17,6 +17,7 @@ one socket they bound.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import socket
 import sys
@@ -77,6 +78,7 @@ def serve_on(listener: socket.socket, *, threads: int, connections: int) -> None
     from faceswap_site.front_door import FrontDoor
 
     app = FrontDoor(get_wsgi_application(), threads=threads)
+    freeze_startup_objects()
     config = Config(
         app,
         http=JsonErrorProtocol,
@@ -92,6 +94,21 @@ def serve_on(listener: socket.socket, *, threads: int, connections: int) -> None
         timeout_graceful_shutdown=10,
     )
     Server(config).run(sockets=[listener])
+
+
+def freeze_startup_objects() -> None:
+    """Load every view now and hide what start-up built from the garbage collector.
+
+    A full collection walks every tracked object: the ~130k that Django, DRF and the
+    URLconf leave, which never become garbage, took ~60 ms each time, every few hundred
+    requests (a pause in some request, and ~0.1-0.2 ms of CPU per create on average).
+    Frozen, they are never walked again; what requests make is collected as before.
+    """
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (imports every view module, as a first request would)
+    gc.collect()
+    gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,9 +7,11 @@ request is still the JSON envelope on /api/; the access log carries no key.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from faceswap_site.webserver import freeze_startup_objects
 from tests.live_server import LiveServer, SeededAccount, running_server
 
 pytestmark = pytest.mark.concurrency
@@ -164,3 +167,13 @@ def test_a_page_that_sets_a_cookie_is_served(server):
     reply = requests.get(f"{server.url}/signup/", timeout=10)
     assert reply.status_code == 200
     assert "csrftoken" in reply.cookies
+
+
+def test_start_up_objects_are_kept_out_of_the_collectors_walks() -> None:
+    gc.unfreeze()
+    try:
+        freeze_startup_objects()
+        assert "swaps.api.views" in sys.modules  # the URLconf's views, loaded before
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
