@@ -123,6 +123,20 @@ def test_a_malformed_content_length_is_a_json_400(server, length):
     assert body["success"] is False and body["error"]["code"] == "invalid_parameter"
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        "NOT A REQUEST",
+        "GET /api/v1/account HTTP/1.1\r\nHost: x\r\nBad Header: 1",
+        "POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked",
+    ],
+)
+def test_a_malformed_request_is_a_json_400(server, head):
+    status, body = raw_exchange(server, head, b"abc")
+    assert status == 400
+    assert body["success"] is False and body["error"]["code"] == "invalid_parameter"
+
+
 def test_huge_headers_are_a_json_431(server):
     # Just past the 256 KB cap: the server has read nearly all of it when it answers, so
     # the answer is not lost to a reset of the bytes it left unread.
@@ -163,7 +177,7 @@ def test_the_access_log_has_no_key(server):
 
 
 def test_a_page_that_sets_a_cookie_is_served(server):
-    # Django's WSGI handler writes Set-Cookie with a leading space, which h11 refuses.
+    # Django's WSGI handler writes Set-Cookie with a leading space, which h11 refused.
     reply = requests.get(f"{server.url}/signup/", timeout=10)
     assert reply.status_code == 200
     assert "csrftoken" in reply.cookies
