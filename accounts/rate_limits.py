@@ -107,11 +107,7 @@ class DatabaseCounter:
 
     def peek(self, account: Account, scope: str, now: datetime) -> WindowStatus:
         start = window_start(scope, now)
-        used = (
-            UsageWindow.objects.filter(account=account, scope=scope, starts_at=start)
-            .values_list("count", flat=True)
-            .first()
-        ) or 0
+        used = _window_count(account.pk, scope, start)
         return WindowStatus(
             scope,
             limit_for(account.plan, scope),
@@ -140,6 +136,19 @@ def _count_windows(account_id: int, windows: list[tuple[str, int, datetime]]) ->
             params,
         )
         return dict(cursor.fetchall())
+
+
+def _window_count(account_id: int, scope: str, start: datetime) -> int:
+    """A window's count, 0 if it has no row. Every read request asks (its headers show the
+    hourly write window): one plain SELECT; through the ORM it cost ~0.4 ms of CPU."""
+    table = connection.ops.quote_name(UsageWindow._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "count" FROM {table} WHERE account_id = %s AND scope = %s AND starts_at = %s',
+            [account_id, scope, connection.ops.adapt_datetimefield_value(start)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 class _Refused(Exception):

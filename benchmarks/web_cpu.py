@@ -10,8 +10,10 @@ web machine of tests/machines.py) on a new SQLite file (or, with --database-url 
 key, then sends, one at a time and after a warm-up, --creates `POST /api/v1/swaps` of the
 ~1 MP fixture pair (the burst of benchmarks/throughput.py) and --gets `GET
 /api/v1/swaps/ID`. CPU is user + system time of every process of the server's tree, read
-from /proc/PID/stat before and after each phase; divided by the requests sent. No worker
-runs: the jobs stay queued, so what is measured is the web side alone.
+from /proc/PID/stat before and after each phase; divided by the requests sent, and the
+part of it the web process's event loop took (its main thread: HTTP parsing, bodies,
+answers), the rest being Django in the request threads. No worker runs: the jobs stay
+queued, so what is measured is the web side alone.
 
 --profile: also profile the same creates inside one process (Django's test client, no
 HTTP server) and print the 25 costliest functions by own time.
@@ -41,32 +43,59 @@ WARM_UP = 5
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(root_pid: int) -> float:
-    """User + system CPU seconds of ``root_pid`` and every process below it (Linux /proc)."""
+def _stat_times(path: Path) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) from a /proc stat file; None if gone."""
+    try:
+        fields = path.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None  # the process ended meanwhile
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def tree_pids(root_pid: int) -> list[int]:
+    """``root_pid`` and every process below it (Linux /proc)."""
     parents: dict[int, int] = {}
-    times: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended meanwhile
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-    total, todo = 0.0, [root_pid]
+        found = _stat_times(stat)
+        if found is not None:
+            parents[int(stat.parent.name)] = found[0]
+    pids, todo = [], [root_pid]
     while todo:
         pid = todo.pop()
-        total += times.get(pid, 0.0)
+        pids.append(pid)
         todo += [child for child, parent in parents.items() if parent == pid]
+    return pids
+
+
+def tree_cpu_s(root_pid: int) -> float:
+    """User + system CPU seconds of ``root_pid`` and every process below it."""
+    found = (_stat_times(Path(f"/proc/{pid}/stat")) for pid in tree_pids(root_pid))
+    return sum(times[1] for times in found if times is not None)
+
+
+def event_loop_cpu_s(root_pid: int) -> float:
+    """CPU seconds of the web processes' main threads: uvicorn's event loop (HTTP parsing,
+    reading bodies, writing answers, handing requests to the Django threads)."""
+    total = 0.0
+    for pid in tree_pids(root_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"faceswap_site.webserver" in command:
+            found = _stat_times(Path(f"/proc/{pid}/task/{pid}/stat"))
+            total += found[1] if found is not None else 0.0
     return total
 
 
-def cpu_per_call(root_pid: int, count: int, call: Callable[[], None]) -> float:
-    """CPU ms of the server's tree per call, over ``count`` sequential calls."""
-    before = tree_cpu_s(root_pid)
+def cpu_per_call(root_pid: int, count: int, call: Callable[[], None]) -> tuple[float, float]:
+    """CPU ms of the server's tree per call over ``count`` sequential calls, and the part
+    of it spent on the event loop."""
+    before, loop_before = tree_cpu_s(root_pid), event_loop_cpu_s(root_pid)
     for _ in range(count):
         call()
-    return (tree_cpu_s(root_pid) - before) * 1000 / count
+    total = (tree_cpu_s(root_pid) - before) * 1000 / count
+    return total, (event_loop_cpu_s(root_pid) - loop_before) * 1000 / count
 
 
 def measure(services: Services, root: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -98,9 +127,9 @@ def measure(services: Services, root: Path, args: argparse.Namespace) -> dict[st
             get()
         assert web.process is not None
         started = time.perf_counter()
-        create_ms = cpu_per_call(web.process.pid, args.creates, create)
+        create_ms, create_loop_ms = cpu_per_call(web.process.pid, args.creates, create)
         create_wall = (time.perf_counter() - started) * 1000 / args.creates
-        get_ms = cpu_per_call(web.process.pid, args.gets, get)
+        get_ms, get_loop_ms = cpu_per_call(web.process.pid, args.gets, get)
         if args.profile:
             print(web.run("-m", "benchmarks.web_cpu", "--in-process", str(args.creates)))
     except BaseException:
@@ -110,8 +139,10 @@ def measure(services: Services, root: Path, args: argparse.Namespace) -> dict[st
         web.stop()
     return {
         "create_cpu_ms": round(create_ms, 2),
+        "create_event_loop_cpu_ms": round(create_loop_ms, 2),
         "create_wall_ms": round(create_wall, 2),
         "get_cpu_ms": round(get_ms, 2),
+        "get_event_loop_cpu_ms": round(get_loop_ms, 2),
     }
 
 

@@ -263,7 +263,7 @@ def _request_line(scope: dict[str, Any]) -> str:
 
 async def _send(send: Send, answer: Answer) -> None:
     # Django's WSGI handler writes Set-Cookie values with a leading space (waitress forgave
-    # it, h11 refuses it): a field value has no surrounding whitespace (RFC 9110 5.5).
+    # it, h11 refused it): a field value has no surrounding whitespace (RFC 9110 5.5).
     headers = [(n.encode("latin-1"), v.strip().encode("latin-1")) for n, v in answer.headers]
     bodiless = answer.status in (204, 304) or answer.status < 200
     if not bodiless and not any(n.lower() == b"content-length" for n, _ in headers):

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from swaps.imaging.provenance import read_note
@@ -222,6 +224,14 @@ def test_a_pending_job_has_no_result_yet(api_client, upload):
     result = api_client.get(f"/api/v1/swaps/{job_id}/result")
     assert result.status_code == 404
     assert api_error(result)["details"]["status"] == "pending"
+
+
+def test_reading_a_job_and_the_list_do_not_load_its_inputs(api_client, pending_job):
+    # The job object does not show its input rows: loading them cost every read a query.
+    for path in (f"/api/v1/swaps/{pending_job.pk}", "/api/v1/swaps"):
+        with CaptureQueriesContext(connection) as queries:
+            assert api_client.get(path).status_code == 200
+        assert not [q for q in queries.captured_queries if "swaps_swapinput" in q["sql"]]
 
 
 def _result_pixels(api_client: Any, job_id: str) -> np.ndarray:

@@ -7,9 +7,11 @@ request is still the JSON envelope on /api/; the access log carries no key.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from faceswap_site.webserver import freeze_startup_objects
 from tests.live_server import LiveServer, SeededAccount, running_server
 
 pytestmark = pytest.mark.concurrency
@@ -120,6 +123,20 @@ def test_a_malformed_content_length_is_a_json_400(server, length):
     assert body["success"] is False and body["error"]["code"] == "invalid_parameter"
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        "NOT A REQUEST",
+        "GET /api/v1/account HTTP/1.1\r\nHost: x\r\nBad Header: 1",
+        "POST /api/v1/swaps HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked",
+    ],
+)
+def test_a_malformed_request_is_a_json_400(server, head):
+    status, body = raw_exchange(server, head, b"abc")
+    assert status == 400
+    assert body["success"] is False and body["error"]["code"] == "invalid_parameter"
+
+
 def test_huge_headers_are_a_json_431(server):
     # Just past the 256 KB cap: the server has read nearly all of it when it answers, so
     # the answer is not lost to a reset of the bytes it left unread.
@@ -160,7 +177,17 @@ def test_the_access_log_has_no_key(server):
 
 
 def test_a_page_that_sets_a_cookie_is_served(server):
-    # Django's WSGI handler writes Set-Cookie with a leading space, which h11 refuses.
+    # Django's WSGI handler writes Set-Cookie with a leading space, which h11 refused.
     reply = requests.get(f"{server.url}/signup/", timeout=10)
     assert reply.status_code == 200
     assert "csrftoken" in reply.cookies
+
+
+def test_start_up_objects_are_kept_out_of_the_collectors_walks() -> None:
+    gc.unfreeze()
+    try:
+        freeze_startup_objects()
+        assert "swaps.api.views" in sys.modules  # the URLconf's views, loaded before
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
