@@ -299,3 +299,25 @@ def test_the_outer_gain_leaves_the_inner_face_and_the_forehead_alone(photos):
     # The rim between the jaw's outline and the inner face, beside points 1 and 2.
     rim = np.round(0.95 * (marks[1] + marks[2]) / 2 + 0.05 * marks[30]).astype(int)
     assert np.all(gain[rim[1], rim[0]] < 0.95)  # darkened towards the target (0.88-0.93)
+
+
+@pytest.mark.parametrize("depth", [-0.8, 0.8])
+def test_a_strong_light_map_keeps_its_shape(depth):
+    """A cast shadow (or a hot spot) as strong as a hard side light gives is taken
+    much finer than the smooth map: its middle keeps most of its depth."""
+    iod = 32.0
+    asym = np.zeros((128, 128), np.float32)
+    cv2.circle(asym, (64, 64), round(0.3 * iod), depth, -1)
+    smooth = cv2.GaussianBlur(asym, (0, 0), relight.SMOOTH_IOD * iod)
+    kept = relight.light_map(asym, relight.SMOOTH_IOD * iod, iod)
+    assert abs(kept[64, 64]) > 1.3 * abs(smooth[64, 64])  # 0.61 against 0.44
+
+
+def test_a_weak_light_map_stays_smooth():
+    """A weak asymmetry (a face's own: a mole, an uneven brow) is not taken finer,
+    where the recogniser would read its loss."""
+    iod = 32.0
+    asym = np.zeros((128, 128), np.float32)
+    cv2.circle(asym, (64, 64), round(0.3 * iod), -0.15, -1)
+    smooth = cv2.GaussianBlur(asym, (0, 0), relight.SMOOTH_IOD * iod)
+    assert np.array_equal(relight.light_map(asym, relight.SMOOTH_IOD * iod, iod), smooth)
