@@ -25,6 +25,8 @@ the light figures, each as a median and its worst pair: tone (mean colour),
 shade (the light's direction across the face) and light (cast shadows, hot spots);
 light (face), a diagnostic with no target: light over the whole face (the 68 points'
 hull: outer cheeks, jaw and temples too), not the inner face;
+relief, a diagnostic with no target: how much wider the result's inner-face skin spreads
+its L* than the target's (a studio face's modelling carried into a flat photo);
 forehead (mean and worst pair, no target yet): the share of the target's forehead
 skin that is not skin in the result (the source's hair pasted over it).
 """
@@ -249,6 +251,8 @@ def summary(scores: list[q.SwapScores]) -> dict[str, float]:
     out |= {f"worst {k}": max(getattr(s, k) for s in scores) for k in LIGHT_FIGURES}
     out["light (face)"] = med("light_face")
     out["worst light (face)"] = max(s.light_face for s in scores)
+    out["relief"] = med("relief")
+    out["worst relief"] = max(s.relief for s in scores)
     out["forehead"] = statistics.fmean(s.forehead for s in scores)
     out["worst forehead"] = max(s.forehead for s in scores)
     out["found"] = sum(s.found for s in scores) / len(scores)
@@ -263,16 +267,17 @@ def _cells(s: q.SwapScores) -> str:
     return (
         f"{s.d_src:.3f} | {s.d_tgt:.3f} | {'yes' if s.transferred else 'no'} | "
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
-        f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {100 * s.forehead:.1f}%"
+        f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
+        f"{100 * s.forehead:.1f}%"
     )
 
 
 def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
-        "| shade | light | light (face) | forehead |"
+        "| shade | light | light (face) | relief | forehead |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -302,6 +307,8 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
         "worst light",
         "light (face)",
         "worst light (face)",
+        "relief",
+        "worst relief",
         "forehead",
         "worst forehead",
         "found",

@@ -321,3 +321,14 @@ def test_a_weak_light_map_stays_smooth():
     cv2.circle(asym, (64, 64), round(0.3 * iod), -0.15, -1)
     smooth = cv2.GaussianBlur(asym, (0, 0), relight.SMOOTH_IOD * iod)
     assert np.array_equal(relight.light_map(asym, relight.SMOOTH_IOD * iod, iod), smooth)
+
+
+def test_relief_reads_a_face_more_modelled_than_the_target(photos):
+    """``relief_excess``: the output's inner-face skin spreads its L* wider than
+    the target's (a studio face's modelling in a flat photo) reads above 0."""
+    image = photos[GRACE_HOPPER]
+    marks = face_of(image).landmarks
+    flat = np.clip(128 + (image.astype(np.float32) - 128) * 0.5, 0, 255).astype(np.uint8)
+    assert q.relief_excess(image, image, marks) == 0.0
+    assert q.relief_excess(flat, image, marks) > 5.0  # the original into its flat copy
+    assert q.relief_excess(image, flat, marks) < -5.0

@@ -18,6 +18,7 @@ import numpy as np
 
 from .detect import Detection, Face, find_face_boxes, place_landmarks
 from .identity import face_descriptor
+from .mask import feature_mask
 from .shape import FOREHEAD, INNER_FACE, extend_landmarks, fit_similarity
 from .skin import REFERENCE, skin_likelihood
 
@@ -269,6 +270,33 @@ def light_difference(
     return float(np.sqrt(np.mean((diff - diff.mean()) ** 2)))
 
 
+# Percentiles of the inner face's skin L* whose range is its relief, and the blur
+# (a share of the inter-ocular distance) that leaves pores and noise out of it.
+RELIEF_PERCENTILES = (5, 95)
+RELIEF_BLUR_IOD = 1 / 6
+
+
+def relief_excess(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """How much wider the output's inner-face skin spreads its L* (blurred at
+    RELIEF_BLUR_IOD; RELIEF_PERCENTILES range; eyes, brows, lips and nostrils left
+    out) than the target's: a studio source's modelling (dark eye sockets, bright
+    nose and chin) carried into a flat photo reads high; below 0, flatter than the target."""
+    win, inner = _inner_window(target, output, landmarks)
+    skin = inner & (feature_mask(win.landmarks[:68], inner.shape, win.iod) == 0)
+    if skin.sum() < 16:
+        return 0.0
+    sigma = max(RELIEF_BLUR_IOD * win.iod, 0.5)
+    spreads = [
+        np.subtract(
+            *np.percentile(
+                cv2.GaussianBlur(_lightness(im), (0, 0), sigma)[skin], RELIEF_PERCENTILES[::-1]
+            )
+        )
+        for im in (win.target, win.output)
+    ]
+    return float(spreads[1] - spreads[0])
+
+
 def forehead_skin_lost(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
     """Share of the forehead (from the brows to ``FOREHEAD_CHECK`` above them,
     within the face's width) that is skin in the target and is not in the
@@ -299,6 +327,7 @@ class SwapScores:
     shade: float  # light direction change over the inner face, L* per inter-ocular distance
     light: float  # light pattern change (cast shadows, hot spots), L*
     light_face: float  # light over the whole face (68 points' hull): a diagnostic
+    relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
@@ -328,6 +357,7 @@ def score_swap(
         shade=shade_difference(target, output, pts),
         light=light_difference(target, output, pts),
         light_face=light_difference(target, output, pts, whole_face=True),
+        relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
         found=found,
     )
