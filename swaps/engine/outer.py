@@ -20,6 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from . import colour
+
 # Local means are read at this share of the inter-ocular distance.
 SIGMA_IOD = 0.12
 # How much of the target's local colour the outer face takes (log gain).
@@ -29,8 +31,6 @@ SHARE = 0.7
 BROW_RAMP_IOD = 0.2
 # The gain is made on a grid with this many pixels between the eyes.
 WORK_IOD_PX = 32.0
-# Per channel, at most this factor either way.
-GAIN_RANGE = (1 / 4, 4.0)
 
 
 def outer_gain(
@@ -61,11 +61,8 @@ def outer_gain(
     ]
     face_s, target_s, skin_s, inner_s = small
     sigma = max(SIGMA_IOD * iod * sx, 0.5)
-    norm = np.maximum(cv2.GaussianBlur(skin_s, (0, 0), sigma), 1e-3)[..., None]
-    means = [
-        cv2.GaussianBlur(im * skin_s[..., None], (0, 0), sigma) / norm for im in (face_s, target_s)
-    ]
-    gain = np.clip((means[1] + 1.0) / (means[0] + 1.0), *GAIN_RANGE)
+    # The colour match's gain (target over face, local means over ``skin``), finer.
+    gain = colour.colour_gain(face_s, target_s, skin_s, sigma)
     outside = 1.0 - cv2.GaussianBlur(inner_s, (0, 0), sigma)
     local = (points + 0.5) * (sx, sy) - 0.5
     share = SHARE * outside * below_brows(local, inner_s.shape, iod * sx)
