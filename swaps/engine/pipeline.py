@@ -21,6 +21,7 @@ from . import (
     relight,
     shape,
     skin,
+    texture,
     trade_off,
     warp,
 )
@@ -56,6 +57,7 @@ class SwapOptions:
     match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
     tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
+    clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 
@@ -100,12 +102,17 @@ class _Crop:
 def _source_for_warp(
     source: np.ndarray, points: np.ndarray, src_size: float, dst_size: float, opts: SwapOptions
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The source image to sample from, prefiltered if it must shrink a lot."""
+    """The source image to sample from: prefiltered if it must shrink a lot,
+    its noise cleaned if it must grow (``texture``)."""
     scale = dst_size / src_size
-    if scale >= opts.prefilter_below:
-        return source, points
     region = _Crop.around(points[shape.OUTLINE], 0.15 * src_size, source.shape)
-    return warp.prefilter_source(source, points, (region.x, region.y, region.w, region.h), scale)
+    if scale < opts.prefilter_below:
+        box = (region.x, region.y, region.w, region.h)
+        return warp.prefilter_source(source, points, box, scale)
+    if opts.clean_source and texture.enlargement_share(scale) > 0:
+        cleaned = texture.clean_source(source[region.slices()], scale)
+        return cleaned, points - region.origin
+    return source, points
 
 
 def swap_face(
