@@ -17,6 +17,7 @@ from . import (
     enhance,
     exposure,
     mask,
+    occluders,
     outer,
     relight,
     shape,
@@ -58,6 +59,7 @@ class SwapOptions:
     tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
+    keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 
@@ -220,7 +222,7 @@ def _composite(
     68 landmarks as found (both in crop pixels)."""
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
-    soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep), grid.size)
+    soft = mask.upsample(_soft_mask(grid, dst_local, own, face_size, opts, keep), grid.size)
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
         warped = detail.soften(warped, sigma * grid.step[0])
@@ -298,12 +300,14 @@ def _tone_gain(
 def _soft_mask(
     grid: _Analysis,
     dst_local: np.ndarray,
+    own: np.ndarray,
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The blend weights on the analysis grid: the face outline with hair removed
-    from the forehead band, its top faded (with ``match_light``), eroded and feathered."""
+    from the forehead band, its top faded (with ``match_light``), eroded and
+    feathered, and none along the target's glasses frames (``own``: its 68 points)."""
     hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
@@ -313,4 +317,11 @@ def _soft_mask(
         weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
         hard = hard * weight
     face_px = face_size / grid.step[0]
-    return mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
+    soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
+    if opts.keep_glasses:
+        points = (own + 0.5) / np.asarray(grid.step) - 0.5
+        iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
+        frames = occluders.glasses_mask(grid.target, points, iod)
+        if frames is not None:  # else the mask is left exactly as it was
+            soft = soft * (1.0 - frames)
+    return soft
