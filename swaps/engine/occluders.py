@@ -45,11 +45,14 @@ ARC = (-30.0, 210.0)
 # 0.15-0.40, faces without glasses at most 0.13 (deep wrinkles round the eyes).
 MIN_RIM, MIN_BRIDGE, SCORE = 0.08, 0.15, 0.14
 # The mask: pixels of the line response over this share of the rims' median,
-# within this distance of a path (inter-ocular distances), grown one pixel.
-
+# within this distance of a path (inter-ocular distances), grown one pixel and
+# blurred by EDGE_SIGMA pixels; the brows (BROW_IOD wide) are never in it.
 PIXEL_SHARE, NEAR_IOD = 0.6, 0.06
 EDGE_SIGMA = 0.7
 BROW_IOD = 0.18
+# Under this many grid pixels between the eyes a frame is a pixel wide or less
+# and the line filter reads noise (a 2 x 2 block blob on the contact sheet).
+MIN_IOD = 20.0
 
 
 def line_response(grey: np.ndarray, iod: float) -> np.ndarray:
@@ -86,7 +89,7 @@ def glasses_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndarr
     """(h, w) float32 0..1 on ``target``'s grid: the target's glasses frames, or
     None when it wears none. ``target``: BGR uint8, ``points``: its own 68
     landmarks on that grid, ``iod`` pixels between the eyes."""
-    if iod < 8:  # a frame would be under a pixel wide: nothing to keep
+    if iod < MIN_IOD:  # frames a pixel wide: the line filter reads noise
         return None
     box = _box(points, iod, target.shape)
     y0, x0 = box[0].start, box[1].start

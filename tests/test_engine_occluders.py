@@ -1,0 +1,69 @@
+"""The target's glasses stay on the new face (occluders.py): frames drawn on a
+target survive the swap, and a face without glasses is swapped as before."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from swaps.engine import SwapOptions, detect_faces, occluders
+from swaps.engine.pipeline import swap_face
+
+pytestmark = pytest.mark.usefixtures("engine_models")
+
+
+def draw_glasses(image: np.ndarray, marks: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """A copy of ``image`` wearing glasses: a rim round each eye and a bridge,
+    lines 0.06 eye distances wide. Returns the image and the frames' core (bool)."""
+    left, right = marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)
+    iod = float(np.linalg.norm(right - left))
+    frames = np.zeros(image.shape[:2], np.uint8)
+    axes = (round(0.45 * iod), round(0.34 * iod))
+    width = max(3, round(0.06 * iod))
+    for centre in (left, right):
+        cv2.ellipse(
+            frames, (round(centre[0]), round(centre[1] + 0.05 * iod)), axes, 0, 0, 360, 1, width
+        )
+    y = round((left[1] + right[1]) / 2 - 0.05 * iod)
+    cv2.line(frames, (round(left[0] + axes[0]), y), (round(right[0] - axes[0]), y), 1, width)
+    out = image.copy()
+    out[frames > 0] = colour
+    core = cv2.erode(frames, np.ones((3, 3), np.uint8)) > 0
+    return out, core
+
+
+@pytest.mark.parametrize("colour", [(25, 25, 30), (252, 252, 252)])
+def test_frames_drawn_on_the_target_survive_the_swap(grace, astronaut, colour):
+    marks = detect_faces(astronaut)[0].landmarks
+    target, core = draw_glasses(astronaut, marks, colour)
+    src = detect_faces(grace)[0].landmarks
+
+    def error(keep: bool) -> float:
+        out = swap_face(grace, src, target, marks, SwapOptions(keep_glasses=keep))
+        diff = np.abs(out.astype(np.int16) - target.astype(np.int16)).max(axis=2)
+        return float(np.median(diff[core]))
+
+    assert error(False) > 40  # without the step the source's face covers them
+    assert error(True) < 12  # with it the result along them is the target's
+
+
+def test_a_face_without_glasses_is_swapped_exactly_as_before(grace, astronaut):
+    marks, src = detect_faces(astronaut)[0].landmarks, detect_faces(grace)[0].landmarks
+    outs = [
+        swap_face(grace, src, astronaut, marks, SwapOptions(keep_glasses=keep))
+        for keep in (True, False)
+    ]
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_no_frames_are_found_on_a_bare_face_and_some_on_grace_hopper(grace, astronaut):
+    for image, wears in ((astronaut, False), (grace, True)):
+        marks = detect_faces(image)[0].landmarks
+        iod = float(np.linalg.norm(marks[36:42].mean(axis=0) - marks[42:48].mean(axis=0)))
+        scale = 64.0 / iod  # the analysis grid's eye distance, about
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found = occluders.glasses_mask(small, (marks + 0.5) * scale - 0.5, 64.0)
+        assert (found is not None) == wears
+        if wears:  # the frames, not the face: ~1% of the photo (its face: ~15%)
+            assert 0.005 < float((found > 0.5).mean()) < 0.03
