@@ -34,7 +34,8 @@ SQUASH = 0.8
 REACH_IOD = 0.9  # the rays' length, in inter-ocular distances
 # The eye itself (its hull grown by this share of the inter-ocular distance) is
 # never a frame: its lids and lashes are the strongest lines near it.
-EYE_GROW_IOD = 0.15
+EYE_GROW_IOD = 0.1
+OUTWARD = 1.0
 # The line filter's width (a frame is thinner, a lid's shadow or a brow wider).
 LINE_IOD = 0.16
 # The lower arc, where the rim is judged (degrees; the brows sit above it).
@@ -167,7 +168,7 @@ def _rim(
     allowed = ((map_x - midline) * outward > 0).astype(np.float32)
     free = cv2.remap((1 - eyes).astype(np.float32), map_x, map_y, cv2.INTER_NEAREST)
     polar = cv2.remap(response, map_x, map_y, cv2.INTER_LINEAR) * free * allowed
-    path = best_path(polar)
+    path = best_path(polar * (1.0 + OUTWARD * radii / radii[-1]))
     rows = np.arange(len(angles))
     values = polar[rows, path]
     return np.stack((map_x[rows, path], map_y[rows, path]), axis=1), values
