@@ -49,7 +49,7 @@ MIN_RIM, MIN_BRIDGE, SCORE = 0.1, 0.18, 0.17
 # The mask: pixels of the line response over this share of the rims' median,
 # within this distance of a path (inter-ocular distances), grown one pixel and
 # blurred by EDGE_SIGMA pixels; the brows (BROW_IOD wide) are never in it.
-PIXEL_SHARE, NEAR_IOD = 0.6, 0.06
+PIXEL_SHARE, NEAR_IOD = 0.6, 0.04
 EDGE_SIGMA = 0.7
 BROW_IOD = 0.18
 # Under this many grid pixels between the eyes a frame is a pixel wide or less
