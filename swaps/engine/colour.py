@@ -67,18 +67,27 @@ SIGMA_CELLS = 8.0
 
 
 def match_colour(
-    warped: np.ndarray, target: np.ndarray, outline: np.ndarray, face_size: float, sigma: float
+    warped: np.ndarray,
+    target: np.ndarray,
+    outline: np.ndarray,
+    face_size: float,
+    sigma: float,
+    occluded: np.ndarray | None = None,
 ) -> np.ndarray:
     """Low-resolution gain field for full-size ``warped`` vs ``target`` crops.
 
     ``outline`` is the face outline in crop pixels, ``face_size`` in pixels and
-    ``sigma`` a fraction of it. Upsample the result to apply it.
+    ``sigma`` a fraction of it. ``occluded`` (0..1, the crops' size): what
+    covers the target's face (glasses), left out of both means, so a dark
+    frame does not darken the skin round it. Upsample the result to apply it.
     """
     h, w = target.shape[:2]
     sigma_px = max(sigma * face_size, 1e-3)
     scale = min(1.0, SIGMA_CELLS / sigma_px)
     grid = (max(2, math.ceil(w * scale)), max(2, math.ceil(h * scale)))
     hard = hull_mask(outline, grid, (w / grid[0], h / grid[1]))
+    if occluded is not None:
+        hard = hard * (1.0 - cv2.resize(occluded, grid, interpolation=cv2.INTER_AREA))
     return colour_gain(shrink(warped, grid), shrink(target, grid), hard, sigma_px * scale)
 
 

@@ -222,12 +222,13 @@ def _composite(
     68 landmarks as found (both in crop pixels)."""
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
-    soft = mask.upsample(_soft_mask(grid, dst_local, own, face_size, opts, keep), grid.size)
+    frames = _glasses(grid, own) if opts.keep_glasses else None
+    soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep, frames), grid.size)
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
         warped = detail.soften(warped, sigma * grid.step[0])
     if opts.match_light:
-        gain = _lit_gain(grid, dst_local, own, face_size, opts, keep)
+        gain = _lit_gain(grid, dst_local, own, face_size, opts, keep, frames)
     else:
         outline = dst_local[shape.OUTLINE]
         gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
@@ -243,13 +244,15 @@ def _lit_gain(
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
+    frames: np.ndarray | None = None,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
     then its skin colour (``colour``), half its tone curve and its relief
     (``exposure``), its light's direction over the central face
     (``relight.plane_gain``), then part of its local skin colour on the outer
     face (``outer``) on the warped source: one multiply, so a lit-up shadow is
-    never clipped before its colour is matched."""
+    never clipped before its colour is matched. ``frames``: the target's glasses
+    (``occluders``), left out of the colour match."""
     step = np.asarray(grid.step)
     points = (dst_local + 0.5) / step - 0.5
     own_points = (own + 0.5) / step - 0.5
@@ -262,7 +265,7 @@ def _lit_gain(
     light = relight.light_gain(grid.source, grid.target, points, hull, iod)
     lit = grid.source.astype(np.float32) * light[..., None]
     colour_gain = colour.match_colour(
-        lit, grid.target, points[shape.OUTLINE], face_size / step[0], opts.colour_sigma
+        lit, grid.target, points[shape.OUTLINE], face_size / step[0], opts.colour_sigma, frames
     )
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
@@ -297,17 +300,25 @@ def _tone_gain(
     return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
 
 
+def _glasses(grid: _Analysis, own: np.ndarray) -> np.ndarray | None:
+    """The target's glasses frames on the analysis grid (``occluders``), or None.
+    ``own``: the target's 68 landmarks as found, in crop pixels."""
+    points = (own + 0.5) / np.asarray(grid.step) - 0.5
+    iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
+    return occluders.glasses_mask(grid.target, points, iod)
+
+
 def _soft_mask(
     grid: _Analysis,
     dst_local: np.ndarray,
-    own: np.ndarray,
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
+    frames: np.ndarray | None = None,
 ) -> np.ndarray:
     """The blend weights on the analysis grid: the face outline with hair removed
     from the forehead band, its top faded (with ``match_light``), eroded and
-    feathered, and none along the target's glasses frames (``own``: its 68 points)."""
+    feathered, and none along the target's glasses ``frames``."""
     hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
@@ -318,10 +329,6 @@ def _soft_mask(
         hard = hard * weight
     face_px = face_size / grid.step[0]
     soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
-    if opts.keep_glasses:
-        points = (own + 0.5) / np.asarray(grid.step) - 0.5
-        iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
-        frames = occluders.glasses_mask(grid.target, points, iod)
-        if frames is not None:  # else the mask is left exactly as it was
-            soft = soft * (1.0 - frames)
+    if frames is not None:  # else the mask is left exactly as it was
+        soft = soft * (1.0 - frames)
     return soft
