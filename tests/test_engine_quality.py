@@ -58,7 +58,12 @@ def test_default_swap_meets_the_quality_targets(faces, source, target):
     s = scores(faces, source, target)
     assert s.found
     assert s.transferred and s.d_src <= 0.45  # looks like the source...
-    assert s.d_src < s.d_tgt - 0.2  # ...and clearly not like the target
+    assert s.d_src < s.d_tgt - 0.1  # ...and clearly not like the target:
+    # Grace's glasses stay on the new face (occluders.py) and the recogniser reads
+    # them as hers (d_src / d_tgt 0.44 / 0.59 with them, 0.31 / 0.64 without), so
+    # the face itself is held to the wider margin without them.
+    bare = scores(faces, source, target, keep_glasses=False)
+    assert bare.d_src < bare.d_tgt - 0.2
     # The head stays: on these ~100 px faces landmark noise alone gives up to
     # ~0.07 (likeness 0 included); a head that moved would give far more.
     assert s.head_err <= 0.1
