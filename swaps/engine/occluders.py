@@ -105,26 +105,40 @@ def glasses_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndarr
     if iod < MIN_IOD:  # frames a pixel wide: the line filter reads noise
         return None
     box = _box(points, iod, target.shape)
-    y0, x0 = box[0].start, box[1].start
-    local = points - (x0, y0)
+    local = points - (box[1].start, box[0].start)
     grey = cv2.cvtColor(target[box], cv2.COLOR_BGR2GRAY).astype(np.float32)
-    level = _skin_level(grey, local)
-    response = line_response(grey, iod) / (level + 10.0)
+    response = line_response(grey, iod) / (_skin_level(grey, local) + 10.0)
+    bridge = _bridge(response, local)
+    # Most faces have no line across the bridge: no search round the eyes then.
+    if bridge is None or np.percentile(bridge[1], 25) < MIN_BRIDGE:
+        return None
     eyes = _eyes(local, grey.shape, iod)
     rims = _rims(response, eyes, local, iod)
-    bridge = _bridge(response, local)
-    if bridge is None or not _found(rims, bridge[1]):
+    if not _found(rims, bridge[1]):
         return None
-    paths = [path for path, _ in rims] + [bridge[0]]
+    out = np.zeros(target.shape[:2], np.float32)
+    out[box] = _frames(response, eyes, [path for path, _ in rims] + [bridge[0]], rims, local, iod)
+    return np.minimum(out, 1.0)
+
+
+def _frames(
+    response: np.ndarray,
+    eyes: np.ndarray,
+    paths: list[np.ndarray],
+    rims: list[tuple[np.ndarray, np.ndarray]],
+    points: np.ndarray,
+    iod: float,
+) -> np.ndarray:
+    """The frames' mask: the strong line response near the ``paths``, not in the
+    grown ``eyes`` nor on the brows, grown a pixel and softened."""
     share = PIXEL_SHARE * float(np.median(np.concatenate([v for _, v in rims])))
-    near = np.zeros(grey.shape, np.uint8)
+    near = np.zeros(response.shape, np.uint8)
     thick = 2 * max(1, round(NEAR_IOD * iod)) + 1
     cv2.polylines(near, [np.round(p).astype(np.int32) for p in paths], False, 1, thick)
-    frames = (near > 0) & (response > share) & (eyes == 0) & (_brows(local, grey.shape, iod) == 0)
+    brows = _brows(points, response.shape, iod)
+    frames = (near > 0) & (response > share) & (eyes == 0) & (brows == 0)
     frames = cv2.dilate(frames.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
-    out = np.zeros(target.shape[:2], np.float32)
-    out[box] = cv2.GaussianBlur(frames, (0, 0), EDGE_SIGMA)
-    return np.minimum(out, 1.0)
+    return cv2.GaussianBlur(frames, (0, 0), EDGE_SIGMA)
 
 
 def _box(points: np.ndarray, iod: float, shape_hw: tuple[int, ...]) -> tuple[slice, slice]:
