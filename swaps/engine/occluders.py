@@ -3,8 +3,9 @@
 A swap pastes the source's face over everything inside the mask, so a
 target's glasses frames vanish, or stay as a faint ghost of the colour match,
 which reads as fake at once. Here the frames are found on the target (on the
-analysis grid) and the blend weight drops along them, so the new face wears
-the target's glasses.
+analysis grid), the blend weight drops along them, so the new face wears
+the target's glasses, and the colour match leaves them out of its means (a
+dark frame would darken the skin round it).
 
 How frames are told from a face's own lines: a frame is a thin line, darker
 or brighter than what is on both sides of it (a morphological black-hat /
@@ -16,8 +17,11 @@ step between angles), and across the bridge the best path from one inner eye
 corner to the other. Glasses are found only when the weakest quarter of both
 rims' lower arcs (below the brows, where a face has only lids, bags and
 wrinkles, none of them running all the way round) and of the bridge are
-strong lines. When nothing is found the mask is not touched, so the swap is
-bit-for-bit what it was without this step.
+strong lines (the paths round the eyes prefer the outer of two lines: a lens's
+rim lies outside a lower lid's crease). When nothing is found neither the mask
+nor the colour match is touched, so the swap is bit for bit what it was
+without this step. Frames are judged by grey level only: a frame as bright as
+the skin, or under 20 grid pixels between the eyes, is not found.
 """
 
 from __future__ import annotations
