@@ -67,3 +67,20 @@ def test_no_frames_are_found_on_a_bare_face_and_some_on_grace_hopper(grace, astr
         assert (found is not None) == wears
         if wears:  # the frames, not the face: ~1% of the photo (its face: ~15%)
             assert 0.005 < float((found > 0.5).mean()) < 0.03
+
+
+def test_lines_all_over_a_face_are_not_glasses(astronaut):
+    """Wrinkles run round the eyes and across the bridge too, but no more
+    strongly than over the cheeks: drawn everywhere, they are not frames."""
+    marks = detect_faces(astronaut)[0].landmarks
+    iod = float(np.linalg.norm(marks[36:42].mean(axis=0) - marks[42:48].mean(axis=0)))
+    lined = astronaut.copy()
+    x0, y0 = marks.min(axis=0).astype(int)
+    x1, y1 = marks.max(axis=0).astype(int)
+    for y in range(y0, y1, max(3, round(0.1 * iod))):
+        cv2.line(
+            lined, (x0, y), (x1, y + round(0.05 * iod)), (90, 90, 100), max(1, round(0.03 * iod))
+        )
+    scale = 64.0 / iod
+    small = cv2.resize(lined, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    assert occluders.glasses_mask(small, (marks + 0.5) * scale - 0.5, 64.0) is None
