@@ -16,14 +16,17 @@ for glasses / right, per variant and in all.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runnable as a plain script
 
-from benchmarks import engine_quality as eq
-from swaps.engine import detect_faces, mask, occluders, shape
-from swaps.engine.images import shrink
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks import engine_quality as eq  # noqa: E402
+from swaps.engine import detect_faces, mask, occluders, shape  # noqa: E402
+from swaps.engine.images import shrink  # noqa: E402
 
 # Looked at on the photos (2026-12-07): every face of the benchmark wearing glasses.
 WEARS_GLASSES = {

@@ -84,3 +84,10 @@ def test_lines_all_over_a_face_are_not_glasses(astronaut):
     scale = 64.0 / iod
     small = cv2.resize(lined, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     assert occluders.glasses_mask(small, (marks + 0.5) * scale - 0.5, 64.0) is None
+
+
+def test_the_detection_benchmark_judges_the_fixtures_as_the_swap_does(grace, astronaut):
+    from benchmarks import glasses_detection
+
+    for image, wears in ((grace, True), (astronaut, False)):
+        assert glasses_detection.judged(image, detect_faces(image)[0].landmarks) is wears
