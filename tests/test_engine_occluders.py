@@ -91,3 +91,9 @@ def test_the_detection_benchmark_judges_the_fixtures_as_the_swap_does(grace, ast
 
     for image, wears in ((grace, True), (astronaut, False)):
         assert glasses_detection.judged(image, detect_faces(image)[0].landmarks) is wears
+
+
+def test_eyes_outside_the_image_find_nothing(grace):
+    marks = detect_faces(grace)[0].landmarks
+    assert occluders.glasses_mask(grace, marks - (0, 2 * grace.shape[0]), 80.0) is None
+    assert occluders.glasses_mask(grace, marks + (grace.shape[1], 0), 80.0) is None

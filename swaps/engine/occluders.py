@@ -114,6 +114,8 @@ def glasses_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndarr
     if iod < MIN_IOD:  # frames a pixel wide: the line filter reads noise
         return None
     box = _box(points, iod, target.shape)
+    if box[0].stop - box[0].start < iod or box[1].stop - box[1].start < iod:
+        return None  # the eyes are (mostly) outside the image
     local = points - (box[1].start, box[0].start)
     grey = cv2.cvtColor(target[box], cv2.COLOR_BGR2GRAY).astype(np.float32)
     cheeks = _cheeks(local, grey.shape)
