@@ -93,7 +93,11 @@ def test_the_detection_benchmark_judges_the_fixtures_as_the_swap_does(grace, ast
         assert glasses_detection.judged(image, detect_faces(image)[0].landmarks) is wears
 
 
-def test_eyes_outside_the_image_find_nothing(grace):
+def test_eyes_outside_the_image_find_nothing_and_raise_nothing(grace):
     marks = detect_faces(grace)[0].landmarks
     assert occluders.glasses_mask(grace, marks - (0, 2 * grace.shape[0]), 80.0) is None
     assert occluders.glasses_mask(grace, marks + (grace.shape[1], 0), 80.0) is None
+    h, w = grace.shape[:2]
+    for dx, dy in ((-0.35, 0), (0.3, 0), (0, -0.3), (0, 0.4), (0.3, 0.3)):  # half the face out
+        found = occluders.glasses_mask(grace, marks + (dx * w, dy * h), 80.0)
+        assert found is None or found.shape == (h, w)

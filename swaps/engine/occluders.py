@@ -241,6 +241,8 @@ def _bridge(response: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     columns = response[y0 : y1 + 1, x0 : x1 + 1].T
+    if min(columns.shape) < 2:  # the bridge is (mostly) outside the image
+        return None
     path = best_path(columns)
     steps = np.arange(columns.shape[0])
     xy = np.stack((steps + x0, path + y0), axis=1).astype(np.float64)
