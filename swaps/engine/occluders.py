@@ -122,7 +122,7 @@ def glasses_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndarr
     response = line_response(grey, iod) / (_median(grey, cheeks) + 10.0)
     bridge = _bridge(response, local)
     # Most faces have no line across the bridge: no search round the eyes then.
-    if bridge is None or np.percentile(bridge[1], 25) < MIN_BRIDGE:
+    if bridge is None or _percentile(bridge[1], 0.25) < MIN_BRIDGE:
         return None
     eyes = _eyes(local, grey.shape, iod)
     rims = _rims(response, eyes, local, iod)
@@ -143,7 +143,7 @@ def _frames(
 ) -> np.ndarray:
     """The frames' mask: the strong line response near the ``paths``, not in the
     grown ``eyes`` nor on the brows, grown a pixel and softened."""
-    share = PIXEL_SHARE * float(np.median(np.concatenate([v for _, v in rims])))
+    share = PIXEL_SHARE * _percentile(np.concatenate([v for _, v in rims]), 0.5)
     near = np.zeros(response.shape, np.uint8)
     thick = 2 * max(1, round(NEAR_IOD * iod)) + 1
     cv2.polylines(near, [np.round(p).astype(np.int32) for p in paths], False, 1, thick)
@@ -172,7 +172,18 @@ def _cheeks(points: np.ndarray, shape_hw: tuple[int, ...]) -> np.ndarray:
 
 def _median(image: np.ndarray, region: np.ndarray) -> float:
     values = image[region]
-    return float(np.median(values)) if values.size else float(np.median(image))
+    return _percentile(values if values.size else image.ravel(), 0.5)
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, 100 * q) (its linear method) by a partial sort:
+    the same value, without numpy's ~30 us of overhead a call (7 calls a face)."""
+    position = q * (len(values) - 1)
+    below = int(position)
+    above = min(below + 1, len(values) - 1)
+    part = np.partition(values, (below, above))
+    low, high = float(part[below]), float(part[above])
+    return low + (high - low) * (position - below)
 
 
 def _eyes(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np.ndarray:
@@ -254,7 +265,7 @@ def _found(rims: list[tuple[np.ndarray, np.ndarray]], bridge: np.ndarray, textur
     rims stand out of the skin's own ``texture`` (the cheeks' median response)."""
     angles = _angles()
     arc = (angles >= ARC[0]) & (angles <= ARC[1])
-    rim = min(float(np.percentile(values[arc], 25)) for _, values in rims)
-    across = float(np.percentile(bridge, 25))
+    rim = min(_percentile(values[arc], 0.25) for _, values in rims)
+    across = _percentile(bridge, 0.25)
     strong = rim >= MIN_RIM and across >= MIN_BRIDGE and np.sqrt(rim * across) >= SCORE
     return strong and rim >= OVER_TEXTURE * texture
