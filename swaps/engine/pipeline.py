@@ -237,21 +237,31 @@ def _composite(
         gain = colour.keep_source(gain, keep.colour)
     face = blend.apply_gain(warped, gain)
     if grain > 0.0:
-        face = _with_grain(face, target_crop, grid, dst_local, grain)
+        face = _with_grain(face, target_crop, grid, points, grain)
     # Reads of the crop are all done: the blend may overwrite it.
     blend.blend(target_crop, face, soft, out=target_crop)
 
 
 def _with_grain(
-    face: np.ndarray, target_crop: np.ndarray, grid: _Analysis, dst_local: np.ndarray, share: float
+    face: np.ndarray,
+    target_crop: np.ndarray,
+    grid: _Analysis,
+    points: tuple[np.ndarray, np.ndarray],
+    share: float,
 ) -> np.ndarray:
-    """``face`` with ``share`` of the target's grain on its skin: the features
-    (eyes, brows, lips, nostrils) left out, read over the inner face's skin."""
-    points = (dst_local + 0.5) / np.asarray(grid.step) - 0.5
-    iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
-    features = mask.feature_mask(points, grid.inner.shape, iod).astype(np.float32)
+    """``face`` with ``share`` of the grain it lacks (``texture.add_grain``) on
+    its skin, the features (eyes, brows, lips, nostrils) of the morphed face
+    left out; levels read on the central face (the target's own 68 points'
+    hull shrunk to 0.7, as ``quality.grain_ratio``), features out."""
+    dst_local, own = points
+    step = np.asarray(grid.step)
+    on_grid = (dst_local + 0.5) / step - 0.5
+    iod = float(np.linalg.norm(on_grid[36:42].mean(axis=0) - on_grid[42:48].mean(axis=0)))
+    features = mask.feature_mask(on_grid, grid.inner.shape, iod).astype(np.float32)
     skin = cv2.GaussianBlur(1.0 - features, (0, 0), max(0.05 * iod, 0.5)) * share
-    inner = ((grid.inner > 0.5) & (features == 0)).astype(np.uint8)
+    centre = own.mean(axis=0)
+    central = mask.hull_mask((own - centre) * 0.7 + centre, grid.grid, grid.step)
+    inner = ((central > 0.5) & (features == 0)).astype(np.uint8)
     skin, inner = (cv2.resize(m, grid.size, interpolation=cv2.INTER_LINEAR) for m in (skin, inner))
     return texture.add_grain(face, target_crop, skin, inner, iod * grid.step[0])
 
