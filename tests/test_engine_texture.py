@@ -81,7 +81,7 @@ def test_grain_octaves_run_from_the_pixel_level_to_a_hundredth_of_the_eyes():
     grey = np.random.default_rng(3).normal(128, 20, (64, 64)).astype(np.float32)
     bands = texture.octaves(grey, [0.8, 1.6])
     rest = grey - sum(bands)  # what is coarser than the last octave: smooth
-    everywhere = np.ones(grey.shape, bool)
+    everywhere = np.ones(grey.shape, np.uint8)
     finest = [texture.band_level(texture.octaves(g, [0.8])[0], everywhere) for g in (grey, rest)]
     assert finest[1] < 0.1 * finest[0]
 

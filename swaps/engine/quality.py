@@ -313,7 +313,8 @@ def grain_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -
     shape_hw = target[box].shape[:2]
     skin = inner_face(shape_hw, local) & (feature_mask(local, shape_hw, inter_ocular(local)) == 0)
     grey = (cv2.cvtColor(im[box], cv2.COLOR_BGR2GRAY) for im in (target, output))
-    before, after = (band_level(octaves(g, [GRAIN_MIN_SIGMA])[0], skin) for g in grey)
+    region = skin.astype(np.uint8)
+    before, after = (band_level(octaves(g, [GRAIN_MIN_SIGMA])[0], region) for g in grey)
     return after / max(before, GRAIN_FLOOR)
 
 

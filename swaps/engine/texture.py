@@ -122,13 +122,16 @@ def octaves(grey: np.ndarray, sigmas: list[float]) -> list[np.ndarray]:
 
 
 def band_level(band: np.ndarray, region: np.ndarray) -> float:
-    """The RMS of ``band`` over ``region`` (!= 0), each value clipped at 3x the
-    mean |value| first, so a few edges (wrinkles, a glasses frame) weigh little."""
-    values = np.abs(band[region != 0])
-    if values.size == 0:
+    """The RMS of ``band`` over ``region`` (uint8, != 0), each value clipped at
+    3x the mean |value| first, so a few edges (wrinkles, glasses) weigh little.
+    Read on every other pixel of every other row: as steady, a quarter of the cost."""
+    size = np.abs(band[::2, ::2])
+    region = np.ascontiguousarray(region[::2, ::2])
+    mean = cv2.mean(size, region)[0]
+    if mean <= 0.0:
         return 0.0
-    values = np.minimum(values, 3.0 * float(values.mean()))
-    return float(np.sqrt(np.mean(values * values)))
+    clipped = cv2.min(size, 3.0 * mean)
+    return math.sqrt(cv2.mean(cv2.multiply(clipped, clipped), region)[0])
 
 
 def missing_share(have: float, want: float) -> float:
@@ -142,25 +145,45 @@ def add_grain(
 ) -> np.ndarray:
     """``face`` (BGR uint8, the corrected source on the target's crop) with grain
     where ``skin`` (0..1 weights) says: in each octave as much as ``face`` lacks
-    of the ``target`` crop's level over ``inner`` (!= 0, the central skin)."""
+    of the ``target`` crop's level over ``inner`` (uint8 != 0, the central skin)."""
     sigmas = grain_sigmas(iod_px)
-    grey = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    want = [band_level(b, inner) for b in octaves(cv2.cvtColor(target, cv2.COLOR_BGR2GRAY), sigmas)]
-    have = [band_level(b, inner) for b in octaves(grey, sigmas)]
+    box = _around(inner, 4 * sigmas[-1])  # levels are read here only
+    grey = cv2.cvtColor(face[box], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    region = inner[box]
+    want = [
+        band_level(b, region)
+        for b in octaves(cv2.cvtColor(target[box], cv2.COLOR_BGR2GRAY), sigmas)
+    ]
+    have = [band_level(b, region) for b in octaves(grey, sigmas)]
     shares = [missing_share(h, w) for h, w in zip(have, want, strict=True)]
     if max(shares) <= 0.0:
         return face
-    field = octaves(_noise(grey.shape), sigmas)  # each octave at the target's level
-    bands = [b * (w / max(band_level(b, inner), 1e-6)) for b, w in zip(field, want, strict=True)]
+    field = octaves(_noise(face.shape), sigmas)
+    # Each octave of the noise at the target's level, times its share.
+    shares = [
+        s * w / max(band_level(b[box], region), 1e-6)
+        for s, b, w in zip(shares, field, want, strict=True)
+    ]
     # A band filtered again keeps less than itself, and each octave added
     # spills into its neighbours: read what the sum gives and correct once.
-    got = [band_level(b, inner) for b in octaves(grey + _sum(bands, shares), sigmas)]
+    added = _sum([b[box] for b in field], shares)
+    got = [band_level(b, region) for b in octaves(grey + added, sigmas)]
     shares = [
-        min(s * _correction(h, w, g), 2.0)
+        s * min(_correction(h, w, g), 2.0)
         for s, h, w, g in zip(shares, have, want, got, strict=True)
     ]
-    layer = _sum(bands, shares) * skin
+    layer = _sum(field, shares) * skin
     return cv2.add(face, cv2.merge([layer] * 3), dtype=cv2.CV_8U)
+
+
+def _around(region: np.ndarray, margin: float) -> tuple[slice, slice]:
+    """The box of ``region``'s pixels (!= 0), grown by ``margin``, in the image."""
+    x, y, w, h = cv2.boundingRect(region)
+    pad = math.ceil(margin)
+    rows, cols = region.shape[:2]
+    return slice(max(y - pad, 0), min(y + h + pad, rows)), slice(
+        max(x - pad, 0), min(x + w + pad, cols)
+    )
 
 
 def _sum(bands: list[np.ndarray], shares: list[float]) -> np.ndarray:
@@ -181,5 +204,7 @@ def _noise_tile() -> np.ndarray:
 def _noise(shape_hw: tuple[int, ...]) -> np.ndarray:
     """White noise (sigma 1) of ``shape_hw``: the same field for every call."""
     h, w = shape_hw[:2]
-    reps = (-(-h // NOISE_TILE), -(-w // NOISE_TILE))
-    return np.tile(_noise_tile(), reps)[:h, :w]
+    tile = _noise_tile()
+    if h > NOISE_TILE or w > NOISE_TILE:
+        tile = np.tile(tile, (-(-h // NOISE_TILE), -(-w // NOISE_TILE)))
+    return tile[:h, :w]  # a view: no copy for a face that fits
