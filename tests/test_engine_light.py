@@ -332,3 +332,38 @@ def test_relief_reads_a_face_more_modelled_than_the_target(photos):
     assert q.relief_excess(image, image, marks) == 0.0
     assert q.relief_excess(flat, image, marks) > 5.0  # the original into its flat copy
     assert q.relief_excess(image, flat, marks) < -5.0
+
+
+def spotted(level: float, spots: list[tuple[int, int]], height: float) -> np.ndarray:
+    """A flat 80x80 skin patch (float BGR) with a Gaussian hot spot (``height``
+    > 0) or shadow (< 0), in log grey, at each of ``spots``."""
+    yy, xx = np.mgrid[0:80, 0:80].astype(np.float32)
+    log_gain = np.zeros_like(xx)
+    for x, y in spots:
+        log_gain += height * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 3.0**2))
+    skin = np.array([120, 150, 200], np.float32) * level / 200
+    return skin * np.exp(log_gain)[..., None]
+
+
+def test_a_studio_hot_spot_is_taken_down_to_a_flat_targets_relief():
+    skin = np.zeros((80, 80), np.float32)
+    skin[10:70, 10:70] = 1.0
+    face = spotted(200, [(40, 40)], 0.5)
+    gain = exposure.relief_gain(face, spotted(200, [], 0.0), skin, skin, iod_px=20.0)
+    lit = face * gain[..., None]
+    height = [float(np.log(im[40, 40].mean() / im[20, 60].mean())) for im in (face, lit)]
+    assert height[1] < 0.6 * height[0]  # the spot (e^0.5 = 1.65 over its skin) comes down
+    assert gain[20, 60] == pytest.approx(1.0, abs=0.02)  # plain skin stays
+
+
+def test_a_shadow_is_lifted_and_a_targets_own_hot_spots_are_kept():
+    skin = np.zeros((80, 80), np.float32)
+    skin[10:70, 10:70] = 1.0
+    shadowed = exposure.relief_gain(
+        spotted(200, [(40, 40)], -0.5), spotted(200, [], 0.0), skin, skin, iod_px=20.0
+    )
+    assert shadowed[40, 40] > 1.1
+    # A target with hot spots as strong: the source's stays.
+    hot = spotted(200, [(x, y) for x in (20, 40, 60) for y in (20, 40, 60)], 0.5)
+    kept = exposure.relief_gain(spotted(200, [(40, 40)], 0.5), hot, skin, skin, iod_px=20.0)
+    assert kept[40, 40] > 0.95

@@ -1,4 +1,5 @@
-"""The target photo's tone curve on the swapped face: half of a quantile match.
+"""The target photo's tone curve on the swapped face (half of a quantile match),
+and its relief (``relief_gain``, below).
 
 Every photo maps the scene's light to pixel values through its own curve: an
 overexposed flash photo squeezes a face's bright tones together near white, a
@@ -99,3 +100,58 @@ def _log_ratio_table(have_q: np.ndarray, want_q: np.ndarray) -> np.ndarray:
     mapped[low] = levels[low] * (want_q[0] / max(have_q[0], 1.0))
     mapped[high] = levels[high] + (want_q[-1] - have_q[-1])
     return np.log((np.maximum(mapped, 0.0) + 4.0) / (levels + 4.0)).astype(np.float32)
+
+
+# The target's relief (a third step, after the curve): a studio source's top and
+# side light leaves hot spots on the nose, cheekbones and chin and deep shadows
+# under the lip, which a flat group photo's faces do not have and the curve
+# (one map for the whole face) only halves. A spot of skin's log grey over its
+# neighbourhood (a Gaussian of RELIEF_IOD inter-ocular distances, over the
+# skin) beyond the target skin's own brightest / darkest RELIEF_Q of them is
+# brought back by these shares. Over the benchmark's pairs the worst relief
+# went 8.3 -> 6.0 (held-out) for held-out d_src 0.396 -> 0.397; shares of
+# 1.0 and 0.5 read 0.399, 1.0 and 0 0.398 (docs/benchmarks.md).
+RELIEF_IOD = 0.5
+RELIEF_FINE_IOD = 0.08
+RELIEF_Q = 0.03
+HIGHLIGHT_SHARE = 0.7
+SHADOW_SHARE = 0.3
+
+
+def _peaks(image: np.ndarray, weights: np.ndarray, sigma: float, fine: float) -> np.ndarray:
+    """Log grey of ``image``, smoothed at ``fine`` (a spot, not the grid's texture:
+    a gain read pixel by pixel would put back detail ``match_sharpness`` took out),
+    over its local mean on ``weights`` (normalised convolution, on a grid shrunk so
+    the Gaussian is ~4 cells: it is smooth)."""
+    grey = cv2.cvtColor(image.astype(np.float32), cv2.COLOR_BGR2GRAY)
+    grey = np.log(cv2.GaussianBlur(grey, (0, 0), fine) + 4.0)
+    h, w = grey.shape
+    scale = min(1.0, 4.0 / sigma)
+    size = (max(2, round(w * scale)), max(2, round(h * scale)))
+    both = cv2.resize(cv2.merge([grey * weights, weights]), size, interpolation=cv2.INTER_AREA)
+    both = cv2.GaussianBlur(both, (0, 0), sigma * scale)
+    both = cv2.resize(both, (w, h), interpolation=cv2.INTER_LINEAR)
+    return grey - both[..., 0] / np.maximum(both[..., 1], 1e-3)
+
+
+def relief_gain(
+    face: np.ndarray,
+    target: np.ndarray,
+    face_skin: np.ndarray,
+    target_skin: np.ndarray,
+    iod_px: float,
+) -> np.ndarray:
+    """(h, w) float32 gain bringing the hot spots and deep shadows of ``face``
+    (float BGR, may exceed 255) on ``face_skin`` to the height and depth of the
+    target's own on ``target_skin`` (0..1 weights: the inner face without the
+    features; all on one grid)."""
+    if min(np.count_nonzero(face_skin > 0.5), np.count_nonzero(target_skin > 0.5)) < MIN_PIXELS:
+        return np.ones(face_skin.shape, np.float32)
+    sigma, fine = max(RELIEF_IOD * iod_px, 1.0), max(RELIEF_FINE_IOD * iod_px, 0.5)
+    have = _peaks(np.minimum(face, 255), face_skin, sigma, fine)
+    want = _peaks(target, target_skin, sigma, fine)
+    low, high = np.quantile(want[target_skin > 0.5], (RELIEF_Q, 1.0 - RELIEF_Q))
+    change = -HIGHLIGHT_SHARE * np.maximum(have - max(float(high), 0.0), 0.0)
+    change -= SHADOW_SHARE * np.minimum(have - min(float(low), 0.0), 0.0)
+    fade = cv2.GaussianBlur(face_skin, (0, 0), FADE_PX)
+    return np.exp(change * fade).astype(np.float32)

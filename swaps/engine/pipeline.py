@@ -275,14 +275,20 @@ def _lit_gain(
     keep: trade_off.Blend,
 ) -> np.ndarray:
     """The gain on the analysis grid that puts the target's light (``relight``),
-    then its skin colour (``colour``), half its tone curve (``exposure``), its
-    light's direction over the central face (``relight.plane_gain``), then part
-    of its local skin colour on the outer face (``outer``) on the warped source:
-    one multiply, so a lit-up shadow is never clipped before its colour is matched."""
+    then its skin colour (``colour``), half its tone curve and its relief
+    (``exposure``), its light's direction over the central face
+    (``relight.plane_gain``), then part of its local skin colour on the outer
+    face (``outer``) on the warped source: one multiply, so a lit-up shadow is
+    never clipped before its colour is matched."""
     step = np.asarray(grid.step)
     points = (dst_local + 0.5) / step - 0.5
+    own_points = (own + 0.5) / step - 0.5
     iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
     hull = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
+    # The eyes, brows, lips and nostrils of the new face and of the target's own.
+    features = [
+        mask.feature_mask(p, hull.shape, iod).astype(np.float32) for p in (points, own_points)
+    ]
     light = relight.light_gain(grid.source, grid.target, points, hull, iod)
     lit = grid.source.astype(np.float32) * light[..., None]
     colour_gain = colour.match_colour(
@@ -291,40 +297,34 @@ def _lit_gain(
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
     gain = colour_gain * light[..., None] * hue
-    # The target photo's tone curve (an overexposed photo flattens a face's
-    # bright relief), read on the face as corrected so far.
     if opts.tone_curve:
-        face = grid.source.astype(np.float32) * gain
-        gain = gain * exposure.curve_gain(face, grid.target, grid.inner, exposure.SMOOTH_IOD * iod)
+        gain = gain * _tone_gain(grid, gain, features, iod)
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
     # face, where its light was measured (the morphed points can sit 0.15 face
     # widths off it).
     core = mask.core_weights(own, grid.grid, grid.step)
     face = grid.source.astype(np.float32) * gain
-    own_points = (own + 0.5) / step - 0.5
     gain = (
         gain * relight.plane_gain(face, grid.target, core, own_points.mean(axis=0), iod)[..., None]
     )
-    return gain * _outer_gain(grid, gain, hull, points, own_points, iod)
-
-
-def _outer_gain(
-    grid: _Analysis,
-    gain: np.ndarray,
-    hull: np.ndarray,
-    points: np.ndarray,
-    own_points: np.ndarray,
-    iod: float,
-) -> np.ndarray:
-    """``outer.outer_gain`` for the face as corrected by ``gain``, read over skin
-    in both faces: the hull without the morphed face's features nor the target's own."""
-    features = np.maximum(
-        mask.feature_mask(points, hull.shape, iod), mask.feature_mask(own_points, hull.shape, iod)
-    )
-    skin_weights = hull * (1.0 - features.astype(np.float32))
+    # The outer face's colour is read over skin in both faces.
+    skin = hull * (1.0 - np.maximum(*features))
     face = grid.source.astype(np.float32) * gain
-    return outer.outer_gain(face, grid.target, skin_weights, grid.inner, points, iod)
+    return gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+
+
+def _tone_gain(
+    grid: _Analysis, gain: np.ndarray, features: list[np.ndarray], iod: float
+) -> np.ndarray:
+    """The target photo's tone curve (an overexposed photo flattens a face's
+    bright relief), then its relief on the skin (a studio source's hot spots and
+    deep shadows no stronger than the target's own): ``exposure``, read on the
+    face as corrected by ``gain``."""
+    face = grid.source.astype(np.float32) * gain
+    curve = exposure.curve_gain(face, grid.target, grid.inner, exposure.SMOOTH_IOD * iod)
+    skins = [grid.inner * (1.0 - f) for f in features]
+    return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
 
 
 def _soft_mask(
