@@ -58,7 +58,7 @@ class SwapOptions:
     tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
-    match_grain: bool = True  # an enlarged face takes the target's finest band (texture.py)
+    match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 

@@ -1,4 +1,4 @@
-"""The source face's noise, cleaned before it is enlarged.
+"""The source face's noise, cleaned before it is enlarged, and the target's grain.
 
 A face taken from a small or noisy photo (a group shot, a dark snapshot) and
 laid on a bigger face is enlarged several times, and then brightened and
@@ -16,6 +16,9 @@ cheap, and only as much as the enlargement asks:
 - light: the luma goes through an edge-keeping (bilateral) filter whose range
   is the noise's own level (measured on the face, ``noise_sigma``), so
   speckle goes and the features' edges stay.
+
+After the colour and light match, the enlarged face gets grain back
+(``add_grain``): the target's finest detail, which no enlargement carries.
 """
 
 from __future__ import annotations
