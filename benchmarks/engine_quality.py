@@ -28,7 +28,9 @@ hull: outer cheeks, jaw and temples too), not the inner face;
 relief, a diagnostic with no target: how much wider the result's inner-face skin spreads
 its L* than the target's (a studio face's modelling carried into a flat photo);
 forehead (mean and worst pair, no target yet): the share of the target's forehead
-skin that is not skin in the result (the source's hair pasted over it).
+skin that is not skin in the result (the source's hair pasted over it);
+grain, a diagnostic with no target: the result's finest band over the target's on the
+inner face's skin (median, and the smoothest pair): below 1, a plastic face.
 """
 
 from __future__ import annotations
@@ -253,6 +255,8 @@ def summary(scores: list[q.SwapScores]) -> dict[str, float]:
     out["worst light (face)"] = max(s.light_face for s in scores)
     out["relief"] = med("relief")
     out["worst relief"] = max(s.relief for s in scores)
+    out["grain"] = med("grain")
+    out["worst grain"] = min(s.grain for s in scores)
     out["forehead"] = statistics.fmean(s.forehead for s in scores)
     out["worst forehead"] = max(s.forehead for s in scores)
     out["found"] = sum(s.found for s in scores) / len(scores)
@@ -268,16 +272,16 @@ def _cells(s: q.SwapScores) -> str:
         f"{s.d_src:.3f} | {s.d_tgt:.3f} | {'yes' if s.transferred else 'no'} | "
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
         f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
-        f"{100 * s.forehead:.1f}%"
+        f"{s.grain:.2f} | {100 * s.forehead:.1f}%"
     )
 
 
 def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
-        "| shade | light | light (face) | relief | forehead |"
+        "| shade | light | light (face) | relief | grain | forehead |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---" * 15 + "|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -309,6 +313,8 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
         "worst light (face)",
         "relief",
         "worst relief",
+        "grain",
+        "worst grain",
         "forehead",
         "worst forehead",
         "found",

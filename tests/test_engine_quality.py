@@ -208,6 +208,16 @@ def test_background_counts_changes_away_from_the_face_only(faces):
     assert 0.5 * 5000 / image[..., 0].size < share <= 5000 / (image[..., 0].size * 0.5)
 
 
+def test_grain_reads_the_finest_band_of_the_face_against_the_photo(faces):
+    image, face, _ = faces[GRACE_HOPPER]
+    assert q.grain_ratio(image, image.copy(), face.landmarks) == pytest.approx(1.0)
+    smooth = cv2.GaussianBlur(image, (0, 0), 2.0)  # a plastic face
+    assert q.grain_ratio(image, smooth, face.landmarks) < 0.3
+    noise = np.random.default_rng(5).normal(0, 8, image.shape[:2])[..., None]
+    grainy = np.clip(image + noise, 0, 255).astype(np.uint8)
+    assert q.grain_ratio(image, grainy, face.landmarks) > 1.2
+
+
 def test_tone_is_cie76_in_lab_units(faces):
     image, face, _ = faces[GRACE_HOPPER]
     inner = q.inner_face(image.shape, face.landmarks)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swaps.engine import SwapOptions, detect_faces, texture
+from swaps.engine import SwapOptions, detect_faces, shape, texture, trade_off
 from swaps.engine import quality as q
 from swaps.engine.pipeline import swap_face
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture
@@ -73,3 +73,74 @@ def test_a_small_noisy_source_leaves_no_colour_blotches_on_a_big_face():
         return chroma_noise(cv2.resize(image, None, fx=1 / 8, fy=1 / 8), inner[::8, ::8])
 
     assert blotches(swapped(True)) < 0.6 * blotches(swapped(False))
+
+
+def test_grain_octaves_run_from_the_pixel_level_to_a_hundredth_of_the_eyes():
+    assert texture.grain_sigmas(20) == [0.8]  # a small face: the pixel level only
+    assert texture.grain_sigmas(900) == [0.8, 1.6, 3.2, 6.4]
+    grey = np.random.default_rng(3).normal(128, 20, (64, 64)).astype(np.float32)
+    bands = texture.octaves(grey, [0.8, 1.6])
+    rest = grey - sum(bands)  # what is coarser than the last octave: smooth
+    everywhere = np.ones(grey.shape, np.uint8)
+    finest = [texture.band_level(texture.octaves(g, [0.8])[0], everywhere) for g in (grey, rest)]
+    assert finest[1] < 0.1 * finest[0]
+
+
+def test_a_texture_is_topped_up_to_the_level_wanted_and_never_past_it():
+    assert texture.missing_share(3.0, 5.0) == pytest.approx(0.8)  # 3**2 + 4**2 = 5**2
+    assert texture.missing_share(5.0, 5.0) == 0.0
+    assert texture.missing_share(6.0, 5.0) == 0.0
+
+
+def test_only_a_big_enlarged_face_takes_grain():
+    assert texture.grain_share(8.0, 200) == 1.0
+    assert texture.grain_share(1.1, 200) == 0.0  # laid at its own size
+    assert texture.grain_share(8.0, 30) == 0.0  # a small face: its finest band is its features
+
+
+def _grainy_swap(source: np.ndarray, scale: float, grain: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``source`` (the astronaut resized by ``scale``) into a grainy Grace Hopper
+    twice her size (~170 px between the eyes): the result and the target."""
+    big = cv2.resize(load_fixture(GRACE_HOPPER), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    target = noisy(big, 5, 1)
+    marks = detect_faces(load_fixture(ASTRONAUT))[0].landmarks * scale
+    dst_marks = detect_faces(load_fixture(GRACE_HOPPER))[0].landmarks * 2 + 0.5
+    out = swap_face(source, marks, target, dst_marks, SwapOptions(match_grain=grain))
+    return out, target
+
+
+@pytest.mark.usefixtures("engine_models")
+def test_a_small_source_on_a_big_grainy_target_takes_its_grain():
+    small = cv2.resize(load_fixture(ASTRONAUT), (128, 128), interpolation=cv2.INTER_AREA)
+    marks = detect_faces(load_fixture(GRACE_HOPPER))[0].landmarks * 2 + 0.5
+    plain, target = _grainy_swap(small, 0.25, grain=False)
+    grained, _ = _grainy_swap(small, 0.25, grain=True)
+    assert q.grain_ratio(target, plain, marks) < 0.5  # enlarged ~17x: smooth
+    assert 0.75 < q.grain_ratio(target, grained, marks) < 1.25
+    # Grain, not the target's own detail: what was added does not follow it.
+    added, own = (
+        cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.float32) for im in (grained, target)
+    )
+    added -= cv2.cvtColor(plain, cv2.COLOR_BGR2GRAY)
+    inner = q.inner_face(target.shape, marks)
+    fine = own - cv2.GaussianBlur(own, (0, 0), 0.8)
+    assert abs(np.corrcoef(added[inner], fine[inner])[0, 1]) < 0.2
+    again, _ = _grainy_swap(small, 0.25, grain=True)
+    assert np.array_equal(again, grained)  # no random draw: the same bytes
+    # Only the face changed: the outline, which the shape's morph may move out by
+    # up to trade_off.MAX_MOVE face widths.
+    points, size = shape.extend_landmarks(marks, SwapOptions().forehead)
+    hull = np.zeros(target.shape[:2], np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(points[shape.OUTLINE].astype(np.int32)), 1)
+    grow = int(trade_off.MAX_MOVE * size) + 2
+    hull = cv2.dilate(hull, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    changed = np.any(grained != plain, axis=2)
+    assert changed.any() and not (changed & (hull == 0)).any()
+
+
+@pytest.mark.usefixtures("engine_models")
+def test_a_source_laid_at_its_own_size_keeps_its_own_texture():
+    big = cv2.resize(load_fixture(ASTRONAUT), (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    plain, _ = _grainy_swap(big, 4.0, grain=False)
+    grained, _ = _grainy_swap(big, 4.0, grain=True)
+    assert np.array_equal(plain, grained)

@@ -60,6 +60,7 @@ class SwapOptions:
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
     keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
+    match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 
@@ -174,7 +175,9 @@ def paste_face(
         original = image.copy()  # enhance compares with the face before the swap
     # The target's own face (before the morph): where its light is read.
     own = dst_landmarks[: shape.N_LANDMARKS] - crop.origin
-    _composite(image, crop, warped, dst_local, own, dst_size, opts, keep)
+    iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
+    grain = texture.grain_share(dst_size / src_size, iod) if opts.match_grain else 0.0
+    _composite(image, crop, warped, (dst_local, own), dst_size, opts, keep, grain)
     start = timer.add("blend", start)
     if opts.enhance:
         enhance.enhance_face(image, original, dst_landmarks, in_place=True)
@@ -211,15 +214,17 @@ def _composite(
     image: np.ndarray,
     crop: _Crop,
     warped: np.ndarray,
-    dst_local: np.ndarray,
-    own: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray],
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
+    grain: float = 0.0,
 ) -> None:
     """Mask, colour-correct and blend ``warped`` into ``image``'s crop, in place.
-    ``dst_local``: the face model's points as morphed, ``own``: the target's
-    68 landmarks as found (both in crop pixels)."""
+    ``points``: the face model's points as morphed and the target's 68
+    landmarks as found (both in crop pixels); ``grain``: 0..1 of the target's
+    grain the face may take (``texture.add_grain``)."""
+    dst_local, own = points
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
     frames = _glasses(grid, own) if opts.keep_glasses else None
@@ -233,8 +238,35 @@ def _composite(
         outline = dst_local[shape.OUTLINE]
         gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
         gain = colour.keep_source(gain, keep.colour)
+    face = blend.apply_gain(warped, gain)
+    if grain > 0.0:
+        face = _with_grain(face, target_crop, grid, points, grain)
     # Reads of the crop are all done: the blend may overwrite it.
-    blend.blend(target_crop, blend.apply_gain(warped, gain), soft, out=target_crop)
+    blend.blend(target_crop, face, soft, out=target_crop)
+
+
+def _with_grain(
+    face: np.ndarray,
+    target_crop: np.ndarray,
+    grid: _Analysis,
+    points: tuple[np.ndarray, np.ndarray],
+    share: float,
+) -> np.ndarray:
+    """``face`` with ``share`` of the grain it lacks (``texture.add_grain``) on
+    its skin, the features (eyes, brows, lips, nostrils) of the morphed face
+    left out; levels read on the central face (the target's own 68 points'
+    hull shrunk to 0.7, as ``quality.grain_ratio``), features out."""
+    dst_local, own = points
+    step = np.asarray(grid.step)
+    on_grid = (dst_local + 0.5) / step - 0.5
+    iod = float(np.linalg.norm(on_grid[36:42].mean(axis=0) - on_grid[42:48].mean(axis=0)))
+    features = mask.feature_mask(on_grid, grid.inner.shape, iod).astype(np.float32)
+    skin = cv2.GaussianBlur(1.0 - features, (0, 0), max(0.05 * iod, 0.5)) * share
+    centre = own.mean(axis=0)
+    central = mask.hull_mask((own - centre) * 0.7 + centre, grid.grid, grid.step)
+    inner = ((central > 0.5) & (features == 0)).astype(np.uint8)
+    skin, inner = (cv2.resize(m, grid.size, interpolation=cv2.INTER_LINEAR) for m in (skin, inner))
+    return texture.add_grain(face, target_crop, skin, inner, iod * grid.step[0])
 
 
 def _lit_gain(

@@ -21,6 +21,7 @@ from .identity import face_descriptor
 from .mask import feature_mask
 from .shape import FOREHEAD, INNER_FACE, extend_landmarks, fit_similarity
 from .skin import REFERENCE, skin_likelihood
+from .texture import GRAIN_MIN_SIGMA, band_level, octaves
 
 # dlib's recognition model: two photos of one person are usually closer than this.
 SAME_PERSON = 0.6
@@ -297,6 +298,26 @@ def relief_excess(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray)
     return float(spreads[1] - spreads[0])
 
 
+# A target cleaner than this (levels) is read as this clean: JPEG's own rounding.
+GRAIN_FLOOR = 0.25
+
+
+def grain_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """The output's finest band (``texture``: the grey level minus its blur at
+    0.8 px, a robust RMS) over the target's, on the inner face's skin (eyes,
+    brows, lips and nostrils left out), at the photo's own pixels: below 1 the
+    swapped face is smoother than the photo (a plastic oval), above 1 grainier."""
+    x, y, w, h = cv2.boundingRect(np.round(landmarks[:68]).astype(np.int32))
+    box = slice(max(y, 0), y + h), slice(max(x, 0), x + w)
+    local = landmarks[:68] - (box[1].start, box[0].start)
+    shape_hw = target[box].shape[:2]
+    skin = inner_face(shape_hw, local) & (feature_mask(local, shape_hw, inter_ocular(local)) == 0)
+    grey = (cv2.cvtColor(im[box], cv2.COLOR_BGR2GRAY) for im in (target, output))
+    region = skin.astype(np.uint8)
+    before, after = (band_level(octaves(g, [GRAIN_MIN_SIGMA])[0], region) for g in grey)
+    return after / max(before, GRAIN_FLOOR)
+
+
 def forehead_skin_lost(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
     """Share of the forehead (from the brows to ``FOREHEAD_CHECK`` above them,
     within the face's width) that is skin in the target and is not in the
@@ -329,6 +350,7 @@ class SwapScores:
     light_face: float  # light over the whole face (68 points' hull): a diagnostic
     relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
+    grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -359,5 +381,6 @@ def score_swap(
         light_face=light_difference(target, output, pts, whole_face=True),
         relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
+        grain=grain_ratio(target, output, pts),
         found=found,
     )
