@@ -199,6 +199,11 @@ def _correction(have: float, want: float, got: float) -> float:
     return math.sqrt((want * want - have * have) / added) if want > have and added > 0 else 1.0
 
 
+def warm_up() -> None:
+    """Make the noise field now rather than in the first swap that needs it."""
+    _noise_tile()
+
+
 @functools.cache
 def _noise_tile() -> np.ndarray:
     return np.random.default_rng(NOISE_SEED).standard_normal((NOISE_TILE, NOISE_TILE), np.float32)
