@@ -227,7 +227,7 @@ def _composite(
     dst_local, own = points
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
-    frames = _glasses(grid, own) if opts.keep_glasses else None
+    frames = _glasses(grid, dst_local, own) if opts.keep_glasses else None
     soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep, frames), grid.size)
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
@@ -332,12 +332,18 @@ def _tone_gain(
     return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
 
 
-def _glasses(grid: _Analysis, own: np.ndarray) -> np.ndarray | None:
-    """The target's glasses frames on the analysis grid (``occluders``), or None.
-    ``own``: the target's 68 landmarks as found, in crop pixels."""
-    points = (own + 0.5) / np.asarray(grid.step) - 0.5
-    iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
-    return occluders.glasses_mask(grid.target, points, iod)
+def _glasses(grid: _Analysis, dst_local: np.ndarray, own: np.ndarray) -> np.ndarray | None:
+    """The target's glasses frames on the analysis grid (``occluders``), or None;
+    None too when the source face wears its own (found on the warped source, at
+    the morphed points): two pairs on one face read worse than the source's alone.
+    ``dst_local``, ``own``: the morphed points and the target's 68 landmarks as
+    found, in crop pixels."""
+    on_grid = [(p + 0.5) / np.asarray(grid.step) - 0.5 for p in (own, dst_local)]
+    iods = [float(np.linalg.norm(p[36:42].mean(axis=0) - p[42:48].mean(axis=0))) for p in on_grid]
+    frames = occluders.glasses_mask(grid.target, on_grid[0], iods[0])
+    if frames is None or occluders.glasses_mask(grid.source, on_grid[1], iods[1]) is not None:
+        return None
+    return frames
 
 
 def _soft_mask(
