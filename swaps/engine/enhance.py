@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from . import shape
+from .texture import noise_sigma
 
 # Lengths in face units (the face size is about the face width in pixels).
 FOREHEAD = 0.12  # the region reaches this far above the brows (inside the swap's)
@@ -118,15 +119,6 @@ def unsharp(image: np.ndarray, sigma: float, amount: float) -> np.ndarray:
     low = cv2.subtract(cv2.erode(image, kernel), OVERSHOOT)
     high = cv2.add(cv2.dilate(image, kernel), OVERSHOOT)
     return cv2.min(cv2.max(sharp, low), high)
-
-
-def noise_sigma(gray: np.ndarray, inside: np.ndarray) -> float:
-    """Noise standard deviation estimated from the Laplacian residual (Immerkaer 1996)."""
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    residual = np.abs(cv2.filter2D(gray, cv2.CV_32F, kernel))
-    if not inside.any():
-        return 0.0
-    return float(math.sqrt(math.pi / 2) / 6 * np.median(residual[inside]) * 1.4826)
 
 
 def band_energy(gray: np.ndarray, inside: np.ndarray, sigma: float) -> float:

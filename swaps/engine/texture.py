@@ -47,13 +47,16 @@ LUMA_SPACE = 1.2
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
-def noise_sigma(grey: np.ndarray, region: np.ndarray | None = None) -> float:
-    """Standard deviation of ``grey``'s noise (levels), Immerkaer's estimate,
-    over ``region`` (!= 0) or everywhere. Edges read as noise too, so it is
-    an upper bound on a face with sharp features."""
-    response = np.abs(cv2.filter2D(grey.astype(np.float32), -1, _NOISE_KERNEL))
-    mean = cv2.mean(response, region)[0] if region is not None else float(response.mean())
-    return math.sqrt(math.pi / 2) * mean / 6.0
+def noise_sigma(grey: np.ndarray, inside: np.ndarray | None = None) -> float:
+    """Standard deviation of ``grey``'s noise (levels), Immerkaer's estimate made
+    robust (the median residual, so a face's few edges weigh little), over
+    ``inside`` (!= 0) or everywhere; 0 for an empty region."""
+    residual = np.abs(cv2.filter2D(grey.astype(np.float32), cv2.CV_32F, _NOISE_KERNEL))
+    values = residual[inside.astype(bool)] if inside is not None else residual.ravel()
+    if values.size == 0:
+        return 0.0
+    # The median of |residual| times 1.4826 is its sigma; the kernel's norm is 6.
+    return float(np.median(values) * 1.4826 / 6.0)
 
 
 def enlargement_share(scale: float, bounds: tuple[float, float] = ENLARGE) -> float:
