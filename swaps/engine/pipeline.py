@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from . import (
     detail,
     enhance,
     exposure,
+    hands,
     mask,
     occluders,
     outer,
@@ -60,6 +62,7 @@ class SwapOptions:
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
     keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
+    keep_occluders: bool = True  # objects in front of the target's face stay (hands.py)
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -228,6 +231,8 @@ def _composite(
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
     frames = _glasses(grid, dst_local, own) if opts.keep_glasses else None
+    if opts.keep_occluders:
+        grid, frames = _in_front(grid, own, frames)
     soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep, frames), grid.size)
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
@@ -344,6 +349,25 @@ def _glasses(grid: _Analysis, dst_local: np.ndarray, own: np.ndarray) -> np.ndar
     if frames is None or occluders.glasses_mask(grid.source, on_grid[1], iods[1]) is not None:
         return None
     return frames
+
+
+def _in_front(
+    grid: _Analysis, own: np.ndarray, frames: np.ndarray | None
+) -> tuple[_Analysis, np.ndarray | None]:
+    """What is in front of the target's face (``hands``), added to ``frames``:
+    both keep the target's pixels and stay out of the colour match. The light
+    is read on the target with the objects painted over from round them (a
+    dark bar on one cheek would read as a shadow to match). ``own``: the
+    target's 68 landmarks as found, in crop pixels."""
+    on_grid = (own + 0.5) / np.asarray(grid.step) - 0.5
+    iod = float(np.linalg.norm(on_grid[36:42].mean(axis=0) - on_grid[42:48].mean(axis=0)))
+    objects = hands.occluder_mask(grid.target, on_grid, iod)
+    if objects is None:
+        return grid, frames
+    hidden = (objects > 0.05).astype(np.uint8)
+    painted = cv2.inpaint(grid.target, hidden, max(1.0, 0.1 * iod), cv2.INPAINT_TELEA)
+    kept = objects if frames is None else np.maximum(frames, objects)
+    return dataclasses.replace(grid, target=painted), kept
 
 
 def _soft_mask(

@@ -1,0 +1,239 @@
+"""Things held in front of the target's face stay on the new face.
+
+A swap pastes the source's face over everything inside the mask, so a
+microphone, a phone, a cup, a scarf or a gloved hand across the target's cheek
+vanishes under the new face. Here such an object is found on the target (on
+the analysis grid); the blend weight drops over it (the target's pixels stay,
+feathered) and the colour match leaves it out, as for glasses (occluders.py).
+
+What is found: a region that is not the face's skin, that enters from outside
+the face (it is connected to pixels outside the hull of the 68 points) and
+covers part of the *cheeks and nose*, at least DEPTH inside that hull. Not
+skin means a chromaticity (r, g = R, G over R + G + B: unchanged by shading)
+far from the skin's, or a level far below the skin's. The skin is read on
+four patches (both cheeks, the nose, between the brows), robustly: the median
+of the patches' medians, then the median and spread of the reference pixels
+near it, so an object over a cheek or two does not become the skin. Where
+beards, moustaches, open mouths and hair grow (below the nostrils, at the
+temples, on the outline itself) nothing is judged: a dark beard or a side
+fringe crosses the outline too, and a patch of the target left on the new face
+is far worse than a missed object. The eyes, brows, lips and nostrils (grown)
+are never candidates.
+
+The figures that set the thresholds, on the analysis grids of the detection
+benchmark's bare faces (benchmarks/occluder_detection.py: 41 faces of at least
+MIN_IOD grid pixels between the eyes, 8 sizes and JPEG qualities each, beards,
+stubble, glasses, make-up, teeth, a half-face shadow among them) and on bars
+and diagonal strokes, 0.4-0.5 eye distances wide, drawn across a cheek:
+
+- a region's area in the cheek zone: bare faces at most 0.04 iod^2 (a deep side
+  shadow, a stubble's dark edge), objects 0.15-0.4: MIN_AREA 0.08;
+- and it is coloured (median chroma distance over CHROMA) or has a sharp edge
+  (the 25th percentile of its outline's log-level gradient over EDGE): the
+  half-face shadow 1.5-2.0 and 0.14, the bare faces' largest regions at most 3.2
+  and 0.15; coloured objects 7-18, dark ones 0.2-0.5. With both rules the bare
+  faces' largest region is 0.005 iod^2, a sixteenth of MIN_AREA.
+
+Not found: an object as pale and grey as the skin is light (white or grey on a
+pale face: under 2 chroma sigmas), and a hand or anything skin-coloured (its
+colour is the skin's; see docs/benchmarks.md for what was tried). When
+nothing is found neither the mask nor the colour match is touched: the swap is
+bit for bit what it was without this step.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import mask
+
+# Under this many grid pixels between the eyes the face is under ~50 px in the
+# photo, and its hair and background blur into the cheeks (3 of the
+# benchmark's faces at 15-19 px had hair 0.06-0.12 iod^2 into the zone).
+MIN_IOD = 20.0
+# The skin's reference patches (68-point polygons): both cheeks below the eyes,
+# the nose and between the brows.
+PATCHES = (
+    np.array([1, 41, 40, 39, 31, 2]),
+    np.array([15, 46, 47, 42, 35, 14]),
+    np.array([27, 39, 31, 33, 35, 42]),
+    np.array([17, 21, 22, 26, 27]),
+)
+# Where objects are judged: the cheeks and nose from the eyes down to the
+# nostrils (no beard, moustache or open mouth there), at least DEPTH eye
+# distances inside the 68 points' hull (the outline's points sit on the
+# boundary between face and hair or background).
+ZONE = np.array([1, 36, 39, 27, 42, 45, 15, 14, 35, 33, 31, 2])
+DEPTH = 0.25
+# The reference pixels: within NEAR of the patches' median chromaticity; the
+# spread's floor (a flat-lit face's chroma spread is ~0.01-0.02).
+NEAR, SPREAD_FLOOR = 0.06, 0.01
+# A pixel is not skin when its chroma lies FAR spreads from the skin's (not
+# judged under LEVEL_FLOOR of the skin's level: noise rules the chroma there),
+# or its level is under DARK of the skin's.
+FAR, LEVEL_FLOOR, DARK = 6.0, 0.15, 0.35
+# A region is an object when its area in the zone reaches MIN_AREA iod^2 and
+# its median chroma distance reaches CHROMA or its edge's gradient EDGE (above).
+MIN_AREA, CHROMA, EDGE = 0.08, 4.0, 0.2
+# Candidates are opened by a disc this wide (eye distances).
+OPEN_IOD = 0.04
+# The eyes, brows, lips and nostrils under an object: their pixels within this
+# distance (BGR levels, or share of the object's level) of the object's median.
+SIMILAR, SIMILAR_SHARE = 30.0, 0.25
+# The mask: the objects grown over their blended edge and softened.
+GROW_IOD, EDGE_SIGMA = 0.03, 1.0
+
+
+def occluder_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray | None:
+    """(h, w) float32 0..1 on ``target``'s grid: what is in front of the face,
+    or None when nothing is. ``target``: BGR uint8, ``points``: its own 68
+    landmarks on that grid, ``iod`` pixels between the eyes."""
+    if iod < MIN_IOD:
+        return None
+    shape_hw = target.shape[:2]
+    features = mask.feature_mask(points, shape_hw, iod) > 0
+    judged = _candidates(target, points, features)
+    if judged is None:
+        return None
+    candidate, distance, level = judged
+    hull = _polygon(shape_hw, cv2.convexHull(np.round(points).astype(np.int32))[:, 0])
+    zone = _polygon(shape_hw, points[ZONE]) & ~features & _deep(hull, iod)
+    area = MIN_AREA * iod * iod
+    if np.count_nonzero(candidate & zone) < area:  # most faces stop here
+        return None
+    candidate = _entering(candidate, hull, iod)
+    found = _objects(candidate, zone, hull, distance, level, area)
+    if found is None:
+        return None
+    found = _over_features(found, target, features | candidate)
+    grow = 2 * max(1, round(GROW_IOD * iod)) + 1
+    found = cv2.dilate(found.astype(np.uint8), np.ones((grow, grow), np.uint8))
+    return np.minimum(cv2.GaussianBlur(found.astype(np.float32), (0, 0), EDGE_SIGMA) * 1.5, 1.0)
+
+
+def _candidates(
+    target: np.ndarray, points: np.ndarray, features: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """bool: the pixels that are not the face's skin (the ``features`` never
+    are), with each pixel's chroma distance and grey level; None without skin."""
+    chroma, level = _chromaticity(target)
+    model = _skin(chroma, level, points, features)
+    if model is None:
+        return None
+    distance = _distance(chroma, *model[:2])
+    relative = level / model[2]
+    candidate = ((distance > FAR) & (relative > LEVEL_FLOOR)) | (relative < DARK)
+    return candidate & ~features, distance, level
+
+
+def _entering(candidate: np.ndarray, hull: np.ndarray, iod: float) -> np.ndarray:
+    """The ``candidate`` regions joined to pixels outside the ``hull``, opened:
+    the opening drops lines (wrinkles, strands of hair, a frame) that would
+    join an object to the eyes or the nose's shadows. Which regions enter is
+    judged before it (outside the hull the crop has a sliver a pixel or two wide)."""
+    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    entering = np.isin(labels, np.unique(labels[candidate & ~hull])) & candidate
+    width = 2 * max(1, round(OPEN_IOD * iod)) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    return cv2.morphologyEx(entering.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
+
+
+def _over_features(found: np.ndarray, image: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """``found`` and the ``allowed`` pixels (the features and the candidates)
+    joined to it that have its colour: an object across the mouth hides the
+    lips, which were never candidates, and goes on beyond them."""
+    pixels = image.astype(np.float32)
+    colour = np.median(pixels[found], axis=0)
+    near = np.linalg.norm(pixels - colour, axis=2) < max(
+        SIMILAR, SIMILAR_SHARE * np.linalg.norm(colour)
+    )
+    joined = (found | (allowed & near)).astype(np.uint8)
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    return np.isin(labels, np.unique(labels[found]))
+
+
+def _chromaticity(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w, 2) float32 g, r shares of the pixel's sum, and its grey level."""
+    pixels = image.astype(np.float32)
+    total = pixels.sum(axis=2) + 1.0
+    chroma = pixels[..., 1:] / total[..., None]
+    return chroma, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def _skin(
+    chroma: np.ndarray, level: np.ndarray, points: np.ndarray, features: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The skin's median chromaticity, its spread (1.4826 MAD, floored) and its
+    median level, from the PATCHES; None when they are (mostly) outside the image."""
+    patches = [_polygon(level.shape, points[p]) & ~features for p in PATCHES]
+    medians = [np.median(chroma[p], axis=0) for p in patches if np.count_nonzero(p) > 4]
+    if len(medians) < 2:
+        return None
+    centre = np.median(medians, axis=0)
+    reference = np.logical_or.reduce(patches) & (np.abs(chroma - centre).max(axis=2) < NEAR)
+    if np.count_nonzero(reference) < 16:
+        return None
+    values = chroma[reference]
+    median = np.median(values, axis=0)
+    spread = np.maximum(1.4826 * np.median(np.abs(values - median), axis=0), SPREAD_FLOOR)
+    return median, spread, max(float(np.median(level[reference])), 1.0)
+
+
+def _distance(chroma: np.ndarray, median: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Each pixel's chroma distance from the skin's, in spreads (RMS of the two)."""
+    scaled = (chroma - median) / spread
+    return np.sqrt((scaled * scaled).mean(axis=2))
+
+
+def _objects(
+    candidate: np.ndarray,
+    zone: np.ndarray,
+    hull: np.ndarray,
+    distance: np.ndarray,
+    level: np.ndarray,
+    area: float,
+) -> np.ndarray | None:
+    """bool: the (entering) candidate regions that cover ``area`` of the
+    ``zone`` and are coloured or sharp-edged; None if none is."""
+    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    inside = np.bincount(labels[candidate & zone], minlength=count)
+    chosen = [i for i in range(1, count) if inside[i] >= area]
+    if not chosen:
+        return None
+    gradient = _log_gradient(level)
+    kept = [i for i in chosen if _is_object(labels == i, zone, hull, distance, gradient)]
+    return np.isin(labels, kept) if kept else None
+
+
+def _is_object(
+    region: np.ndarray, zone: np.ndarray, hull: np.ndarray, distance: np.ndarray, gradient
+) -> bool:
+    """Coloured (its median chroma distance in the zone) or sharp-edged (the
+    25th percentile of the gradient along its outline inside the hull)."""
+    if float(np.median(distance[region & zone])) >= CHROMA:
+        return True
+    square = np.ones((3, 3), np.uint8)
+    edge = region & ~cv2.erode(region.astype(np.uint8), square).astype(bool) & hull
+    edge &= cv2.dilate((~region & hull).astype(np.uint8), square).astype(bool)
+    return bool(edge.any()) and float(np.percentile(gradient[edge], 25)) >= EDGE
+
+
+def _log_gradient(level: np.ndarray) -> np.ndarray:
+    """|grad log level| per pixel (lightly smoothed), its 3x3 maximum: an edge's
+    step wherever its blended pixel falls."""
+    smooth = cv2.GaussianBlur(np.log(level + 10.0), (0, 0), 0.7)
+    dx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0) / 8
+    dy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1) / 8
+    return cv2.dilate(np.hypot(dx, dy), np.ones((3, 3), np.uint8))
+
+
+def _deep(hull: np.ndarray, iod: float) -> np.ndarray:
+    """bool: at least DEPTH eye distances inside ``hull``."""
+    return cv2.distanceTransform(hull.astype(np.uint8), cv2.DIST_L2, 3) >= DEPTH * iod
+
+
+def _polygon(shape_hw: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    out = np.zeros(shape_hw[:2], np.uint8)
+    cv2.fillPoly(out, [np.round(points).astype(np.int32)], 1)
+    return out > 0
