@@ -102,8 +102,9 @@ def occluder_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndar
     area = MIN_AREA * iod * iod
     if np.count_nonzero(candidate & zone) < area:  # most faces stop here
         return None
+    skin = hull & ~features & ~candidate  # what an object's edge is seen against
     candidate = _entering(candidate, hull, iod)
-    found = _objects(candidate, zone, hull, distance, level, area)
+    found = _objects(candidate, zone, skin, distance, level, area)
     if found is None:
         return None
     found = _over_features(found, target, features | candidate)
@@ -189,7 +190,7 @@ def _distance(chroma: np.ndarray, median: np.ndarray, spread: np.ndarray) -> np.
 def _objects(
     candidate: np.ndarray,
     zone: np.ndarray,
-    hull: np.ndarray,
+    skin: np.ndarray,
     distance: np.ndarray,
     level: np.ndarray,
     area: float,
@@ -202,20 +203,20 @@ def _objects(
     if not chosen:
         return None
     gradient = _log_gradient(level)
-    kept = [i for i in chosen if _is_object(labels == i, zone, hull, distance, gradient)]
+    kept = [i for i in chosen if _is_object(labels == i, zone, skin, distance, gradient)]
     return np.isin(labels, kept) if kept else None
 
 
 def _is_object(
-    region: np.ndarray, zone: np.ndarray, hull: np.ndarray, distance: np.ndarray, gradient
+    region: np.ndarray, zone: np.ndarray, skin: np.ndarray, distance: np.ndarray, gradient
 ) -> bool:
     """Coloured (its median chroma distance in the zone) or sharp-edged (the
-    25th percentile of the gradient along its outline inside the hull)."""
+    25th percentile of the gradient along its outline where it borders the skin)."""
     if float(np.median(distance[region & zone])) >= CHROMA:
         return True
     square = np.ones((3, 3), np.uint8)
-    edge = region & ~cv2.erode(region.astype(np.uint8), square).astype(bool) & hull
-    edge &= cv2.dilate((~region & hull).astype(np.uint8), square).astype(bool)
+    edge = region & ~cv2.erode(region.astype(np.uint8), square).astype(bool)
+    edge &= cv2.dilate(skin.astype(np.uint8), square).astype(bool)
     return bool(edge.any()) and float(np.percentile(gradient[edge], 25)) >= EDGE
 
 
