@@ -41,6 +41,8 @@ bit what it was without this step.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -88,14 +90,17 @@ def occluder_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndar
         return None
     shape_hw = target.shape[:2]
     features = mask.feature_mask(points, shape_hw, iod) > 0
-    candidate = _candidates(target, points, features)
-    if candidate is None:
+    pixels = target.reshape(-1, 3)
+    skin = _skin(pixels, points, features)
+    if skin is None:
         return None
     hull = _polygon(shape_hw, cv2.convexHull(np.round(points).astype(np.int32))[:, 0])
     zone = _polygon(shape_hw, points[ZONE]) & ~features & _deep(hull, iod)
     area = MIN_AREA * iod * iod
-    if np.count_nonzero(candidate & zone) < area:  # most faces stop here
+    # Judged on the zone's pixels first: most faces stop here.
+    if np.count_nonzero(_not_skin(pixels.take(np.flatnonzero(zone), 0), skin)) < area:
         return None
+    candidate = _not_skin(pixels, skin).reshape(shape_hw) & ~features
     candidate = _entering(candidate, hull, iod)
     count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
     inside = np.bincount(labels[candidate & zone], minlength=count)
@@ -111,18 +116,6 @@ def _soft(found: np.ndarray, iod: float) -> np.ndarray:
     grow = 2 * max(1, round(GROW_IOD * iod)) + 1
     grown = cv2.dilate(found.astype(np.uint8), np.ones((grow, grow), np.uint8))
     return np.minimum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), EDGE_SIGMA) * 1.5, 1.0)
-
-
-def _candidates(target: np.ndarray, points: np.ndarray, features: np.ndarray) -> np.ndarray | None:
-    """bool: the pixels whose colour is not the face's skin (the ``features``
-    are never candidates); None when the skin cannot be read."""
-    chroma, level = _chromaticity(target)
-    model = _skin(chroma, level, points, features)
-    if model is None:
-        return None
-    distance = _distance(chroma, *model[:2])
-    relative = level / model[2]
-    return (distance > FAR) & (relative > LEVEL_FLOOR) & ~features
 
 
 def _entering(candidate: np.ndarray, hull: np.ndarray, iod: float) -> np.ndarray:
@@ -151,37 +144,58 @@ def _over_features(found: np.ndarray, image: np.ndarray, allowed: np.ndarray) ->
     return np.isin(labels, np.unique(labels[found]))
 
 
-def _chromaticity(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(h, w, 2) float32 g, r shares of the pixel's sum, and its grey level."""
-    pixels = image.astype(np.float32)
-    total = pixels.sum(axis=2) + 1.0
-    chroma = pixels[..., 1:] / total[..., None]
-    return chroma, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+def _chromaticity(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2, n) float32 g, r shares of each BGR pixel's sum, and (n,) its grey
+    level (OpenCV's weights), of (n, 3) uint8 ``pixels``. Plane by plane: numpy
+    reduces a 3-wide axis ~10x slower."""
+    b, g, r = (pixels[:, k].astype(np.float32) for k in range(3))
+    total = b + g + r + 1.0
+    grey = 0.114 * b + 0.587 * g + 0.299 * r
+    return np.stack((g / total, r / total)), grey
 
 
-def _skin(
-    chroma: np.ndarray, level: np.ndarray, points: np.ndarray, features: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """The skin's median chromaticity, its spread (1.4826 MAD, floored) and its
-    median level, from the PATCHES; None when they are (mostly) outside the image."""
-    patches = [_polygon(level.shape, points[p]) & ~features for p in PATCHES]
-    medians = [np.median(chroma[p], axis=0) for p in patches if np.count_nonzero(p) > 4]
-    if len(medians) < 2:
+class _Skin(NamedTuple):
+    median: np.ndarray  # (2, 1): g, r
+    spread: np.ndarray  # (2, 1): 1.4826 MAD each, floored
+    level: float  # the median grey level
+
+
+def _skin(pixels: np.ndarray, points: np.ndarray, features: np.ndarray) -> _Skin | None:
+    """The skin's colour from the PATCHES of (n, 3) ``pixels`` (the grid's,
+    flattened); None when they are (mostly) outside the image."""
+    patches = [np.flatnonzero(_polygon(features.shape, points[p]) & ~features) for p in PATCHES]
+    # Every other pixel: the same medians to ~0.001, at half the cost.
+    patches = [p[::2] for p in patches if len(p) > 8]
+    if len(patches) < 2:
         return None
-    centre = np.median(medians, axis=0)
-    reference = np.logical_or.reduce(patches) & (np.abs(chroma - centre).max(axis=2) < NEAR)
-    if np.count_nonzero(reference) < 16:
+    chroma, grey = _chromaticity(pixels.take(np.concatenate(patches), 0))
+    bounds = np.cumsum([0] + [len(p) for p in patches])
+    medians = [_medians(chroma[:, a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    off = np.abs(chroma - _medians(np.hstack(medians)))
+    near = (off[0] < NEAR) & (off[1] < NEAR)
+    if np.count_nonzero(near) < 16:
         return None
-    values = chroma[reference]
-    median = np.median(values, axis=0)
-    spread = np.maximum(1.4826 * np.median(np.abs(values - median), axis=0), SPREAD_FLOOR)
-    return median, spread, max(float(np.median(level[reference])), 1.0)
+    values = chroma[:, near]
+    median = _medians(values)
+    spread = np.maximum(1.4826 * _medians(np.abs(values - median)), SPREAD_FLOOR)
+    return _Skin(median, spread, max(float(_medians(grey[None, near])[0, 0]), 1.0))
 
 
-def _distance(chroma: np.ndarray, median: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """Each pixel's chroma distance from the skin's, in spreads (RMS of the two)."""
-    scaled = (chroma - median) / spread
-    return np.sqrt((scaled * scaled).mean(axis=2))
+def _medians(values: np.ndarray) -> np.ndarray:
+    """Each row's median, (k, 1), as np.median gives it, by a partial sort:
+    np.median's overhead is ~10x the work on a few thousand values."""
+    n = values.shape[1]
+    half = [(n - 1) // 2, n // 2]
+    part = np.partition(values, half, axis=1)
+    return (part[:, half[0] : half[0] + 1] + part[:, half[1] : half[1] + 1]) * 0.5
+
+
+def _not_skin(pixels: np.ndarray, skin: _Skin) -> np.ndarray:
+    """bool (n,): (n, 3) ``pixels`` whose chroma lies FAR spreads from the
+    skin's (RMS of the two), at LEVEL_FLOOR of its level or brighter."""
+    chroma, grey = _chromaticity(pixels)
+    g, r = (chroma - skin.median) / skin.spread
+    return (g * g + r * r > 2 * FAR * FAR) & (grey > LEVEL_FLOOR * skin.level)
 
 
 def _deep(hull: np.ndarray, iod: float) -> np.ndarray:
