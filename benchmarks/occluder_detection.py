@@ -8,7 +8,9 @@ found and in rescaled and JPEG-recompressed copies (``glasses_detection.VARIANTS
 its landmarks found again in each copy. Each is judged as the swap judges its
 target: on its analysis grid, by ``hands.occluder_mask``. Bare: every face as it
 is (none of them has an object across the cheeks; bald_guys#3's fist at the chin
-is skin-coloured). Objects: drawn on each face of each copy at the landmarks
+is skin-coloured), and each also under a coloured light over its left half
+(``coloured_light``: blue, green, magenta, its edge 0.1 or 0.3 eye distances
+wide), which is not an object either. Objects: drawn on each face of each copy at the landmarks
 found on it (``draw_object``): a bar from the image's left edge across the left
 cheek to beside the nose, and a stroke from below the right jaw up to the
 nose, in dark, red, blue, green, grey and white, and a skin-coloured "finger"
@@ -42,6 +44,14 @@ COLOURS = {
     "white": (235, 235, 235),
 }
 KINDS = ("cheek", "diag")
+# Coloured light over the left half of a bare face (B, G, R gains, fading to
+# none over the nose, half-width in eye distances): not an object.
+LIGHTS = {
+    "blue light": (1.5, 1.0, 0.65),
+    "green light": (0.7, 1.15, 0.7),
+    "magenta light": (1.2, 0.75, 1.2),
+}
+LIGHT_EDGES = (0.1, 0.3)
 
 
 def _iod(marks: np.ndarray) -> float:
@@ -97,6 +107,17 @@ def _skin_finger(image: np.ndarray, marks: np.ndarray, region: np.ndarray) -> np
     return np.clip(colour * shade[..., None], 0, 255).astype(np.uint8)
 
 
+def coloured_light(
+    image: np.ndarray, marks: np.ndarray, gains: tuple[float, float, float], edge: float
+) -> np.ndarray:
+    """``image`` with ``gains`` (B, G, R) on the left of the nose, none on its
+    right, the change spread over ``edge`` eye distances either side."""
+    ramp = np.clip((np.arange(image.shape[1]) - marks[30, 0]) / (edge * _iod(marks)), -1, 1)
+    share = (1.0 - ramp) / 2.0  # 1 on the left
+    factor = 1.0 + (np.asarray(gains)[None, :] - 1.0) * share[:, None]
+    return np.clip(image * factor[None], 0, 255).astype(np.uint8)
+
+
 def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:
     """An object found in front of the face of these ``landmarks``, as the swap
     judges its target (no morph); None when the face is too small to be judged."""
@@ -130,7 +151,13 @@ def main() -> None:
     p.add_argument("--list", action="store_true", help="print every bare face found")
     args = p.parse_args()
     photos, faces = eq.load_faces(args.shared)
-    rows = {"bare": [0, 0, 0]} | {_label(*d): [0, 0, 0] for d in drawings()}  # found, not, small
+    lights = [
+        (f"bare, {name} {edge}", gains, edge)
+        for name, gains in LIGHTS.items()
+        for edge in LIGHT_EDGES
+    ]
+    rows = {"bare": [0, 0, 0]} | {label: [0, 0, 0] for label, _, _ in lights}
+    rows |= {_label(*d): [0, 0, 0] for d in drawings()}  # found, not, small
     wrong = []
     for face in faces:
         for scale, quality in VARIANTS:
@@ -144,6 +171,11 @@ def main() -> None:
             rows["bare"][2 if verdict is None else 0 if verdict else 1] += 1
             if verdict:
                 wrong.append(f"{face.name} x{scale} q{quality}")
+            for label, gains, edge in lights:
+                found = judged(coloured_light(image, marks, gains, edge), marks)
+                rows[label][2 if found is None else 0 if found else 1] += 1
+                if found:
+                    wrong.append(f"{face.name} x{scale} q{quality} {label}")
             for kind, colour in drawings():
                 found = judged(draw_object(image, marks, colour, kind)[0], marks)
                 rows[_label(kind, colour)][2 if found is None else 0 if found else 1] += 1

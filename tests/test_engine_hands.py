@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.occluder_detection import draw_object, judged
+from benchmarks.occluder_detection import coloured_light, draw_object, judged
 from swaps.engine import SwapOptions, detect_faces, face_descriptor, hands
 from swaps.engine.quality import SAME_PERSON, identity_distance
 
@@ -104,6 +104,15 @@ def test_a_deep_shadow_over_half_the_face_is_not_an_object(astronaut):
     light = (0.575 + 0.425 * ramp)[None, :, None] * np.ones((h, 1, 1))
     shaded = np.clip(astronaut * light, 0, 255).astype(np.uint8)
     assert judged(shaded, marks) is False
+
+
+@pytest.mark.parametrize("gains", [(0.7, 1.15, 0.7), (1.5, 1.0, 0.65)])
+def test_a_coloured_light_over_half_the_face_is_not_an_object(astronaut, grace, gains):
+    """Green or blue light on one side: that side's colour is far from the
+    skin's and it enters from outside, but it fades in over the face's curve."""
+    for image in (astronaut, grace):
+        marks = detect_faces(image)[0].landmarks
+        assert judged(coloured_light(image, marks, gains, 0.1), marks) is False
 
 
 def test_a_dark_beard_across_the_jaw_is_not_an_object(astronaut):

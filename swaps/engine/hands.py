@@ -48,9 +48,10 @@ import numpy as np
 
 from . import mask
 
-# Under this many grid pixels between the eyes the zone's depth and the
-# opening are a pixel or two (4 of the benchmark's 496 faces).
-MIN_IOD = 10.0
+# Under this many grid pixels between the eyes (a face under ~75 px across in
+# the photo) a coloured light's fall-off is a step of a pixel or two, as sharp
+# as an object's edge (``sharpness``).
+MIN_IOD = 30.0
 # The skin's reference patches (68-point polygons): both cheeks below the eyes,
 # the nose and between the brows.
 PATCHES = (
@@ -73,6 +74,8 @@ NEAR, SPREAD_FLOOR = 0.06, 0.01
 FAR, LEVEL_FLOOR = 6.0, 0.15
 # An object covers at least this much of the zone (in iod^2).
 MIN_AREA = 0.08
+# And its edge is a colour step, not a coloured light's fall-off (``sharpness``).
+SHARP = 0.2
 # Candidates are opened by a disc this wide (eye distances).
 OPEN_IOD = 0.04
 # The eyes, brows, lips and nostrils under an object: their pixels within this
@@ -100,14 +103,41 @@ def occluder_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndar
     # Judged on the zone's pixels first: most faces stop here.
     if np.count_nonzero(_not_skin(pixels.take(np.flatnonzero(zone), 0), skin)) < area:
         return None
-    candidate = _not_skin(pixels, skin).reshape(shape_hw) & ~features
+    distance, bright = (v.reshape(shape_hw) for v in _distance(pixels, skin))
+    candidate = (distance > FAR) & bright & ~features
+    around = hull & ~features & ~candidate  # the skin an object's edge is seen against
     candidate = _entering(candidate, hull, iod)
     count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
     inside = np.bincount(labels[candidate & zone], minlength=count)
-    chosen = [i for i in range(1, count) if inside[i] >= area]
+    chosen = [
+        i
+        for i in range(1, count)
+        if inside[i] >= area and sharpness(labels == i, zone, around, distance) >= SHARP
+    ]
     if not chosen:
         return None
     return _soft(_over_features(np.isin(labels, chosen), target, features | candidate), iod)
+
+
+def sharpness(
+    region: np.ndarray, zone: np.ndarray, around: np.ndarray, distance: np.ndarray
+) -> float:
+    """How abruptly the colour changes at the edge of ``region`` where it meets
+    the skin (``around``): the 25th percentile of the chroma distance's gradient
+    there over the region's median distance in the ``zone``. An object's edge
+    is a step (~0.45: the gradient reads half a step a pixel), a coloured light
+    falls off over the face's curve (a ramp over n pixels: 1 / n)."""
+    square = np.ones((3, 3), np.uint8)
+    edge = region & ~cv2.erode(region.astype(np.uint8), square).astype(bool)
+    edge &= cv2.dilate(around.astype(np.uint8), square).astype(bool)
+    if not edge.any():
+        return 0.0
+    smooth = cv2.GaussianBlur(distance, (0, 0), 0.7)
+    dx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0) / 8
+    dy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1) / 8
+    gradient = cv2.dilate(np.hypot(dx, dy), square)
+    step = float(np.median(distance[region & zone]))
+    return float(np.percentile(gradient[edge], 25)) / max(step, FAR)
 
 
 def _soft(found: np.ndarray, iod: float) -> np.ndarray:
@@ -192,10 +222,18 @@ def _medians(values: np.ndarray) -> np.ndarray:
 
 def _not_skin(pixels: np.ndarray, skin: _Skin) -> np.ndarray:
     """bool (n,): (n, 3) ``pixels`` whose chroma lies FAR spreads from the
-    skin's (RMS of the two), at LEVEL_FLOOR of its level or brighter."""
+    skin's, at LEVEL_FLOOR of its level or brighter."""
+    distance, bright = _distance(pixels, skin)
+    return (distance > FAR) & bright
+
+
+def _distance(pixels: np.ndarray, skin: _Skin) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) float32: each of (n, 3) ``pixels``' chroma distance from the skin's,
+    in spreads (RMS of the two); and whether it is at LEVEL_FLOOR of the skin's
+    level or brighter (below, noise rules the chroma)."""
     chroma, grey = _chromaticity(pixels)
     g, r = (chroma - skin.median) / skin.spread
-    return (g * g + r * r > 2 * FAR * FAR) & (grey > LEVEL_FLOOR * skin.level)
+    return np.sqrt((g * g + r * r) * 0.5), grey > LEVEL_FLOOR * skin.level
 
 
 def _deep(hull: np.ndarray, iod: float) -> np.ndarray:
