@@ -8,31 +8,39 @@ feathered) and the colour match leaves it out, as for glasses (occluders.py).
 
 What is found: a region whose colour is not the face's skin, that enters
 from outside the face (it is joined to pixels outside the hull of the 68
-points) and covers MIN_AREA of the *cheeks and nose* at least DEPTH inside
-that hull. Colour is chromaticity (r, g = R, G over R + G + B), which shading
-does not change, so a side shadow is still skin. The skin is read on four
-patches (both cheeks, the nose, between the brows), robustly: the median of
-the patches' medians, then the median and spread of the reference pixels near
-it, so an object over a cheek or two does not become the skin. Where beards,
-moustaches, open mouths and hair grow (below the nostrils, at the temples, on
-the outline itself) nothing is judged: a beard or a fringe crosses the outline
-too, and a patch of the target left on the new face is far worse than a missed
-object. The eyes, brows, lips and nostrils (grown) are never candidates; under
-a found object those of its colour are added to it.
+points), covers MIN_AREA of the *cheeks and nose* at least DEPTH inside that
+hull, and whose edge against the skin is a step, not a fall-off. Colour is
+chromaticity (r, g = R, G over R + G + B), which shading does not change, so a
+side shadow is still skin. The skin is read on four patches (both cheeks, the
+nose, between the brows), robustly: the median of the patches' medians, then
+the median and spread of the reference pixels near it, so an object over a
+cheek or two does not become the skin. Where beards, moustaches, open mouths
+and hair grow (below the nostrils, at the temples, on the outline itself)
+nothing is judged: a beard or a fringe crosses the outline too, and a patch of
+the target left on the new face is far worse than a missed object. The eyes,
+brows, lips and nostrils (grown) are never candidates; under a found object
+those of its colour are added to it.
 
 The figures that set the thresholds (benchmarks/occluder_detection.py: the
 engine benchmark's 62 faces, each in 8 sizes and JPEG qualities, on their
 analysis grids; beards, stubble, glasses, make-up, teeth, closed eyes and a
-half-face shadow among them; and bars and strokes 0.4-0.5 eye distances wide
-drawn across a cheek): on the 492 bare faces judged, pixels of a non-skin
-colour cover at most 0.03 iod^2 of the zone (Grace Hopper's tinted lenses) and
-none of them is joined to the outside; the coloured objects cover 0.10-0.31
-(10th percentile to median): MIN_AREA 0.08. Found: 93-98% of the red, blue and
-green objects, 0 of the 492 bare faces.
+half-face shadow among them; bars and strokes 0.4-0.5 eye distances wide drawn
+across a cheek; each bare face also under a blue, green or magenta light over
+one half):
 
-Not found, by design: dark objects (black on skin is a level, not a colour:
-a hard cast shadow over half a face has the same level step and as sharp an
-edge, 0.29-0.43 against 0.33-0.36 on a normalised edge measure), grey or white
+- area: on the bare faces, non-skin colour covers at most 0.03 iod^2 of the
+  zone (Grace Hopper's tinted lenses), none of it joined to the outside; the
+  coloured objects 0.10-0.31 (10th percentile to median): MIN_AREA 0.08;
+- edge (``sharpness``): the objects 0.31-0.35 at the 10th percentile (a few
+  0.04-0.24); the coloured lights, their colour changing over 0.2 or 0.6 eye
+  distances, at most 0.17 from 30 grid pixels between the eyes (0.28-0.32 at
+  20-30 px, where the fall-off is a step of a pixel or two): SHARP 0.2,
+  MIN_IOD 30.
+
+Found: 89-97% of the red, blue and green objects; none of the 281 bare faces
+judged, with or without the coloured lights (215 under MIN_IOD). Not found, by
+design: dark objects (black on skin is a level, not a colour: a hard cast
+shadow over half a face has the same step and as sharp an edge), grey or white
 ones on a pale face (under 2 chroma spreads from the skin), and a hand or
 anything skin-coloured (docs/benchmarks.md: what was tried). When nothing is
 found neither the mask nor the colour match is touched: the swap is bit for
