@@ -43,7 +43,7 @@ COLOURS = {
     "grey": (120, 120, 125),
     "white": (235, 235, 235),
 }
-KINDS = ("cheek", "diag")
+KINDS = ("cheek", "diag", "mic")
 # Coloured light over the left half of a bare face (B, G, R gains, fading to
 # none over the nose, half-width in eye distances): not an object.
 LIGHTS = {
@@ -61,14 +61,25 @@ def _iod(marks: np.ndarray) -> float:
 def object_shape(image_hw: tuple[int, ...], marks: np.ndarray, kind: str) -> np.ndarray:
     """uint8 0/1: "cheek", a bar half an eye distance tall from the image's left
     edge to beside the nose; "diag", a stroke 0.4 eye distances wide from below
-    the right jaw up to the nose; "finger", a finger 0.35 eye distances wide
-    from below the left jaw up over the cheek."""
+    the right jaw up to the nose; "mic", a microphone's head 0.7 x 0.8 eye
+    distances over the mouth and chin on a handle down out of the image;
+    "finger", a finger 0.35 eye distances wide from below the left jaw up over
+    the cheek."""
     iod = _iod(marks)
     out = np.zeros(image_hw[:2], np.uint8)
     if kind == "cheek":
         y = (marks[1, 1] + marks[30, 1]) / 2
         top, bottom = round(y - 0.25 * iod), round(y + 0.25 * iod)
         cv2.rectangle(out, (0, top), (round(marks[30, 0] - 0.1 * iod), bottom), 1, -1)
+        return out
+    if kind == "mic":
+        head = np.round(marks[57] + (0, 0.15 * iod)).astype(int)
+        axes = (round(0.35 * iod), round(0.4 * iod))
+        cv2.ellipse(out, (int(head[0]), int(head[1])), axes, 0, 0, 360, 1, -1)
+        half = round(0.12 * iod)
+        cv2.rectangle(
+            out, (int(head[0]) - half, int(head[1])), (int(head[0]) + half, image_hw[0]), 1, -1
+        )
         return out
     if kind == "diag":
         start, end, width = marks[12] + 0.8 * iod, marks[29], 0.4

@@ -76,6 +76,13 @@ PATCHES = (
 # boundary between face and hair or background).
 ZONE = np.array([1, 36, 39, 27, 42, 45, 15, 14, 35, 33, 31, 2])
 DEPTH = 0.25
+# And below the nostrils (the mouth, chin and jaw: LOWER). Beards, moustaches
+# and hair, of every hair colour, reach into both: only a colour no skin or
+# hair has is an object's (``_unusual``), by this margin in chromaticity (a
+# grey beard in blue shade reads blue by ~0.03), or a green share under
+# DEEP_RED (skin's: 0.28-0.34).
+LOWER = np.r_[2:15, 35, 33, 31]
+UNUSUAL, DEEP_RED = 0.08, 0.2
 # A skin's chromaticity (g, r): the patches' medians on the benchmark's 496
 # faces lie in g 0.28-0.34, r 0.36-0.51; a patch outside this (wider) box is
 # covered (a grey photo, or a light so coloured that nothing is judged).
@@ -113,13 +120,14 @@ def occluder_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndar
     if skin is None:
         return None
     hull = _polygon(shape_hw, cv2.convexHull(np.round(points).astype(np.int32))[:, 0])
-    zone = _polygon(shape_hw, points[ZONE]) & ~features & _deep(hull, iod)
+    zone = (_polygon(shape_hw, points[ZONE]) | _polygon(shape_hw, points[LOWER])) & ~features
+    zone &= _deep(hull, iod)
     area = MIN_AREA * iod * iod
     # Judged on the zone's pixels first: most faces stop here.
     if np.count_nonzero(_not_skin(pixels.take(np.flatnonzero(zone), 0), skin)) < area:
         return None
-    distance, bright = (v.reshape(shape_hw) for v in _distance(pixels, skin))
-    candidate = (distance > FAR) & bright & ~features
+    distance, possible = (v.reshape(shape_hw) for v in _distance(pixels, skin))
+    candidate = (distance > FAR) & possible & ~features
     around = hull & ~features & ~candidate  # the skin an object's edge is seen against
     candidate = _entering(candidate, hull, iod)
     count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
@@ -240,20 +248,31 @@ def _medians(values: np.ndarray) -> np.ndarray:
     return (part[:, half[0] : half[0] + 1] + part[:, half[1] : half[1] + 1]) * 0.5
 
 
+def _unusual(chroma: np.ndarray) -> np.ndarray:
+    """bool (n,): (2, n) g, r ``chroma`` of no skin's nor hair's colour (those
+    run from grey to orange: blue <= green <= red), by UNUSUAL: bluish,
+    greenish or a deep red."""
+    g, r = chroma
+    b = 1.0 - g - r
+    return (b > g + UNUSUAL) | (g > r + UNUSUAL) | (g < DEEP_RED)
+
+
 def _not_skin(pixels: np.ndarray, skin: _Skin) -> np.ndarray:
     """bool (n,): (n, 3) ``pixels`` whose chroma lies FAR spreads from the
-    skin's, at LEVEL_FLOOR of its level or brighter."""
-    distance, bright = _distance(pixels, skin)
-    return (distance > FAR) & bright
+    skin's, at LEVEL_FLOOR of its level or brighter, of no hair's colour."""
+    distance, candidate = _distance(pixels, skin)
+    return (distance > FAR) & candidate
 
 
 def _distance(pixels: np.ndarray, skin: _Skin) -> tuple[np.ndarray, np.ndarray]:
     """(n,) float32: each of (n, 3) ``pixels``' chroma distance from the skin's,
-    in spreads (RMS of the two); and whether it is at LEVEL_FLOOR of the skin's
-    level or brighter (below, noise rules the chroma)."""
+    in spreads (RMS of the two); and whether it may be an object's at all: at
+    LEVEL_FLOOR of the skin's level or brighter (below, noise rules the
+    chroma), of a colour no skin or hair has (``_unusual``)."""
     chroma, grey = _chromaticity(pixels)
     g, r = (chroma - skin.median) / skin.spread
-    return np.sqrt((g * g + r * r) * 0.5), grey > LEVEL_FLOOR * skin.level
+    possible = (grey > LEVEL_FLOOR * skin.level) & _unusual(chroma)
+    return np.sqrt((g * g + r * r) * 0.5), possible
 
 
 def _deep(hull: np.ndarray, iod: float) -> np.ndarray:
