@@ -234,6 +234,49 @@ def test_a_sharp_cast_shadow_is_lifted_up_to_its_edge(photos, name):
     assert restored(0.3, 0.6) / lit_side > 0.85
 
 
+def hard_shadow(image: np.ndarray, marks: np.ndarray, depth: float) -> np.ndarray:
+    """``image`` with the face's half beyond the nose's line at ``depth`` of its light."""
+    axis = float(marks[27:31, 0].mean())
+    beyond = np.arange(image.shape[1])[None, :, None] > axis
+    return np.where(beyond, image * depth, image).astype(np.uint8)
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_what_the_light_map_left_of_a_deep_shadow_beside_the_nose_is_lifted(photos, name):
+    image = photos[name]
+    marks = face_of(image).landmarks
+    iod, axis = q.inter_ocular(marks), float(marks[27:31, 0].mean())
+    shadowed = hard_shadow(image, marks, 0.25)
+    hull = mask.hull_mask(marks, (image.shape[1], image.shape[0]), (1.0, 1.0))
+    lit = shadowed * relight.light_gain(shadowed, image, marks, hull, iod)[..., None]
+    residue = relight.shadow_residue_gain(lit, shadowed, image, marks, hull, iod)
+    rows = slice(round(marks[39, 1]), round(marks[33, 1]))
+
+    def level(face: np.ndarray, start: float, stop: float) -> float:
+        cols = slice(round(axis + start * iod), round(axis + stop * iod))
+        return float(face[rows, cols].mean() / image[rows, cols].astype(np.float32).mean())
+
+    after = lit * residue[..., None]
+    before_gap = level(lit, -0.5, -0.2) - level(lit, 0.03, 0.15)
+    after_gap = level(after, -0.5, -0.2) - level(after, 0.03, 0.15)
+    assert before_gap > 0.1  # the light map alone leaves the strip darker
+    assert after_gap < 0.6 * before_gap
+    assert residue.min() >= 1.0 and np.all(residue[:, : round(axis - 0.1 * iod)] == 1.0)
+
+
+def test_a_targets_own_shadow_is_not_lifted_from_an_evenly_lit_source(photos):
+    image = photos[ASTRONAUT]
+    marks = face_of(image).landmarks
+    shadowed = hard_shadow(image, marks, 0.25)
+    hull = mask.hull_mask(marks, (image.shape[1], image.shape[0]), (1.0, 1.0))
+
+    residue = relight.shadow_residue_gain(
+        shadowed.astype(np.float32), image, shadowed, marks, hull, q.inter_ocular(marks)
+    )
+
+    assert np.all(residue == 1.0)
+
+
 def test_the_tone_curve_flattens_a_steep_face_into_a_flat_photo_and_keeps_its_level():
     ramp = np.tile(np.linspace(40, 220, 64, dtype=np.float32), (64, 1))
     steep = cv2.merge([ramp * 0.8, ramp * 0.9, ramp])  # a skin-like cast

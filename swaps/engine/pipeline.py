@@ -60,6 +60,7 @@ class SwapOptions:
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
     keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
+    shadow_residue: bool = True  # lift what the light map left of a strong shadow
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -296,6 +297,9 @@ def _lit_gain(
     ]
     light = relight.light_gain(grid.source, grid.target, points, hull, iod)
     lit = grid.source.astype(np.float32) * light[..., None]
+    if opts.shadow_residue and float(light.max()) > np.exp(relight.RESIDUE_GATE[0]):
+        residue = _shadow_residue(grid, lit, points, hull * (1.0 - features[0]), iod)
+        light, lit = light * residue, lit * residue[..., None]
     colour_gain = colour.match_colour(
         lit, grid.target, points[shape.OUTLINE], face_size / step[0], opts.colour_sigma, frames
     )
@@ -317,6 +321,18 @@ def _lit_gain(
     skin = hull * (1.0 - np.maximum(*features))
     face = grid.source.astype(np.float32) * gain
     return gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+
+
+def _shadow_residue(
+    grid: _Analysis, lit: np.ndarray, points: np.ndarray, skin: np.ndarray, iod: float
+) -> np.ndarray:
+    """``relight.shadow_residue_gain`` on the skin (``skin``: the hull without the
+    new face's features), kept a little further from the features than the mask's
+    edge (their own darkness is not a shadow's). Only called when the light map
+    lifted a shadow somewhere (a gain past the gate's start): else it is all 1."""
+    grown = cv2.GaussianBlur(1.0 - skin, (0, 0), max(relight.FEATURE_GROW_IOD * iod, 0.5))
+    skin = skin * (1.0 - np.minimum(grown * 2.0, 1.0))
+    return relight.shadow_residue_gain(lit, grid.source, grid.target, points, skin, iod)
 
 
 def _tone_gain(
