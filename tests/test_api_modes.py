@@ -416,6 +416,26 @@ def test_without_a_source_the_two_largest_faces_swap(submit, upload, api_client,
     assert job["faces"]["swapped"] == [[0, 1], [1, 0]]
 
 
+def test_a_much_enlarged_source_face_completes_with_a_warning(submit, upload, api_client, grace):
+    def png(image: np.ndarray, factor: float) -> bytes:
+        resized = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        return cv2.imencode(".png", resized)[1].tobytes()
+
+    job = _job(
+        api_client,
+        submit(
+            {
+                "source_image": upload("small.png", png(grace, 0.2)),
+                "target_image": upload("big.png", png(grace, 2.0)),
+            }
+        ),
+    )
+
+    assert job["status"] == "completed", job["error"]
+    (warning,) = job["faces"]["warnings"]
+    assert warning["code"] == "source_face_enlarged" and warning["scale"] > 4
+
+
 def test_a_reference_picks_the_target_face_most_like_it(submit, upload, api_client, two_faces_png):
     job = _job(
         api_client,

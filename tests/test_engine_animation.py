@@ -190,6 +190,15 @@ def test_saved_identity_as_the_source(gif_frames, astronaut):
         assert np.abs(a.astype(int) - b).mean() < 1.0
 
 
+def test_a_much_enlarged_source_is_reported_once(swapped, astronaut):
+    frames = moving_face_frames(count=3, size=(1200, 900), face_scale=1.5)
+    small = cv2.resize(astronaut, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    result = swap_animation(frames, sources=[small])
+
+    assert [w["code"] for w in result.faces["warnings"]] == ["source_face_enlarged"]
+    assert "warnings" not in swapped.faces
+
+
 def test_timings_are_reported(swapped):
     assert {"detect", "track", "warp", "blend", "total"} <= set(swapped.timings_ms)
 

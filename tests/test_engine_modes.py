@@ -198,6 +198,32 @@ def test_self_swap_skips_a_face_given_itself(four):
     assert only_faces_changed(four, result.image, [1, 2, 3])
 
 
+def resized(image: np.ndarray, factor: float) -> np.ndarray:
+    return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+
+
+def test_a_source_face_enlarged_many_times_is_reported_as_soft(grace, astronaut):
+    result = swap(resized(grace, 0.2), resized(astronaut, 2.0))
+
+    (warning,) = result.faces["warnings"]
+    assert warning["code"] == "source_face_enlarged"
+    assert (warning["source"], warning["target"]) == (0, 0)
+    assert 4.0 < warning["scale"] < 7.0
+    assert f"{warning['scale']:.1f}x" in warning["message"]
+
+
+def test_faces_of_like_size_carry_no_warning(grace, astronaut):
+    assert "warnings" not in swap(grace, astronaut).faces
+    assert "warnings" not in swap(resized(grace, 0.5), astronaut).faces  # ~2x: sharp enough
+
+
+def test_only_the_enlarged_pair_is_reported(grace, two):
+    small = resized(grace, 0.15)
+    result = swap_faces(two, sources=[grace, small], source_indices=[0, 1], target_indices=[0, 1])
+
+    assert [(w["source"], w["target"]) for w in result.faces["warnings"]] == [(1, 1)]
+
+
 def test_inputs_are_not_modified(two, astronaut):
     before = two.copy(), astronaut.copy()
     swap_faces(two)

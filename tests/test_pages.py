@@ -296,6 +296,18 @@ def test_status_json_of_a_completed_job(ann_client, completed_job):
     }
 
 
+def test_a_completed_job_page_shows_the_engines_warnings(ann_client, completed_job):
+    warning = {"code": "source_face_enlarged", "source": 0, "target": 0, "scale": 5.2}
+    warning["message"] = "the source face is enlarged 5.2x to fit the target face"
+    completed_job.faces = {**completed_job.faces, "warnings": [warning]}
+    completed_job.save(update_fields=["faces"])
+
+    html = ann_client.get(reverse("swaps:detail", args=[completed_job.pk])).content.decode()
+
+    assert 'data-warning="source_face_enlarged"' in html
+    assert "The source face is enlarged 5.2x to fit the target face." in html
+
+
 def test_a_pending_job_page_polls_and_degrades_without_js(ann_client, pending_job):
     page = ann_client.get(reverse("swaps:detail", args=[pending_job.pk]))
     html = page.content.decode()

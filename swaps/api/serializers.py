@@ -192,6 +192,14 @@ class ReferenceMatchSerializer(serializers.Serializer):
     distance = serializers.FloatField(help_text="Its descriptor distance to the reference.")
 
 
+class FaceWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable: `source_face_enlarged`.")
+    source = serializers.IntegerField(help_text="The source face concerned.")
+    target = serializers.IntegerField(help_text="The target face concerned.")
+    scale = serializers.FloatField(help_text="How many times the source face was enlarged.")
+    message = serializers.CharField(help_text="What it means, in plain words.")
+
+
 class FacesSerializer(serializers.Serializer):
     source = serializers.IntegerField(help_text="Faces found in the source(s).")
     target = serializers.IntegerField(help_text="Faces found in the target.")
@@ -207,6 +215,11 @@ class FacesSerializer(serializers.Serializer):
     )
     frames_swapped = serializers.IntegerField(
         required=False, help_text="An animated GIF target: frames in which a face was swapped."
+    )
+    warnings = FaceWarningSerializer(
+        many=True,
+        required=False,
+        help_text="Only when there is one: a source face enlarged more than 4x (a soft result).",
     )
 
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import multi, select, shape, track, warp
+from .checks import enlargement_warning
 from .detect import Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr
@@ -192,6 +193,7 @@ class _Runner:
         self.lost = False
         self.sources_fitted = False
         self.chosen_reference: dict[str, Any] | None = None
+        self.warnings: dict[tuple[int, int], dict[str, Any] | None] = {}
 
     def frame(self, image: np.ndarray, i: int) -> np.ndarray:
         self._follow(image)
@@ -263,6 +265,9 @@ class _Runner:
             else:
                 face = self.plan.sources[s]
                 source, src_marks = face.image, face.landmarks
+            if (s, t) not in self.warnings:  # judged once, on the pair's first frame
+                dst_marks = self.tracks[t].landmarks
+                self.warnings[s, t] = enlargement_warning(src_marks, dst_marks, s, t)
             try:
                 out = swap_face(
                     source, src_marks, out, self.tracks[t].landmarks, self.opts, self.timer
@@ -289,4 +294,9 @@ class _Runner:
         if self.chosen_reference is not None:
             faces["reference"] = self.chosen_reference
             faces["swapped"] = [[s, self.chosen_reference["index"]] for s, _ in faces["swapped"]]
+        warnings = [warning for warning in self.warnings.values() if warning is not None]
+        for warning in warnings if self.chosen_reference is not None else ():
+            warning["target"] = self.chosen_reference["index"]
+        if warnings:
+            faces["warnings"] = warnings
         return faces

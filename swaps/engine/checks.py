@@ -31,6 +31,11 @@ MAX_BALANCE = 1.0
 # About the face width in pixels (the mean shape's scale). The detector's
 # floor is ~30 px, so this only stops degenerate landmark sets.
 MIN_FACE_PX = 20.0
+# A source face enlarged more than this many times (target face size over the
+# source's) comes out visibly soft: the engine cleans and grains it, but no
+# classical method brings back detail the photo never had. On the benchmark's
+# contact sheet the pairs past ~4x are the ones that read as a blur at full size.
+SOFT_ENLARGEMENT = 4.0
 
 
 def _inner_fit(landmarks: np.ndarray) -> Similarity:
@@ -97,6 +102,26 @@ def unswappable_reason(landmarks: np.ndarray, shape_hw: tuple[int, ...]) -> str 
     if abs(offset) > MAX_NOSE_OFFSET or abs(balance) > MAX_BALANCE:
         return "turned_away"
     return None
+
+
+def enlargement_warning(
+    src_landmarks: np.ndarray, dst_landmarks: np.ndarray, source: int, target: int
+) -> dict[str, object] | None:
+    """A warning for the job's facts when source face ``source`` must be enlarged
+    more than ``SOFT_ENLARGEMENT`` times to fit target face ``target``, else None."""
+    scale = face_size(dst_landmarks) / max(face_size(src_landmarks), 1e-6)
+    if scale <= SOFT_ENLARGEMENT:
+        return None
+    return {
+        "code": "source_face_enlarged",
+        "source": int(source),
+        "target": int(target),
+        "scale": round(float(scale), 1),
+        "message": (
+            f"the source face is enlarged {scale:.1f}x to fit the target face, so the new face "
+            "looks soft; a photo where the source face is larger gives a sharper result"
+        ),
+    }
 
 
 def check_swappable(

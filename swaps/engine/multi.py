@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import shape
-from .checks import check_swappable
+from .checks import check_swappable, enlargement_warning
 from .detect import Detection, Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceCountMismatch, FaceIndexOutOfRange, NoFaceDetected
 from .identity import FaceIdentity, face_descriptor
@@ -195,8 +195,9 @@ def _pairs(
 
 def _swap_pairs(
     pool: list[_ImageFaces], target: _ImageFaces, pairs: Pairs, opts: SwapOptions, timer: Timer
-) -> np.ndarray:
-    """Check every face used, then put each source face on its target face in turn.
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Check every face used, then put each source face on its target face in turn;
+    returns the image and the warnings (``checks.enlargement_warning``).
 
     Swaps are written into a copy: sources always read the original images, so
     in a self swap a face already replaced still gives its own look.
@@ -205,11 +206,12 @@ def _swap_pairs(
     for faces, k, t in placed:
         faces.check(k, timer)
         target.check(t, timer)
-    out = target.image.copy()
-    for faces, k, t in placed:
-        src = faces.landmarks(k, timer)
-        _swap_into(out, faces.image, src, target.landmarks(t, timer), opts, timer)
-    return out
+    out, warnings = target.image.copy(), []
+    for (s, _), (faces, k, t) in zip(pairs, placed, strict=True):
+        src, dst = faces.landmarks(k, timer), target.landmarks(t, timer)
+        warnings.append(enlargement_warning(src, dst, s, t))
+        _swap_into(out, faces.image, src, dst, opts, timer)
+    return out, [warning for warning in warnings if warning is not None]
 
 
 def _swap_into(
@@ -275,9 +277,11 @@ def swap_faces(
         faces["reference"] = _by_reference(target, reference_bgr, opts, timer)
         target_indices = [faces["reference"]["index"]]
     pairs = _pairs(target, n_source, self_swap, source_indices, target_indices)
-    image = _swap_pairs(pool, target, pairs, opts, timer)
+    image, warnings = _swap_pairs(pool, target, pairs, opts, timer)
     timer.add("total", begin)
     faces["swapped"] = [[s, t] for s, t in pairs]
+    if warnings:
+        faces["warnings"] = warnings
     return SwapResult(image=image, faces=faces, timings_ms=timer.ms)
 
 

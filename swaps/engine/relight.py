@@ -144,6 +144,45 @@ def _ramp(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip((values - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
 
 
+# The shadow's residue: where the source was in a strong shadow (darker than its
+# mirror half by RESIDUE_GATE, log, the halves' difference halved), what the
+# light map left darker than the target's own light (a shadow's edge along the
+# nose: finer than the map's grid and its mirror's error) is lifted, never
+# darkened, by at most RESIDUE_MAX, read at RESIDUE_IOD; the features, grown by
+# FEATURE_GROW_IOD, keep their own darkness. The shared pair's selfie -> base:
+# light 1.79 -> 1.61 (whole face 1.73 -> 1.39); the benchmark unchanged.
+RESIDUE_GATE = (0.3, 0.5)
+RESIDUE_MAX = 1.6
+RESIDUE_IOD = 0.025
+FEATURE_GROW_IOD = 0.04
+
+
+def shadow_residue_gain(
+    lit: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    points: np.ndarray,
+    skin: np.ndarray,
+    iod_px: float,
+) -> np.ndarray:
+    """(h, w) float32 gain >= 1 lifting what is left of a strong source shadow
+    on ``lit`` (the warped source after ``light_gain``) beyond the target's own
+    light, on ``skin`` (0..1: the face's hull without its features) only; all
+    on one grid, the face on ``points``."""
+    size = (lit.shape[1], lit.shape[0])
+    lit = np.clip(lit, 0, 255).astype(np.uint8)
+    logs = cv2.merge([log_luminance(im) for im in (lit, source, target)])
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    mirrored = cv2.warpAffine(
+        logs, mirror_affine(points), size, flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    asym = (logs - mirrored) * 0.5
+    fine = cv2.GaussianBlur(asym, (0, 0), max(RESIDUE_IOD * iod_px, 0.5))
+    strong, left = -fine[..., 1], fine[..., 2] - fine[..., 0]
+    lift = np.clip(left, 0.0, float(np.log(RESIDUE_MAX))) * _ramp(strong, RESIDUE_GATE) * skin
+    return np.exp(lift).astype(np.float32)
+
+
 # The plane's correction is bounded (log gain): it turns a face's light, it
 # does not paint a shadow.
 PLANE_BOUND = 0.35
