@@ -1,12 +1,12 @@
 """How reliably the engine finds objects in front of a target's face, and never
-finds one on a bare face (hands.py).
+finds one on a bare face (in_front.py).
 
     .venv/bin/python -m benchmarks.occluder_detection [--shared DIR] [--list]
 
 Faces: those of ``engine_quality`` (the shared photos and the fixtures), each as
 found and in rescaled and JPEG-recompressed copies (``glasses_detection.VARIANTS``),
 its landmarks found again in each copy. Each is judged as the swap judges its
-target: on its analysis grid, by ``hands.occluder_mask``. Bare: every face as it
+target: on its analysis grid, by ``in_front.occluder_mask``. Bare: every face as it
 is (none of them has an object across the cheeks; bald_guys#3's fist at the chin
 is skin-coloured), and each also under a coloured light over its left half
 (``coloured_light``: blue, green, magenta, its edge 0.1 or 0.3 eye distances
@@ -15,7 +15,7 @@ found on it (``draw_object``): a bar from the image's left edge across the left
 cheek to beside the nose, and a stroke from below the right jaw up to the
 nose, in dark, red, blue, green, grey and white, and a skin-coloured "finger"
 (the face's own cheek colour, shaded, with its outline). Faces under
-``hands.MIN_IOD`` grid pixels between the eyes are never judged (counted apart).
+``in_front.MIN_IOD`` grid pixels between the eyes are never judged (counted apart).
 Prints, per drawing, how many were found, and the bare faces' false finds.
 """
 
@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import engine_quality as eq  # noqa: E402
 from benchmarks.glasses_detection import VARIANTS, landmarks_in, variant  # noqa: E402
-from swaps.engine import hands, mask, shape  # noqa: E402
+from swaps.engine import in_front, mask, shape  # noqa: E402
 from swaps.engine.images import shrink  # noqa: E402
 
 COLOURS = {
@@ -139,9 +139,9 @@ def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:
     grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, 160)
     own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
     iod = _iod(own)
-    if iod < hands.MIN_IOD:
+    if iod < in_front.MIN_IOD:
         return None
-    return hands.occluder_mask(shrink(crop, grid), own, iod) is not None
+    return in_front.occluder_mask(shrink(crop, grid), own, iod) is not None
 
 
 def drawings() -> list[tuple[str, tuple[int, int, int] | None]]:

@@ -17,7 +17,7 @@ from . import (
     detail,
     enhance,
     exposure,
-    hands,
+    in_front,
     mask,
     occluders,
     outer,
@@ -62,7 +62,7 @@ class SwapOptions:
     detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
     keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
-    keep_occluders: bool = True  # objects in front of the target's face stay (hands.py)
+    keep_occluders: bool = True  # objects in front of the target's face stay (in_front.py)
     shadow_residue: bool = True  # lift what the light map left of a strong shadow
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
@@ -371,14 +371,14 @@ def _glasses(grid: _Analysis, dst_local: np.ndarray, own: np.ndarray) -> np.ndar
 def _in_front(
     grid: _Analysis, own: np.ndarray, frames: np.ndarray | None
 ) -> tuple[_Analysis, np.ndarray | None]:
-    """What is in front of the target's face (``hands``), added to ``frames``:
+    """What is in front of the target's face (``in_front``), added to ``frames``:
     both keep the target's pixels and stay out of the colour match. The light
     is read on the target with the objects painted over from round them (a
     dark bar on one cheek would read as a shadow to match). ``own``: the
     target's 68 landmarks as found, in crop pixels."""
     on_grid = (own + 0.5) / np.asarray(grid.step) - 0.5
     iod = float(np.linalg.norm(on_grid[36:42].mean(axis=0) - on_grid[42:48].mean(axis=0)))
-    objects = hands.occluder_mask(grid.target, on_grid, iod)
+    objects = in_front.occluder_mask(grid.target, on_grid, iod)
     if objects is None:
         return grid, frames
     hidden = (objects > 0.05).astype(np.uint8)

@@ -1,4 +1,4 @@
-"""Things held in front of the target's face stay on the new face (hands.py):
+"""Things held in front of the target's face stay on the new face (in_front.py):
 objects drawn across a target's cheek survive the swap, the rest of the face
 is the source's, and a bare face (shadows and beards too) is swapped exactly
 as before."""
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.occluder_detection import coloured_light, draw_object, judged
-from swaps.engine import SwapOptions, detect_faces, face_descriptor, hands
+from swaps.engine import SwapOptions, detect_faces, face_descriptor, in_front
 from swaps.engine.quality import SAME_PERSON, identity_distance
 
 pytestmark = pytest.mark.usefixtures("engine_models")
@@ -144,5 +144,5 @@ def test_faces_partly_outside_the_image_raise_nothing(astronaut):
     marks = detect_faces(astronaut)[0].landmarks
     h, w = astronaut.shape[:2]
     for dx, dy in ((-0.35, 0), (0.3, 0), (0, -0.3), (0, 0.4), (0.3, 0.3), (0, -2), (2, 0)):
-        found = hands.occluder_mask(astronaut, marks + (dx * w, dy * h), 80.0)
+        found = in_front.occluder_mask(astronaut, marks + (dx * w, dy * h), 80.0)
         assert found is None or found.shape == (h, w)
