@@ -55,9 +55,14 @@ def curve_gain(
         return np.ones((*region.shape, 3), np.float32)
     # The face as it will be saved: saturated at 255; grey levels, so the
     # quantiles come from histograms and the curve is a 256-entry table.
+    # (Blurred as float, then rounded: OpenCV's 8-bit Gaussian is 4x slower here.)
     have, want = (
-        cv2.GaussianBlur(
-            cv2.cvtColor(cv2.convertScaleAbs(im), cv2.COLOR_BGR2GRAY), (0, 0), smooth_px
+        cv2.convertScaleAbs(
+            cv2.GaussianBlur(
+                cv2.cvtColor(cv2.convertScaleAbs(im), cv2.COLOR_BGR2GRAY).astype(np.float32),
+                (0, 0),
+                smooth_px,
+            )
         )
         for im in (face, target)
     )
@@ -71,9 +76,13 @@ def curve_gain(
     # The tone is the colour match's (local means): only the curve's shape is
     # taken here, so each channel's mean over the inner face is kept (brightening
     # the darker pixels would otherwise lower the mean L* and raise the chroma).
-    pixels = np.minimum(face[inside], 255)
-    kept = pixels.sum(axis=0) / np.maximum((pixels * gain[inside][:, None]).sum(axis=0), 1e-3)
-    return (gain[..., None] * kept.astype(np.float32)).astype(np.float32)
+    # Flat indices and one matrix product: boolean indexing of a 3-channel image
+    # and an elementwise product took 0.6 of this function's 1.4 ms.
+    where = np.flatnonzero(inside)
+    pixels = np.minimum(face.reshape(-1, 3).take(where, axis=0), 255)
+    weighted = gain.reshape(-1).take(where) @ pixels
+    kept = pixels.sum(axis=0) / np.maximum(weighted, 1e-3)
+    return gain[..., None] * kept.astype(np.float32)
 
 
 def _spread(levels: np.ndarray) -> float:
