@@ -332,8 +332,8 @@ def _shadow_residue(
     grid: _Analysis, lit: np.ndarray, points: np.ndarray, skin: np.ndarray, iod: float
 ) -> np.ndarray:
     """``relight.shadow_residue_gain`` on the skin (``skin``: the hull without the
-    new face's features), kept a little further from the features than the mask's
-    edge (their own darkness is not a shadow's). Only called when the light map
+    new face's features), kept a little further in from the features and the
+    hull's edge (a feature's own darkness is not a shadow's). Only called when the light map
     lifts something by the gate's full strength (about half the pairs): else it
     is all 1 or nearly, for ~1 ms a face."""
     grown = cv2.GaussianBlur(1.0 - skin, (0, 0), max(relight.FEATURE_GROW_IOD * iod, 0.5))
