@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runnable as a plain script
@@ -73,6 +74,18 @@ def landmarks_in(image: np.ndarray, near: np.ndarray) -> np.ndarray | None:
     return min(faces, key=lambda f: float(np.abs(f.landmarks - near).sum())).landmarks
 
 
+def face_variants(photos: dict, faces: list) -> Iterator[tuple]:
+    """(face, (scale, quality), image, landmarks or None) for every face in every
+    variant: the landmarks found again on a rescaled or recompressed copy."""
+    for face in faces:
+        for scale, quality in VARIANTS:
+            image = variant(photos[face.photo], scale, quality)
+            marks = face.face.landmarks * scale
+            if (scale, quality) != (1.0, None):
+                marks = landmarks_in(image, marks)
+            yield face, (scale, quality), image, marks
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--shared", type=Path, default=eq.DEFAULT_SHARED)
@@ -81,18 +94,13 @@ def main() -> None:
     photos, faces = eq.load_faces(args.shared)
     counts = {key: [0, 0, 0, 0, 0] for key in VARIANTS}  # found, missed, false, right, small
     wrong = []
-    for face in faces:
-        for scale, quality in VARIANTS:
-            image = variant(photos[face.photo], scale, quality)
-            marks = face.face.landmarks * scale
-            if (scale, quality) != (1.0, None):
-                marks = landmarks_in(image, marks)
-            verdict = None if marks is None else judged(image, marks)
-            wears = face.name in WEARS_GLASSES
-            cell = 4 if verdict is None else (0 if verdict else 1) if wears else 2 if verdict else 3
-            counts[(scale, quality)][cell] += 1
-            if cell in (1, 2):
-                wrong.append(f"{face.name} x{scale} q{quality}: {'missed' if wears else 'false'}")
+    for face, (scale, quality), image, marks in face_variants(photos, faces):
+        verdict = None if marks is None else judged(image, marks)
+        wears = face.name in WEARS_GLASSES
+        cell = 4 if verdict is None else (0 if verdict else 1) if wears else 2 if verdict else 3
+        counts[(scale, quality)][cell] += 1
+        if cell in (1, 2):
+            wrong.append(f"{face.name} x{scale} q{quality}: {'missed' if wears else 'false'}")
     print("| variant | glasses found | missed | bare taken for glasses | bare right | too small |")
     print("|---|---|---|---|---|---|")
     for (scale, quality), row in counts.items():

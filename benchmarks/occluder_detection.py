@@ -31,7 +31,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import engine_quality as eq  # noqa: E402
-from benchmarks.glasses_detection import VARIANTS, landmarks_in, variant  # noqa: E402
+from benchmarks.glasses_detection import face_variants  # noqa: E402
 from swaps.engine import in_front, mask, shape  # noqa: E402
 from swaps.engine.images import shrink  # noqa: E402
 
@@ -170,26 +170,21 @@ def main() -> None:
     rows = {"bare": [0, 0, 0]} | {label: [0, 0, 0] for label, _, _ in lights}
     rows |= {_label(*d): [0, 0, 0] for d in drawings()}  # found, not, small
     wrong = []
-    for face in faces:
-        for scale, quality in VARIANTS:
-            image = variant(photos[face.photo], scale, quality)
-            marks = face.face.landmarks * scale
-            if (scale, quality) != (1.0, None):
-                marks = landmarks_in(image, marks)
-            if marks is None:
-                continue
-            verdict = judged(image, marks)
-            rows["bare"][2 if verdict is None else 0 if verdict else 1] += 1
-            if verdict:
-                wrong.append(f"{face.name} x{scale} q{quality}")
-            for label, gains, edge in lights:
-                found = judged(coloured_light(image, marks, gains, edge), marks)
-                rows[label][2 if found is None else 0 if found else 1] += 1
-                if found:
-                    wrong.append(f"{face.name} x{scale} q{quality} {label}")
-            for kind, colour in drawings():
-                found = judged(draw_object(image, marks, colour, kind)[0], marks)
-                rows[_label(kind, colour)][2 if found is None else 0 if found else 1] += 1
+    for face, (scale, quality), image, marks in face_variants(photos, faces):
+        if marks is None:
+            continue
+        verdict = judged(image, marks)
+        rows["bare"][2 if verdict is None else 0 if verdict else 1] += 1
+        if verdict:
+            wrong.append(f"{face.name} x{scale} q{quality}")
+        for label, gains, edge in lights:
+            found = judged(coloured_light(image, marks, gains, edge), marks)
+            rows[label][2 if found is None else 0 if found else 1] += 1
+            if found:
+                wrong.append(f"{face.name} x{scale} q{quality} {label}")
+        for kind, colour in drawings():
+            found = judged(draw_object(image, marks, colour, kind)[0], marks)
+            rows[_label(kind, colour)][2 if found is None else 0 if found else 1] += 1
     print("| faces | found | not found | too small |")
     print("|---|---|---|---|")
     for label, row in rows.items():
