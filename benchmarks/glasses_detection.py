@@ -52,9 +52,9 @@ def variant(image: np.ndarray, scale: float, quality: int | None) -> np.ndarray:
     return image
 
 
-def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:
-    """Glasses found on the face of these ``landmarks``, as the swap judges its
-    target (no morph); None when the face is too small to be judged."""
+def target_grid(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The face of these ``landmarks`` as the swap judges a target (no morph):
+    its crop on the analysis grid, its 68 points there and their eye distance."""
     points, size = shape.extend_landmarks(landmarks, 0.18)
     lo = np.maximum(np.floor(points[shape.OUTLINE].min(axis=0) - 2).astype(int), 0)
     hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as pipeline._Crop
@@ -62,9 +62,16 @@ def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:
     grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, 160)
     own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
     iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
+    return shrink(crop, grid), own, iod
+
+
+def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:
+    """Glasses found on the face of these ``landmarks``, as the swap judges its
+    target; None when the face is too small to be judged."""
+    crop, own, iod = target_grid(image, landmarks)
     if iod < occluders.MIN_IOD:
         return None
-    return occluders.glasses_mask(shrink(crop, grid), own, iod) is not None
+    return occluders.glasses_mask(crop, own, iod) is not None
 
 
 def landmarks_in(image: np.ndarray, near: np.ndarray) -> np.ndarray | None:

@@ -31,9 +31,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import engine_quality as eq  # noqa: E402
-from benchmarks.glasses_detection import face_variants  # noqa: E402
-from swaps.engine import in_front, mask, shape  # noqa: E402
-from swaps.engine.images import shrink  # noqa: E402
+from benchmarks.glasses_detection import face_variants, target_grid  # noqa: E402
+from swaps.engine import in_front  # noqa: E402
 
 COLOURS = {
     "dark": (30, 30, 35),
@@ -131,17 +130,11 @@ def coloured_light(
 
 def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:
     """An object found in front of the face of these ``landmarks``, as the swap
-    judges its target (no morph); None when the face is too small to be judged."""
-    points, size = shape.extend_landmarks(landmarks, 0.18)
-    lo = np.maximum(np.floor(points[shape.OUTLINE].min(axis=0) - 2).astype(int), 0)
-    hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as pipeline._Crop
-    crop = image[lo[1] : hi[1], lo[0] : hi[0]]
-    grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, 160)
-    own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
-    iod = _iod(own)
+    judges its target; None when the face is too small to be judged."""
+    crop, own, iod = target_grid(image, landmarks)
     if iod < in_front.MIN_IOD:
         return None
-    return in_front.occluder_mask(shrink(crop, grid), own, iod) is not None
+    return in_front.occluder_mask(crop, own, iod) is not None
 
 
 def drawings() -> list[tuple[str, tuple[int, int, int] | None]]:
