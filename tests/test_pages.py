@@ -298,7 +298,7 @@ def test_status_json_of_a_completed_job(ann_client, completed_job):
 
 def test_a_completed_job_page_shows_the_engines_warnings(ann_client, completed_job):
     warning = {"code": "source_face_enlarged", "source": 0, "target": 0, "scale": 5.2}
-    warning["message"] = "the source face is enlarged 5.2x to fit the target face"
+    warning["message"] = "The source face is enlarged 5.2x to fit the target face."
     completed_job.faces = {**completed_job.faces, "warnings": [warning]}
     completed_job.save(update_fields=["faces"])
 

@@ -118,8 +118,8 @@ def enlargement_warning(
         "target": int(target),
         "scale": round(float(scale), 1),
         "message": (
-            f"the source face is enlarged {scale:.1f}x to fit the target face, so the new face "
-            "looks soft; a photo where the source face is larger gives a sharper result"
+            f"The source face is enlarged {scale:.1f}x to fit the target face, so the new face "
+            "looks soft; a photo where the source face is larger gives a sharper result."
         ),
     }
 
