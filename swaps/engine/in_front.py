@@ -107,14 +107,18 @@ SIMILAR, SIMILAR_SHARE = 30.0, 0.25
 GROW_IOD, EDGE_SIGMA = 0.03, 1.0
 
 
-def occluder_mask(target: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray | None:
+def occluder_mask(
+    target: np.ndarray, points: np.ndarray, iod: float, features: np.ndarray | None = None
+) -> np.ndarray | None:
     """(h, w) float32 0..1 on ``target``'s grid: what is in front of the face,
     or None when nothing is. ``target``: BGR uint8, ``points``: its own 68
-    landmarks on that grid, ``iod`` pixels between the eyes."""
+    landmarks on that grid, ``iod`` pixels between the eyes; ``features``: bool,
+    its ``mask.feature_mask`` if the caller has it."""
     if iod < MIN_IOD:
         return None
     shape_hw = target.shape[:2]
-    features = mask.feature_mask(points, shape_hw, iod) > 0
+    if features is None:
+        features = mask.feature_mask(points, shape_hw, iod) > 0
     pixels = target.reshape(-1, 3)
     skin = _skin(pixels, points, features)
     if skin is None:

@@ -190,7 +190,8 @@ def paste_face(
 
 @dataclass(frozen=True)
 class _Analysis:
-    """The crops on the analysis grid (the face ~``analysis_face_px`` across)."""
+    """The crops on the analysis grid (the face ~``analysis_face_px`` across),
+    and both faces' points and features there, read once for every step."""
 
     size: tuple[int, int]  # of the full-size crop (w, h)
     grid: tuple[int, int]
@@ -198,20 +199,37 @@ class _Analysis:
     source: np.ndarray  # the warped source
     target: np.ndarray
     inner: np.ndarray  # the inner face (jaw below the cheekbones, features), 0..1
+    points: np.ndarray  # the new face's points as morphed (68 and more), on the grid
+    own: np.ndarray  # the target's own 68 landmarks as found, on the grid
+    iods: tuple[float, float]  # grid pixels between the eyes of each
+    # The eyes, brows, lips and nostrils of each (float32 0/1, ``mask.feature_mask``).
+    features: tuple[np.ndarray, np.ndarray]
 
     @classmethod
     def of(
         cls,
         warped: np.ndarray,
         target_crop: np.ndarray,
-        dst_local: np.ndarray,
+        points: tuple[np.ndarray, np.ndarray],
         face_size: float,
         opts: SwapOptions,
     ) -> _Analysis:
+        dst_local, own = points
         size = (target_crop.shape[1], target_crop.shape[0])
         grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
         inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
-        return cls(size, grid, step, shrink(warped, grid), shrink(target_crop, grid), inner)
+        on_grid = [(p + 0.5) / np.asarray(step) - 0.5 for p in points]
+        iods = [_inter_ocular(p) for p in on_grid]
+        features = [
+            mask.feature_mask(p, inner.shape, iod).astype(np.float32)
+            for p, iod in zip(on_grid, iods, strict=True)
+        ]
+        source, target = shrink(warped, grid), shrink(target_crop, grid)
+        return cls(size, grid, step, source, target, inner, *on_grid, (*iods,), (*features,))
+
+
+def _inter_ocular(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
 
 
 def _composite(
@@ -230,10 +248,10 @@ def _composite(
     grain the face may take (``texture.add_grain``)."""
     dst_local, own = points
     target_crop = image[crop.slices()]
-    grid = _Analysis.of(warped, target_crop, dst_local, face_size, opts)
-    frames = _glasses(grid, dst_local, own) if opts.keep_glasses else None
+    grid = _Analysis.of(warped, target_crop, points, face_size, opts)
+    frames = _glasses(grid) if opts.keep_glasses else None
     if opts.keep_occluders:
-        grid, frames = _in_front(grid, own, frames)
+        grid, frames = _in_front(grid, frames)
     soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep, frames), grid.size)
     if opts.match_sharpness:
         sigma = detail.matching_blur(grid.source, grid.target, grid.inner > 0.5)
@@ -246,27 +264,20 @@ def _composite(
         gain = colour.keep_source(gain, keep.colour)
     face = blend.apply_gain(warped, gain)
     if grain > 0.0:
-        face = _with_grain(face, target_crop, grid, points, grain)
+        face = _with_grain(face, target_crop, grid, own, grain)
     # Reads of the crop are all done: the blend may overwrite it.
     blend.blend(target_crop, face, soft, out=target_crop)
 
 
 def _with_grain(
-    face: np.ndarray,
-    target_crop: np.ndarray,
-    grid: _Analysis,
-    points: tuple[np.ndarray, np.ndarray],
-    share: float,
+    face: np.ndarray, target_crop: np.ndarray, grid: _Analysis, own: np.ndarray, share: float
 ) -> np.ndarray:
     """``face`` with ``share`` of the grain it lacks (``texture.add_grain``) on
     its skin, the features (eyes, brows, lips, nostrils) of the morphed face
     left out; levels read on the central face (the target's own 68 points'
-    hull shrunk to 0.7, as ``quality.grain_ratio``), features out."""
-    dst_local, own = points
-    step = np.asarray(grid.step)
-    on_grid = (dst_local + 0.5) / step - 0.5
-    iod = float(np.linalg.norm(on_grid[36:42].mean(axis=0) - on_grid[42:48].mean(axis=0)))
-    features = mask.feature_mask(on_grid, grid.inner.shape, iod).astype(np.float32)
+    hull shrunk to 0.7, as ``quality.grain_ratio``), features out. ``own``: the
+    target's 68 landmarks as found, in crop pixels."""
+    features, iod = grid.features[0], grid.iods[0]
     skin = cv2.GaussianBlur(1.0 - features, (0, 0), max(0.05 * iod, 0.5)) * share
     centre = own.mean(axis=0)
     central = mask.hull_mask((own - centre) * 0.7 + centre, grid.grid, grid.step)
@@ -291,40 +302,32 @@ def _lit_gain(
     face (``outer``) on the warped source: one multiply, so a lit-up shadow is
     never clipped before its colour is matched. ``frames``: the target's glasses
     (``occluders``), left out of the colour match."""
-    step = np.asarray(grid.step)
-    points = (dst_local + 0.5) / step - 0.5
-    own_points = (own + 0.5) / step - 0.5
-    iod = float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
+    points, iod, features = grid.points, grid.iods[0], grid.features
     hull = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
-    # The eyes, brows, lips and nostrils of the new face and of the target's own.
-    features = [
-        mask.feature_mask(p, hull.shape, iod).astype(np.float32) for p in (points, own_points)
-    ]
+    source = grid.source.astype(np.float32)
     light = relight.light_gain(grid.source, grid.target, points, hull, iod)
-    lit = grid.source.astype(np.float32) * light[..., None]
+    lit = source * light[..., None]
     if opts.shadow_residue and float(light.max()) > np.exp(relight.RESIDUE_GATE[1]):
         residue = _shadow_residue(grid, lit, points, hull * (1.0 - features[0]), iod)
         light, lit = light * residue, lit * residue[..., None]
     colour_gain = colour.match_colour(
-        lit, grid.target, points[shape.OUTLINE], face_size / step[0], opts.colour_sigma, frames
+        lit, grid.target, points[shape.OUTLINE], face_size / grid.step[0], opts.colour_sigma, frames
     )
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
     gain = colour_gain * light[..., None] * hue
     if opts.tone_curve:
-        gain = gain * _tone_gain(grid, gain, features, iod)
+        gain = gain * _tone_gain(grid, gain)
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
     # face, where its light was measured (the morphed points can sit 0.15 face
     # widths off it).
     core = mask.core_weights(own, grid.grid, grid.step)
-    face = grid.source.astype(np.float32) * gain
-    gain = (
-        gain * relight.plane_gain(face, grid.target, core, own_points.mean(axis=0), iod)[..., None]
-    )
+    plane = relight.plane_gain(source * gain, grid.target, core, grid.own.mean(axis=0), iod)
+    gain = gain * plane[..., None]
     # The outer face's colour is read over skin in both faces.
     skin = hull * (1.0 - np.maximum(*features))
-    face = grid.source.astype(np.float32) * gain
+    face = source * gain
     return gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
 
 
@@ -341,44 +344,34 @@ def _shadow_residue(
     return relight.shadow_residue_gain(lit, grid.source, grid.target, points, skin, iod)
 
 
-def _tone_gain(
-    grid: _Analysis, gain: np.ndarray, features: list[np.ndarray], iod: float
-) -> np.ndarray:
+def _tone_gain(grid: _Analysis, gain: np.ndarray) -> np.ndarray:
     """The target photo's tone curve (an overexposed photo flattens a face's
     bright relief), then its relief on the skin (a studio source's hot spots and
     deep shadows no stronger than the target's own): ``exposure``, read on the
     face as corrected by ``gain``."""
-    face = grid.source.astype(np.float32) * gain
+    face, iod = grid.source.astype(np.float32) * gain, grid.iods[0]
     curve = exposure.curve_gain(face, grid.target, grid.inner, exposure.SMOOTH_IOD * iod)
-    skins = [grid.inner * (1.0 - f) for f in features]
+    skins = [grid.inner * (1.0 - f) for f in grid.features]
     return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
 
 
-def _glasses(grid: _Analysis, dst_local: np.ndarray, own: np.ndarray) -> np.ndarray | None:
+def _glasses(grid: _Analysis) -> np.ndarray | None:
     """The target's glasses frames on the analysis grid (``occluders``), or None;
     None too when the source face wears its own (found on the warped source, at
-    the morphed points): two pairs on one face read worse than the source's alone.
-    ``dst_local``, ``own``: the morphed points and the target's 68 landmarks as
-    found, in crop pixels."""
-    on_grid = [(p + 0.5) / np.asarray(grid.step) - 0.5 for p in (own, dst_local)]
-    iods = [float(np.linalg.norm(p[36:42].mean(axis=0) - p[42:48].mean(axis=0))) for p in on_grid]
-    frames = occluders.glasses_mask(grid.target, on_grid[0], iods[0])
-    if frames is None or occluders.glasses_mask(grid.source, on_grid[1], iods[1]) is not None:
+    the morphed points): two pairs on one face read worse than the source's alone."""
+    frames = occluders.glasses_mask(grid.target, grid.own, grid.iods[1])
+    if frames is None or occluders.glasses_mask(grid.source, grid.points, grid.iods[0]) is not None:
         return None
     return frames
 
 
-def _in_front(
-    grid: _Analysis, own: np.ndarray, frames: np.ndarray | None
-) -> tuple[_Analysis, np.ndarray | None]:
+def _in_front(grid: _Analysis, frames: np.ndarray | None) -> tuple[_Analysis, np.ndarray | None]:
     """What is in front of the target's face (``in_front``), added to ``frames``:
     both keep the target's pixels and stay out of the colour match. The light
     is read on the target with the objects painted over from round them (a
-    dark bar on one cheek would read as a shadow to match). ``own``: the
-    target's 68 landmarks as found, in crop pixels."""
-    on_grid = (own + 0.5) / np.asarray(grid.step) - 0.5
-    iod = float(np.linalg.norm(on_grid[36:42].mean(axis=0) - on_grid[42:48].mean(axis=0)))
-    objects = in_front.occluder_mask(grid.target, on_grid, iod)
+    dark bar on one cheek would read as a shadow to match)."""
+    iod = grid.iods[1]
+    objects = in_front.occluder_mask(grid.target, grid.own, iod, grid.features[1] > 0)
     if objects is None:
         return grid, frames
     hidden = (objects > 0.05).astype(np.uint8)
