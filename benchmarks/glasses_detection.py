@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from benchmarks import engine_quality as eq  # noqa: E402
 from swaps.engine import detect_faces, mask, occluders, shape  # noqa: E402
 from swaps.engine.images import shrink  # noqa: E402
+from swaps.engine.pipeline import SwapOptions  # noqa: E402
 
 # Looked at on the photos (2026-12-07): every face of the benchmark wearing glasses.
 WEARS_GLASSES = {
@@ -59,7 +60,8 @@ def target_grid(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, n
     lo = np.maximum(np.floor(points[shape.OUTLINE].min(axis=0) - 2).astype(int), 0)
     hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as pipeline._Crop
     crop = image[lo[1] : hi[1], lo[0] : hi[0]]
-    grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, 160)
+    grid_px = SwapOptions().analysis_face_px  # the swap's own grid
+    grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, grid_px)
     own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
     iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
     return shrink(crop, grid), own, iod

@@ -267,6 +267,22 @@ def test_a_sharp_source_is_softened_for_a_soft_target_only(faces):
     assert detail.sharpness(softened, region.astype(np.uint8)) <= goal * detail.TOLERANCE
 
 
+def test_the_sharpness_match_is_judged_at_one_face_size_whatever_the_photo_size(faces):
+    image, face, _ = faces[GRACE_HOPPER]
+    inner = face.landmarks[shape.INNER_FACE]
+    face_size = float(np.ptp(face.landmarks[:, 0]))
+    soft = cv2.GaussianBlur(image, (0, 0), 2.5)
+    assert detail.source_blur(image, image, inner, face_size) == 0.0
+    assert detail.source_blur(soft, image, inner, face_size) == 0.0  # never sharpened
+    sigma = detail.source_blur(image, soft, inner, face_size)
+    assert sigma > 0
+    # The same photos twice as large: the same look, so twice the blur in pixels.
+    big = [cv2.resize(im, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) for im in (image, soft)]
+    assert detail.source_blur(*big, inner * 2 + 0.5, face_size * 2) == pytest.approx(
+        2 * sigma, rel=0.02
+    )
+
+
 @pytest.mark.parametrize("sigma", [1.0, 6.0])
 def test_soften_blurs_without_moving_or_shifting_colour(faces, sigma):
     image = faces[GRACE_HOPPER][0]

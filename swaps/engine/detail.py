@@ -5,11 +5,13 @@ compressed group photo gives itself away: the face is sharper than the skin,
 hair and background around it. So the warped source is blurred, just enough,
 when the target is the softer of the two.
 
-Sharpness is judged on the analysis grid (the face ~160 px across) by how the
-detail's energy splits between the finest octave and the next one: a soft
-image has little in the finest compared to the next, however much texture
-(wrinkles, stubble) the face has. The grid sees both faces at one scale, so
-the measure is about the look at a normal viewing size.
+Sharpness is judged with the face ~FACE_PX across by how the detail's energy
+splits between the finest octave and the next one: a soft image has little in
+the finest compared to the next, however much texture (wrinkles, stubble) the
+face has. One scale for both faces, so the measure is about the look at a
+normal viewing size; a fixed one, not the analysis grid's, because the measure
+and its tolerance belong to it (on a 128 px grid the shared pair's sharp
+portrait read as soft and its swapped face was blurred by 2.8 grid pixels).
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ import math
 
 import cv2
 import numpy as np
+
+from . import mask
+from .images import shrink
+
+# The face's size (px) where sharpness is judged.
+FACE_PX = 160
 
 # Blurs tried on the source, grid pixels; the first that is no sharper wins.
 SIGMAS = (0.5, 0.75, 1.0, 1.4, 2.0, 2.8)
@@ -67,6 +75,24 @@ def matching_blur(source: np.ndarray, target: np.ndarray, region: np.ndarray) ->
         else:
             lo = mid + 1
     return SIGMAS[lo]
+
+
+def source_blur(
+    source: np.ndarray, target: np.ndarray, inner: np.ndarray, face_size: float
+) -> float:
+    """Gaussian sigma, in crop pixels, that makes the warped ``source`` no sharper
+    than ``target`` (BGR crops of one size) over the inner face (``inner``: its
+    points in crop pixels; ``face_size`` the face's size there), judged with the
+    face ~FACE_PX across on the inner face's box only."""
+    rows, cols = source.shape[:2]
+    x0, y0 = np.maximum(np.floor(inner.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(axis=0)).astype(int) + 1, (cols, rows))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0
+    grid, step = mask.analysis_grid((int(x1 - x0), int(y1 - y0)), face_size, FACE_PX)
+    region = mask.hull_mask(inner - (x0, y0), grid, step) > 0.5
+    box = slice(y0, y1), slice(x0, x1)
+    return matching_blur(shrink(source[box], grid), shrink(target[box], grid), region) * step[0]
 
 
 def _halve(image: np.ndarray, first: bool) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The blend mask: where, and how softly, the source face replaces the target.
 
-Everything is computed at the analysis resolution (the face ~160 px across):
+Everything is computed at the analysis resolution (the face ~128 px across):
 the mask is smooth by construction, so bilinear upsampling loses nothing and
 blurring a 4 MP crop with a 60 px kernel is avoided.
 """
