@@ -91,7 +91,7 @@ def test_keyboard_only_upload(signed_in):
     page = signed_in
     for role, path in (("source", SOURCE), ("target", TARGET)):
         tab_to(page, f"id_{role}_image")
-        open_file_chooser(page).set_files(str(path))
+        open_file_chooser(page, f"id_{role}_image").set_files(str(path))
         face_box(page, role, 0).wait_for()
     tab_to(page, "id_consent")
     page.keyboard.press("Space")
@@ -101,12 +101,17 @@ def test_keyboard_only_upload(signed_in):
     page.locator("[data-download]").wait_for(timeout=60_000)
 
 
-def open_file_chooser(page):
+def open_file_chooser(page, element_id):
     """Enter, else Space, on the focused file input: headless Chromium now and then
-    ignores a key that comes right after an earlier chooser closed."""
+    ignores a key that comes right after an earlier chooser closed (the window has
+    not taken the focus back yet), so each try first gives the page the focus and
+    puts it on the input again, by keyboard, if it moved."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    for key in ("Enter", "Space", "Enter"):
+    for key in ("Enter", "Space", "Enter", "Space"):
+        page.bring_to_front()
+        if not page.evaluate(f"document.activeElement?.id === {element_id!r}"):
+            tab_to(page, element_id)
         try:
             with page.expect_file_chooser(timeout=5_000) as chooser:
                 page.keyboard.press(key)
