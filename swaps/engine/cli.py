@@ -39,7 +39,9 @@ EXIT_IO = 1
 EXIT_ENGINE = 2
 SAVE_FACE = "save-face"
 # Pipeline order of the timings; "identity" is save-face's, "descriptor" a reference's.
-STAGES = ("decode", "identity", "detect", "landmarks", "descriptor", "warp", "blend", "encode")
+STAGES = (
+    "decode", "identity", "detect", "landmarks", "descriptor", "hands", "warp", "blend", "encode"
+)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
