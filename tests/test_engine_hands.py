@@ -161,3 +161,12 @@ def test_the_hands_step_refuses_a_model_nobody_reviewed(monkeypatch, astronaut):
     with pytest.raises(EngineError) as info:
         hands.kept_hands(astronaut, marks)
     assert info.value.code == "models_unavailable"
+
+
+def test_the_command_line_can_turn_the_step_off():
+    from swaps.engine.cli import _parser
+
+    paths = ["a.jpg", "b.jpg", "out.png"]
+    assert _parser().parse_args(paths).keep_hands is True
+    assert _parser().parse_args([*paths, "--no-keep-hands"]).keep_hands is False
+    assert "--no-keep-hands" in _parser().format_help()
