@@ -10,6 +10,7 @@ measured by the benchmark (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import cv2
@@ -131,12 +132,29 @@ def test_the_mask_covers_the_hand_and_only_crosses_the_face(astronaut):
     assert hands.hand_mask([points + (0.0, 6 * iod)], marks, iod, astronaut.shape[:2]) is None
 
 
-def test_a_palm_over_the_background_alone_is_not_a_hand(astronaut):
-    """The landmark network's presence and the re-framing stop what the palm
-    detector alone would take (it fires on faces): no points, no mask."""
+def test_a_palm_the_detector_finds_on_a_bare_face_is_not_kept(grace):
+    """The palm detector fires on Grace Hopper's bare face; the landmark
+    network's presence there is low, and nothing is kept."""
+    marks = marks_of(grace)
+    assert hands.detect_palms(grace, hands.face_square(marks))
+    assert all(h.presence < hands.PRESENCE for h in hands.find_hands(grace, marks))
+    assert hands.kept_hands(grace, marks) == []
+
+
+def test_a_hand_must_stay_put_and_have_a_hands_proportions(astronaut):
     marks = marks_of(astronaut)
-    blank = np.full_like(astronaut, 200)
-    assert hands.kept_hands(blank, marks) == []
+    drawn, _ = draw_hand(astronaut, marks, "mouth")
+    first = max(hands.find_hands(drawn, marks), key=lambda h: h.presence)
+    again = hands.landmarks_in(drawn, hands.framed_square(first.points))
+    iod = float(np.linalg.norm(marks[36:42].mean(axis=0) - marks[42:48].mean(axis=0)))
+    assert hands.plausible(first, again, iod)
+    palm = float(np.linalg.norm(again.points[9, :2] - again.points[0, :2]))
+    moved = dataclasses.replace(again, points=again.points + (0.3 * palm, 0.0, 0.0))
+    assert not hands.plausible(first, moved, iod)
+    long_fingers = again.world.copy()
+    long_fingers[5:] = long_fingers[5:] * 3.0  # fingers (and knuckles) three times too long
+    assert not hands.plausible(first, dataclasses.replace(again, world=long_fingers), iod)
+    assert not hands.plausible(first, again, 10 * iod)  # a palm a tenth of a face's eye distance
 
 
 @pytest.mark.parametrize("name", [models.PALM_DETECTOR, models.HAND_LANDMARKS])
@@ -170,3 +188,17 @@ def test_the_command_line_can_turn_the_step_off():
     assert _parser().parse_args(paths).keep_hands is True
     assert _parser().parse_args([*paths, "--no-keep-hands"]).keep_hands is False
     assert "--no-keep-hands" in _parser().format_help()
+
+
+def test_faces_partly_outside_the_image_raise_nothing(astronaut):
+    marks = marks_of(astronaut)
+    h, w = astronaut.shape[:2]
+    drawn, _ = draw_hand(astronaut, marks, "cheek")
+    for dx, dy in ((-0.35, 0), (0.3, 0), (0, -0.3), (0, 0.4), (0, -2), (2, 0)):
+        moved = marks + (dx * w, dy * h)
+        for held in (
+            hands.kept_hands(drawn, moved),
+            [m + (dx * w, dy * h) for m in hands.kept_hands(drawn, marks)],
+        ):
+            mask = hands.hand_mask(held, moved, 80.0, drawn.shape[:2]) if held else None
+            assert mask is None or mask.shape == (h, w)

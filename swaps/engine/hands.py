@@ -55,7 +55,6 @@ class Hand:
     points: np.ndarray  # (21, 3): x, y in image pixels, z (relative depth) in crop units
     presence: float  # the landmark network's belief that its crop shows a hand
     world: np.ndarray  # (21, 3): the hand in metres, about its centre (pose-free proportions)
-    crop: Square  # the crop the points were found in
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -223,7 +222,7 @@ def landmarks_in(image: np.ndarray, square: Square) -> Hand:
     xy = local[:, :2] @ back[:, :2].T + back[:, 2]
     presence = float(out["Identity_1"].ravel()[0])
     world = out["Identity_3"].reshape(21, 3).astype(np.float64)
-    return Hand(np.hstack([xy, local[:, 2:]]).astype(np.float64), presence, world, square)
+    return Hand(np.hstack([xy, local[:, 2:]]).astype(np.float64), presence, world)
 
 
 def find_hands(image: np.ndarray, face_landmarks: np.ndarray) -> list[Hand]:
@@ -308,9 +307,9 @@ def _draw_hand(out: np.ndarray, points: np.ndarray) -> None:
     palm = float(np.linalg.norm(points[9] - points[WRIST]))
     width = max(1, round(FINGER_WIDTH * palm))
     cv2.fillPoly(out, [np.round(points[list(PALM)]).astype(np.int32)], 1)
-    for finger in FINGERS:
-        chain = np.round(points[[WRIST if finger[0] == 1 else finger[0], *finger]]).astype(np.int32)
-        cv2.polylines(out, [chain], False, 1, width)
+    for finger in FINGERS:  # the thumb's first bone, from the wrist, is outside the palm
+        chain = (WRIST, *finger) if finger == FINGERS[0] else finger
+        cv2.polylines(out, [np.round(points[list(chain)]).astype(np.int32)], False, 1, width)
     down = points[WRIST] - points[9]
     elbow = points[WRIST] + ARM_LENGTH * down
     ends = [tuple(int(v) for v in np.round(p)) for p in (points[WRIST], elbow)]
