@@ -52,8 +52,8 @@ from swaps.imaging.decoding import DecodedImage, decode_image  # noqa: E402
 from swaps.imaging.encoding import encode_image  # noqa: E402
 from tests.images import ASTRONAUT, GRACE_HOPPER, load_fixture  # noqa: E402
 
-STAGES = ("decode", "detect", "landmarks", "warp", "blend", "encode", "total")
-ENGINE_STAGES = ("detect", "landmarks", "warp", "blend")
+STAGES = ("decode", "detect", "landmarks", "hands", "warp", "blend", "encode", "total")
+ENGINE_STAGES = ("detect", "landmarks", "hands", "warp", "blend")
 DEFAULT_SHARED = REPO.parent / "shared" / "faces"
 NOTE = "Altered by the engine speed benchmark"
 GROUP_PHOTO = "bald_guys.jpg"

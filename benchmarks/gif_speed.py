@@ -38,7 +38,7 @@ from tests.images import ASTRONAUT, load_fixture  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared" / "faces"
 STAGES = ("decode", "swap", "encode", "total")
-ENGINE_STAGES = ("detect", "track", "landmarks", "warp", "blend")
+ENGINE_STAGES = ("detect", "track", "landmarks", "hands", "warp", "blend")
 FRAMES, DURATION_MS = 50, 80
 
 

@@ -157,6 +157,11 @@ class NewSwapForm(forms.Form):
         required=False,
         help_text="Sharpen and restore its detail.",
     )
+    keep_hands = forms.BooleanField(
+        label="Keep hands in front of the face",
+        required=False,
+        help_text="A hand over the target's face stays over the new one (slower).",
+    )
     consent = forms.BooleanField(
         label=CONSENT_LABEL,
         required=True,
@@ -212,6 +217,7 @@ class NewSwapForm(forms.Form):
             output_format=data.get("output_format") or None,
             likeness=data.get("likeness"),
             enhance=bool(data.get("enhance")),
+            keep_hands=bool(data.get("keep_hands")),
             consent=bool(data.get("consent")),
         )
         return SwapSpec(

@@ -153,7 +153,10 @@ def engine_arguments(images: JobImages, options: dict[str, Any]) -> dict[str, An
 
 def engine_options(options: dict[str, Any]) -> engine.SwapOptions:
     """The engine's options from the job's; likeness absent or null: the engine's default."""
-    chosen: dict[str, Any] = {"enhance": bool(options.get("enhance"))}
+    chosen: dict[str, Any] = {
+        "enhance": bool(options.get("enhance")),
+        "keep_hands": bool(options.get("keep_hands")),  # absent in jobs stored before it
+    }
     if options.get("likeness") is not None:
         chosen["likeness"] = float(options["likeness"])
     return engine.SwapOptions(**chosen)

@@ -21,6 +21,7 @@ class SwapOptions:
     source_faces: FaceIndices | None = None  # None: the engine's default
     target_faces: FaceIndices | Literal["all"] | None = None  # None: the engine's default
     enhance: bool = False
+    keep_hands: bool = False  # the target's hands in front of its face stay (slower)
     likeness: float | None = None  # None: the engine's default
     output_format: str | None = None  # None: the target's format
     return_base64: bool = False
@@ -38,6 +39,7 @@ class SwapOptions:
             "source_faces": _listed(self.source_faces),
             "target_faces": _listed(self.target_faces),
             "enhance": self.enhance,
+            "keep_hands": self.keep_hands,
             "likeness": self.likeness,
             "watermark": watermark,
         }

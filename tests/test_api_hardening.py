@@ -41,6 +41,7 @@ def test_ordinary_json_still_parses(api_client):
         "source_faces_index",
         "output_format",
         "enhance",
+        "keep_hands",
         "watermark",
     ],
 )

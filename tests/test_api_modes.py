@@ -13,6 +13,7 @@ import pytest
 
 from swaps import engine
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
+from swaps.runner import engine_options
 from tests.helpers import api_error, credits_of, make_saved_face
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +165,18 @@ def test_enhance_is_stored_as_an_engine_option(api_client, upload):
     assert SwapJob.objects.get(pk=response.json()["id"]).options["enhance"] is True
 
 
+@pytest.mark.parametrize(("sent", "kept"), [("true", True), (None, False)])
+def test_keep_hands_is_asked_per_job_and_off_by_default(api_client, upload, sent, kept):
+    fields = {"target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg")}
+    if sent is not None:
+        fields["keep_hands"] = sent
+    response = api_client.post("/api/v1/swaps", fields)
+
+    options = SwapJob.objects.get(pk=response.json()["id"]).options
+    assert options["keep_hands"] is kept
+    assert engine_options(options).keep_hands is kept
+
+
 @pytest.mark.parametrize(("sent", "stored"), [("0.25", 0.25), ("1", 1.0), ("", None)])
 def test_likeness_is_stored_as_an_engine_option(api_client, upload, sent, stored):
     data = {"target_image": upload("astronaut.jpg"), "source_image": upload("grace_hopper.jpg")}
@@ -225,6 +238,7 @@ def test_a_job_ending_erases_its_copy_of_a_saved_face_but_not_the_face(
         ({"source_face_id": "not-a-uuid"}, "source_face_id"),
         ({"source_face_id": "SAVED"}, "source_face_id"),  # with source_image: one or the other
         ({"enhance": "sometimes"}, "enhance"),
+        ({"keep_hands": "sometimes"}, "keep_hands"),
     ],
 )
 def test_bad_multi_face_parameters_are_refused_and_cost_nothing(

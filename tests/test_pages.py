@@ -23,6 +23,7 @@ from accounts import quotas
 from accounts.forms import EmailLoginForm
 from accounts.models import Account
 from swaps.models import InputRole, JobStatus, SwapInput, SwapJob
+from swaps.runner import engine_options
 from swaps.signing import result_path, result_token
 
 pytestmark = pytest.mark.django_db
@@ -402,6 +403,7 @@ def test_form_options_reach_the_job(ann_client):
         "source_faces": [2],
         "target_faces": [1],
         "enhance": False,
+        "keep_hands": False,
         "likeness": None,
         "watermark": True,
         "source_face_ids": [],
@@ -414,6 +416,12 @@ def test_likeness_and_enhance_from_the_form_reach_the_job(ann_client):
 
     options = SwapJob.objects.get().options
     assert (options["likeness"], options["enhance"]) == (0.4, True)
+
+
+def test_keep_hands_from_the_form_reaches_the_engine(ann_client):
+    ann_client.post(reverse("swaps:new"), swap_form(keep_hands="on"))
+
+    assert engine_options(SwapJob.objects.get().options).keep_hands is True
 
 
 def test_a_likeness_above_one_is_a_form_error(ann_client):

@@ -59,6 +59,12 @@ class SwapCreateSerializer(serializers.Serializer):
     enhance = serializers.BooleanField(
         required=False, default=False, help_text="Sharpen and restore detail of the swapped face."
     )
+    keep_hands = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A hand in front of a target face stays in front of the new face "
+        "(a hand detector runs on each target face: slower).",
+    )
     likeness = StrictFloatField(
         required=False,
         allow_null=True,
@@ -101,6 +107,7 @@ class SwapCreateSerializer(serializers.Serializer):
         "output_format",
         "return_base64",
         "enhance",
+        "keep_hands",
         "watermark",
         "source_face_id",
     )
@@ -145,6 +152,7 @@ class SwapCreateSerializer(serializers.Serializer):
             source_faces=data.get("source_faces_index"),
             target_faces=data.get("target_faces_index"),
             enhance=data["enhance"],
+            keep_hands=data["keep_hands"],
             likeness=data["likeness"],
             output_format=data.get("output_format"),
             return_base64=data["return_base64"],

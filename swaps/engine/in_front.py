@@ -44,8 +44,9 @@ Found: 94-100% of the red, blue and green bars and strokes, 89-94% of the
 microphones; none of the 281 bare faces judged, with or without the coloured
 lights (215 under MIN_IOD). Not found, by design: dark, grey, white, brown or
 orange objects (black on skin is a level, not a colour: a hard cast shadow
-has the same step and as sharp an edge; the others are hair's colours), and a
-hand or anything skin-coloured (docs/benchmarks.md: what was tried). When
+has the same step and as sharp an edge; the others are hair's colours), and
+anything skin-coloured (docs/benchmarks.md: what was tried; hands have their
+own step, hands.py). When
 nothing is found neither the mask nor the colour match is touched: the swap is
 bit for bit what it was without this step.
 """

@@ -4,6 +4,9 @@
   onnxruntime: Apache-2.0, trained on WIDER FACE.
 - MediaPipe Face Mesh v1 (468 points), ``weights/face_landmark.tflite``, on
   LiteRT: Apache-2.0.
+- MediaPipe's palm detector and hand landmarks (lite), ``weights/palm_detection_lite.tflite``
+  and ``weights/hand_landmark_lite.tflite``, on LiteRT: Apache-2.0; hands
+  in front of a target's face (``hands``).
 - dlib's ResNet face descriptor (128-d), from the face-recognition-models
   package: public domain; used for reference matching and quality checks.
 
@@ -30,14 +33,20 @@ MODELS_DIR_ENV = "SWAPS_ENGINE_MODELS_DIR"  # where dlib's descriptor model live
 FACE_RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
 YUNET = "yunet_s_dynamic.onnx"
 FACE_MESH = "face_landmark.tflite"
+PALM_DETECTOR = "palm_detection_lite.tflite"
+HAND_LANDMARKS = "hand_landmark_lite.tflite"
 SHA256 = {
     YUNET: "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3",
     FACE_MESH: "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    PALM_DETECTOR: "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
+    HAND_LANDMARKS: "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
 }
 
 _load_lock = threading.RLock()
 # A LiteRT interpreter holds its tensors: one inference at a time per process.
 mesh_lock = threading.Lock()
+palm_lock = threading.Lock()
+hand_lock = threading.Lock()
 _cache: dict[str, Any] = {}
 
 
@@ -106,10 +115,10 @@ def _load_yunet() -> Any:
     )
 
 
-def _load_mesh() -> Any:
+def _load_litert(name: str) -> Any:
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_content=verified_weights(FACE_MESH), num_threads=1)
+    interpreter = Interpreter(model_content=verified_weights(name), num_threads=1)
     interpreter.allocate_tensors()
     return interpreter
 
@@ -121,7 +130,17 @@ def face_detector() -> Any:
 
 def face_mesh() -> Any:
     """The Face Mesh LiteRT interpreter; call it while holding ``mesh_lock``."""
-    return _cached("mesh", _load_mesh)
+    return _cached("mesh", lambda: _load_litert(FACE_MESH))
+
+
+def palm_detector() -> Any:
+    """The palm detector's LiteRT interpreter; call it while holding ``palm_lock``."""
+    return _cached("palm", lambda: _load_litert(PALM_DETECTOR))
+
+
+def hand_landmarker() -> Any:
+    """The hand landmarks' LiteRT interpreter; call it while holding ``hand_lock``."""
+    return _cached("hand", lambda: _load_litert(HAND_LANDMARKS))
 
 
 def face_encoder() -> Any:
@@ -138,4 +157,6 @@ def warm_up() -> None:
     (``texture``, ~35 ms), so the first request does not pay for them."""
     face_detector()
     face_mesh()
+    palm_detector()
+    hand_landmarker()
     texture.warm_up()

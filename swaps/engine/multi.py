@@ -22,7 +22,7 @@ from .detect import Detection, Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceCountMismatch, FaceIndexOutOfRange, NoFaceDetected
 from .identity import FaceIdentity, face_descriptor
 from .images import as_bgr
-from .pipeline import SwapOptions, SwapResult, paste_face
+from .pipeline import SwapOptions, SwapResult, held_hands, paste_face
 from .select import Indices, Pairs, plan_pairs
 
 # Pixels around the face model's frame in the region handed to paste_face.
@@ -232,9 +232,13 @@ def _swap_into(
     h, w = out.shape[:2]
     x0, y0 = np.maximum(0, np.floor(points.min(axis=0)) - REGION_PAD).astype(int)
     x1, y1 = np.minimum((w, h), np.ceil(points.max(axis=0)) + REGION_PAD + 1).astype(int)
+    # The hands are found on the whole photo: a palm may lie below the region.
+    start = time.perf_counter()
+    held = [p - (x0, y0) for p in held_hands(out, dst_landmarks, opts)]
+    timer.add("hands", start)
     # A view: paste_face writes the face straight into ``out``, no region copies.
     local = dst_landmarks - (x0, y0)
-    paste_face(out[y0:y1, x0:x1], source, src_landmarks, local, opts, timer)
+    paste_face(out[y0:y1, x0:x1], source, src_landmarks, local, opts, timer, held=held)
 
 
 def swap_faces(

@@ -17,6 +17,7 @@ from . import (
     detail,
     enhance,
     exposure,
+    hands,
     in_front,
     mask,
     occluders,
@@ -66,6 +67,9 @@ class SwapOptions:
     clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
     keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
     keep_occluders: bool = True  # objects in front of the target's face stay (in_front.py)
+    # The target's hands in front of its face stay (hands.py). Off unless asked: its
+    # palm detector costs ~8.5 ms a face, a realism budget of its own.
+    keep_hands: bool = False
     shadow_residue: bool = True  # lift what the light map left of a strong shadow
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
@@ -143,6 +147,13 @@ def swap_face(
     return out
 
 
+def held_hands(image: np.ndarray, landmarks: np.ndarray, opts: SwapOptions) -> list[np.ndarray]:
+    """The target's hands round the face of these 68 ``landmarks`` (``hands``), each
+    (21, 2) in ``image`` pixels; none unless ``opts.keep_hands``. Found on the
+    whole photo: a hand over the chin has its palm below the face."""
+    return hands.kept_hands(image, landmarks) if opts.keep_hands else []
+
+
 def paste_face(
     image: np.ndarray,
     source: np.ndarray,
@@ -151,16 +162,21 @@ def paste_face(
     opts: SwapOptions | None = None,
     timer: Timer | None = None,
     original: np.ndarray | None = None,
+    held: list[np.ndarray] | None = None,
 ) -> None:
     """``swap_face`` in place: the result is written into ``image`` (which may be a
     view), only inside the crop around the face, so no full-size copy is made.
 
     ``original`` is ``image`` before the swap, for ``opts.enhance``; without it a
-    copy of ``image`` is taken, and only when enhancing.
+    copy of ``image`` is taken, and only when enhancing. ``held``: the target's
+    hands (``held_hands``, in ``image`` pixels); None: found in ``image``.
     """
     opts = opts or SwapOptions()
     timer = timer or Timer()
     start = time.perf_counter()
+    if held is None:
+        held = held_hands(image, dst_landmarks, opts)
+        start = timer.add("hands", start)
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
     dst_points, dst_size = shape.extend_landmarks(dst_landmarks, opts.forehead)
     keep = trade_off.resolve(
@@ -184,7 +200,8 @@ def paste_face(
     own = dst_landmarks[: shape.N_LANDMARKS] - crop.origin
     iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
     grain = texture.grain_share(dst_size / src_size, iod) if opts.match_grain else 0.0
-    _composite(image, crop, warped, (dst_local, own), dst_size, opts, keep, grain)
+    held = [p - crop.origin for p in held]
+    _composite(image, crop, warped, (dst_local, own), dst_size, opts, keep, grain, held)
     start = timer.add("blend", start)
     if opts.enhance:
         enhance.enhance_face(image, original, dst_landmarks, in_place=True)
@@ -244,17 +261,19 @@ def _composite(
     opts: SwapOptions,
     keep: trade_off.Blend,
     grain: float = 0.0,
+    held: list[np.ndarray] | None = None,
 ) -> None:
     """Mask, colour-correct and blend ``warped`` into ``image``'s crop, in place.
     ``points``: the face model's points as morphed and the target's 68
     landmarks as found (both in crop pixels); ``grain``: 0..1 of the target's
-    grain the face may take (``texture.add_grain``)."""
+    grain the face may take (``texture.add_grain``); ``held``: the target's
+    hands (crop pixels)."""
     dst_local, own = points
     target_crop = image[crop.slices()]
     grid = _Analysis.of(warped, target_crop, points, face_size, opts)
     frames = _glasses(grid) if opts.keep_glasses else None
-    if opts.keep_occluders:
-        grid, frames = _in_front(grid, frames)
+    if opts.keep_occluders or held:
+        grid, frames = _in_front(grid, frames, held or [], opts.keep_occluders)
     soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep, frames), grid.size)
     if opts.match_sharpness:
         sigma = detail.source_blur(warped, target_crop, dst_local[shape.INNER_FACE], face_size)
@@ -368,15 +387,25 @@ def _glasses(grid: _Analysis) -> np.ndarray | None:
     return frames
 
 
-def _in_front(grid: _Analysis, frames: np.ndarray | None) -> tuple[_Analysis, np.ndarray | None]:
-    """What is in front of the target's face (``in_front``), added to ``frames``:
-    both keep the target's pixels and stay out of the colour match. The light
-    is read on the target with the objects painted over from round them (a
-    dark bar on one cheek would read as a shadow to match)."""
-    iod = grid.iods[1]
-    objects = in_front.occluder_mask(grid.target, grid.own, iod, grid.features[1] > 0)
-    if objects is None:
+def _in_front(
+    grid: _Analysis, frames: np.ndarray | None, held: list[np.ndarray], coloured: bool = True
+) -> tuple[_Analysis, np.ndarray | None]:
+    """What is in front of the target's face (``in_front`` when ``coloured``, and
+    the ``held`` hands, ``hands``: their points in crop pixels), added to
+    ``frames``: both keep the target's pixels and stay out of the colour match.
+    The light is read on the target with the objects painted over from round
+    them (a dark bar on one cheek would read as a shadow to match)."""
+    iod, shape_hw = grid.iods[1], grid.target.shape[:2]
+    features = grid.features[1] > 0
+    found = [in_front.occluder_mask(grid.target, grid.own, iod, features) if coloured else None]
+    if held:
+        step = np.asarray(grid.step)
+        on_grid = [(p + 0.5) / step - 0.5 for p in held]
+        found.append(hands.hand_mask(on_grid, grid.own, iod, shape_hw))
+    found = [f for f in found if f is not None]
+    if not found:
         return grid, frames
+    objects = np.maximum.reduce(found)
     hidden = (objects > 0.05).astype(np.uint8)
     painted = cv2.inpaint(grid.target, hidden, max(1.0, 0.1 * iod), cv2.INPAINT_TELEA)
     kept = objects if frames is None else np.maximum(frames, objects)
