@@ -408,7 +408,7 @@ def test_cli_swaps_and_prints_json_facts(tmp_path, grace):
     facts = json.loads(proc.stdout.strip().splitlines()[-1])
     assert facts["faces"] == {"source": 1, "target": 1, "swapped": [[0, 0]]}
     assert set(facts["timings_ms"]) == {
-        "decode", "detect", "landmarks", "hands", "warp", "blend", "encode", "total"
+        "decode", "detect", "landmarks", "warp", "blend", "encode", "total"
     }  # fmt: skip
     assert all(v >= 0 for v in facts["timings_ms"].values())
 

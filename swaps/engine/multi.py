@@ -233,9 +233,11 @@ def _swap_into(
     x0, y0 = np.maximum(0, np.floor(points.min(axis=0)) - REGION_PAD).astype(int)
     x1, y1 = np.minimum((w, h), np.ceil(points.max(axis=0)) + REGION_PAD + 1).astype(int)
     # The hands are found on the whole photo: a palm may lie below the region.
-    start = time.perf_counter()
-    held = [p - (x0, y0) for p in held_hands(out, dst_landmarks, opts)]
-    timer.add("hands", start)
+    held: list[np.ndarray] = []
+    if opts.keep_hands:
+        start = time.perf_counter()
+        held = [p - (x0, y0) for p in held_hands(out, dst_landmarks, opts)]
+        timer.add("hands", start)
     # A view: paste_face writes the face straight into ``out``, no region copies.
     local = dst_landmarks - (x0, y0)
     paste_face(out[y0:y1, x0:x1], source, src_landmarks, local, opts, timer, held=held)

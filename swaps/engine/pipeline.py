@@ -174,7 +174,7 @@ def paste_face(
     opts = opts or SwapOptions()
     timer = timer or Timer()
     start = time.perf_counter()
-    if held is None:
+    if held is None and opts.keep_hands:
         held = held_hands(image, dst_landmarks, opts)
         start = timer.add("hands", start)
     src_points, src_size = shape.extend_landmarks(src_landmarks, opts.forehead)
@@ -200,7 +200,7 @@ def paste_face(
     own = dst_landmarks[: shape.N_LANDMARKS] - crop.origin
     iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
     grain = texture.grain_share(dst_size / src_size, iod) if opts.match_grain else 0.0
-    held = [p - crop.origin for p in held]
+    held = [p - crop.origin for p in held or []]
     _composite(image, crop, warped, (dst_local, own), dst_size, opts, keep, grain, held)
     start = timer.add("blend", start)
     if opts.enhance:
