@@ -108,3 +108,17 @@ def tile_of(point: tuple[float, float], boxes: Sequence[tuple[int, int, int, int
         if x <= px < x + w and y <= py < y + h:
             return i
     return -1
+
+
+def assert_identity_transferred(
+    result: np.ndarray, source: np.ndarray, target: np.ndarray, target_marks: np.ndarray
+) -> None:
+    """The face in ``result`` is the ``source``'s person (dlib's descriptor) and
+    nearer it than the ``target``'s (``target_marks``: its 68 landmarks)."""
+    from swaps.engine import detect_faces, face_descriptor
+    from swaps.engine.quality import SAME_PERSON, identity_distance
+
+    src, out = (face_descriptor(im, detect_faces(im)[0].landmarks) for im in (source, result))
+    tgt = face_descriptor(target, target_marks)
+    assert identity_distance(out, src) < SAME_PERSON
+    assert identity_distance(out, src) < identity_distance(out, tgt)
