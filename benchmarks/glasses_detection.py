@@ -58,7 +58,7 @@ def target_grid(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, n
     its crop on the analysis grid, its 68 points there and their eye distance."""
     points, size = shape.extend_landmarks(landmarks, 0.18)
     lo = np.maximum(np.floor(points[shape.OUTLINE].min(axis=0) - 2).astype(int), 0)
-    hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as pipeline._Crop
+    hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as regions.Crop
     crop = image[lo[1] : hi[1], lo[0] : hi[0]]
     grid_px = SwapOptions().analysis_face_px  # the swap's own grid
     grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, grid_px)

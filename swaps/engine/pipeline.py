@@ -30,8 +30,7 @@ from . import (
     warp,
 )
 from .detect import WORK_PIXELS, Timer
-from .errors import EngineError
-from .images import shrink
+from .regions import Analysis, Crop
 
 # A source face enlarged onto the target is sampled bicubically: bilinear
 # sampling is a tent filter at every pixel and softens the features the
@@ -82,44 +81,13 @@ class SwapResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Crop:
-    """Axis-aligned region of an image: origin and size in pixels."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @classmethod
-    def around(cls, points: np.ndarray, margin: float, shape_hw: tuple[int, ...]) -> _Crop:
-        x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
-        x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int) + 1
-        x0, y0 = max(0, x0), max(0, y0)
-        x1, y1 = min(shape_hw[1], x1), min(shape_hw[0], y1)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            raise EngineError("face_outside_image", "the face lies outside the image")
-        return cls(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
-
-    @property
-    def origin(self) -> np.ndarray:
-        return np.array([self.x, self.y], dtype=np.float64)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.w, self.h
-
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
-
-
 def _source_for_warp(
     source: np.ndarray, points: np.ndarray, src_size: float, dst_size: float, opts: SwapOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """The source image to sample from: prefiltered if it must shrink a lot,
     its noise cleaned if it must grow (``texture``)."""
     scale = dst_size / src_size
-    region = _Crop.around(points[shape.OUTLINE], 0.15 * src_size, source.shape)
+    region = Crop.around(points[shape.OUTLINE], 0.15 * src_size, source.shape)
     if scale < opts.prefilter_below:
         box = (region.x, region.y, region.w, region.h)
         return warp.prefilter_source(source, points, box, scale)
@@ -184,7 +152,7 @@ def paste_face(
     )
     move = trade_off.MAX_MOVE * dst_size
     dst_points = shape.morph_towards(dst_points, src_points, keep.shape, max_move=move)
-    crop = _Crop.around(dst_points[shape.OUTLINE], 2.0, image.shape)
+    crop = Crop.around(dst_points[shape.OUTLINE], 2.0, image.shape)
     dst_local = dst_points - crop.origin
     scale = min(1.0, opts.analysis_face_px / dst_size)
     grid = (max(2, math.ceil(crop.w * scale)), max(2, math.ceil(crop.h * scale)))
@@ -208,53 +176,9 @@ def paste_face(
         timer.add("enhance", start)
 
 
-@dataclass(frozen=True)
-class _Analysis:
-    """The crops on the analysis grid (the face ~``analysis_face_px`` across),
-    and both faces' points and features there, read once for every step."""
-
-    size: tuple[int, int]  # of the full-size crop (w, h)
-    grid: tuple[int, int]
-    step: tuple[float, float]
-    source: np.ndarray  # the warped source
-    target: np.ndarray
-    inner: np.ndarray  # the inner face (jaw below the cheekbones, features), 0..1
-    points: np.ndarray  # the new face's points as morphed (68 and more), on the grid
-    own: np.ndarray  # the target's own 68 landmarks as found, on the grid
-    iods: tuple[float, float]  # grid pixels between the eyes of each
-    # The eyes, brows, lips and nostrils of each (float32 0/1, ``mask.feature_mask``).
-    features: tuple[np.ndarray, np.ndarray]
-
-    @classmethod
-    def of(
-        cls,
-        warped: np.ndarray,
-        target_crop: np.ndarray,
-        points: tuple[np.ndarray, np.ndarray],
-        face_size: float,
-        opts: SwapOptions,
-    ) -> _Analysis:
-        dst_local, own = points
-        size = (target_crop.shape[1], target_crop.shape[0])
-        grid, step = mask.analysis_grid(size, face_size, opts.analysis_face_px)
-        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
-        on_grid = [(p + 0.5) / np.asarray(step) - 0.5 for p in points]
-        iods = [_inter_ocular(p) for p in on_grid]
-        features = [
-            mask.feature_mask(p, inner.shape, iod).astype(np.float32)
-            for p, iod in zip(on_grid, iods, strict=True)
-        ]
-        source, target = shrink(warped, grid), shrink(target_crop, grid)
-        return cls(size, grid, step, source, target, inner, *on_grid, (*iods,), (*features,))
-
-
-def _inter_ocular(points: np.ndarray) -> float:
-    return float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
-
-
 def _composite(
     image: np.ndarray,
-    crop: _Crop,
+    crop: Crop,
     warped: np.ndarray,
     points: tuple[np.ndarray, np.ndarray],
     face_size: float,
@@ -270,7 +194,7 @@ def _composite(
     hands (crop pixels)."""
     dst_local, own = points
     target_crop = image[crop.slices()]
-    grid = _Analysis.of(warped, target_crop, points, face_size, opts)
+    grid = Analysis.of(warped, target_crop, points, face_size, opts.analysis_face_px)
     frames = _glasses(grid) if opts.keep_glasses else None
     if opts.keep_occluders or held:
         grid, frames = _in_front(grid, frames, held or [], opts.keep_occluders)
@@ -292,7 +216,7 @@ def _composite(
 
 
 def _with_grain(
-    face: np.ndarray, target_crop: np.ndarray, grid: _Analysis, own: np.ndarray, share: float
+    face: np.ndarray, target_crop: np.ndarray, grid: Analysis, own: np.ndarray, share: float
 ) -> np.ndarray:
     """``face`` with ``share`` of the grain it lacks (``texture.add_grain``) on
     its skin, the features (eyes, brows, lips, nostrils) of the morphed face
@@ -309,7 +233,7 @@ def _with_grain(
 
 
 def _lit_gain(
-    grid: _Analysis,
+    grid: Analysis,
     dst_local: np.ndarray,
     own: np.ndarray,
     face_size: float,
@@ -354,7 +278,7 @@ def _lit_gain(
 
 
 def _shadow_residue(
-    grid: _Analysis, lit: np.ndarray, points: np.ndarray, skin: np.ndarray, iod: float
+    grid: Analysis, lit: np.ndarray, points: np.ndarray, skin: np.ndarray, iod: float
 ) -> np.ndarray:
     """``relight.shadow_residue_gain`` on the skin (``skin``: the hull without the
     new face's features), kept a little further in from the features and the
@@ -366,7 +290,7 @@ def _shadow_residue(
     return relight.shadow_residue_gain(lit, grid.source, grid.target, points, skin, iod)
 
 
-def _tone_gain(grid: _Analysis, gain: np.ndarray) -> np.ndarray:
+def _tone_gain(grid: Analysis, gain: np.ndarray) -> np.ndarray:
     """The target photo's tone curve (an overexposed photo flattens a face's
     bright relief), then its relief on the skin (a studio source's hot spots and
     deep shadows no stronger than the target's own): ``exposure``, read on the
@@ -377,7 +301,7 @@ def _tone_gain(grid: _Analysis, gain: np.ndarray) -> np.ndarray:
     return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
 
 
-def _glasses(grid: _Analysis) -> np.ndarray | None:
+def _glasses(grid: Analysis) -> np.ndarray | None:
     """The target's glasses frames on the analysis grid (``occluders``), or None;
     None too when the source face wears its own (found on the warped source, at
     the morphed points): two pairs on one face read worse than the source's alone."""
@@ -388,8 +312,8 @@ def _glasses(grid: _Analysis) -> np.ndarray | None:
 
 
 def _in_front(
-    grid: _Analysis, frames: np.ndarray | None, held: list[np.ndarray], coloured: bool = True
-) -> tuple[_Analysis, np.ndarray | None]:
+    grid: Analysis, frames: np.ndarray | None, held: list[np.ndarray], coloured: bool = True
+) -> tuple[Analysis, np.ndarray | None]:
     """What is in front of the target's face (``in_front`` when ``coloured``, and
     the ``held`` hands, ``hands``: their points in crop pixels), added to
     ``frames``: both keep the target's pixels and stay out of the colour match.
@@ -413,7 +337,7 @@ def _in_front(
 
 
 def _soft_mask(
-    grid: _Analysis,
+    grid: Analysis,
     dst_local: np.ndarray,
     face_size: float,
     opts: SwapOptions,

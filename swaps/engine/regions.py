@@ -1,0 +1,87 @@
+"""The regions a swap works on: the crop round a face, and that crop on the
+analysis grid with both faces' points and features read once for every step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import mask, shape
+from .errors import EngineError
+from .images import shrink
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Axis-aligned region of an image: origin and size in pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @classmethod
+    def around(cls, points: np.ndarray, margin: float, shape_hw: tuple[int, ...]) -> Crop:
+        x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
+        x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int) + 1
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(shape_hw[1], x1), min(shape_hw[0], y1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            raise EngineError("face_outside_image", "the face lies outside the image")
+        return cls(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+    @property
+    def origin(self) -> np.ndarray:
+        return np.array([self.x, self.y], dtype=np.float64)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.w, self.h
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The crops on the analysis grid (the face ~``grid_face_px`` across),
+    and both faces' points and features there, read once for every step."""
+
+    size: tuple[int, int]  # of the full-size crop (w, h)
+    grid: tuple[int, int]
+    step: tuple[float, float]
+    source: np.ndarray  # the warped source
+    target: np.ndarray
+    inner: np.ndarray  # the inner face (jaw below the cheekbones, features), 0..1
+    points: np.ndarray  # the new face's points as morphed (68 and more), on the grid
+    own: np.ndarray  # the target's own 68 landmarks as found, on the grid
+    iods: tuple[float, float]  # grid pixels between the eyes of each
+    # The eyes, brows, lips and nostrils of each (float32 0/1, ``mask.feature_mask``).
+    features: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(
+        cls,
+        warped: np.ndarray,
+        target_crop: np.ndarray,
+        points: tuple[np.ndarray, np.ndarray],
+        face_size: float,
+        grid_face_px: float,
+    ) -> Analysis:
+        dst_local, own = points
+        size = (target_crop.shape[1], target_crop.shape[0])
+        grid, step = mask.analysis_grid(size, face_size, grid_face_px)
+        inner = mask.hull_mask(dst_local[shape.INNER_FACE], grid, step)
+        on_grid = [(p + 0.5) / np.asarray(step) - 0.5 for p in points]
+        iods = [inter_ocular(p) for p in on_grid]
+        features = [
+            mask.feature_mask(p, inner.shape, iod).astype(np.float32)
+            for p, iod in zip(on_grid, iods, strict=True)
+        ]
+        source, target = shrink(warped, grid), shrink(target_crop, grid)
+        return cls(size, grid, step, source, target, inner, *on_grid, (*iods,), (*features,))
+
+
+def inter_ocular(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
