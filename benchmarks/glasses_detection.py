@@ -95,12 +95,18 @@ def face_variants(photos: dict, faces: list) -> Iterator[tuple]:
             yield face, (scale, quality), image, marks
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def detection_run(doc: str, list_help: str) -> tuple[argparse.Namespace, dict, list]:
+    """The detection benchmarks' command line (``--shared``, ``--list``) and the
+    engine benchmark's photos and faces."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
     p.add_argument("--shared", type=Path, default=eq.DEFAULT_SHARED)
-    p.add_argument("--list", action="store_true", help="print every face judged wrong")
+    p.add_argument("--list", action="store_true", help=list_help)
     args = p.parse_args()
-    photos, faces = eq.load_faces(args.shared)
+    return (args, *eq.load_faces(args.shared))
+
+
+def main() -> None:
+    args, photos, faces = detection_run(__doc__, "print every face judged wrong")
     counts = {key: [0, 0, 0, 0, 0] for key in VARIANTS}  # found, missed, false, right, small
     wrong = []
     for face, (scale, quality), image, marks in face_variants(photos, faces):

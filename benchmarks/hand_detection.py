@@ -19,7 +19,6 @@ real hands' verdicts.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runnable as
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks import engine_quality as eq  # noqa: E402
-from benchmarks.glasses_detection import face_variants, landmarks_in, target_grid  # noqa: E402
+from benchmarks.glasses_detection import detection_run, face_variants, landmarks_in, target_grid  # noqa: E402
 from swaps.engine import hands, shape  # noqa: E402
 
 # Faces of the shared photos with a real hand at the face: a fist over the chin
@@ -176,11 +174,7 @@ def _crop_size(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--shared", type=Path, default=eq.DEFAULT_SHARED)
-    p.add_argument("--list", action="store_true", help="print every face judged wrong")
-    args = p.parse_args()
-    photos, faces = eq.load_faces(args.shared)
+    args, photos, faces = detection_run(__doc__, "print every face judged wrong")
     rows = {"bare": [0, 0]} | {f"hand, {pose}": [0, 0] for pose in POSES}  # found, not
     wrong, real = [], []
     for face, (scale, quality), image, marks in face_variants(photos, faces):

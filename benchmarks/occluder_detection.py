@@ -21,7 +21,6 @@ Prints, per drawing, how many were found, and the bare faces' false finds.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -30,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runnable as
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks import engine_quality as eq  # noqa: E402
-from benchmarks.glasses_detection import face_variants, target_grid  # noqa: E402
+from benchmarks.glasses_detection import detection_run, face_variants, target_grid  # noqa: E402
 from swaps.engine import in_front  # noqa: E402
 
 COLOURS = {
@@ -150,11 +148,7 @@ def _label(kind: str, colour: tuple[int, int, int] | None) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--shared", type=Path, default=eq.DEFAULT_SHARED)
-    p.add_argument("--list", action="store_true", help="print every bare face found")
-    args = p.parse_args()
-    photos, faces = eq.load_faces(args.shared)
+    args, photos, faces = detection_run(__doc__, "print every bare face found")
     lights = [
         (f"bare, {name} {edge}", gains, edge)
         for name, gains in LIGHTS.items()
