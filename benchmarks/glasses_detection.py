@@ -26,8 +26,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import engine_quality as eq  # noqa: E402
-from swaps.engine import detect_faces, mask, occluders, shape  # noqa: E402
-from swaps.engine.images import shrink  # noqa: E402
+from swaps.engine import detect_faces, occluders, regions  # noqa: E402
 from swaps.engine.pipeline import SwapOptions  # noqa: E402
 
 # Looked at on the photos (2026-12-07): every face of the benchmark wearing glasses.
@@ -54,17 +53,9 @@ def variant(image: np.ndarray, scale: float, quality: int | None) -> np.ndarray:
 
 
 def target_grid(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The face of these ``landmarks`` as the swap judges a target (no morph):
-    its crop on the analysis grid, its 68 points there and their eye distance."""
-    points, size = shape.extend_landmarks(landmarks, 0.18)
-    lo = np.maximum(np.floor(points[shape.OUTLINE].min(axis=0) - 2).astype(int), 0)
-    hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as regions.Crop
-    crop = image[lo[1] : hi[1], lo[0] : hi[0]]
-    grid_px = SwapOptions().analysis_face_px  # the swap's own grid
-    grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, grid_px)
-    own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
-    iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
-    return shrink(crop, grid), own, iod
+    """The face of these ``landmarks`` as the swap judges a target (no morph), on
+    the swap's own grid (``regions.target_grid``)."""
+    return regions.target_grid(image, landmarks, SwapOptions().analysis_face_px)
 
 
 def judged(image: np.ndarray, landmarks: np.ndarray) -> bool | None:

@@ -20,7 +20,7 @@ from swaps.engine import (
 from swaps.engine.animation import AnimationResult, swap_animation
 from swaps.engine.quality import identity_distance
 from tests.animations import moving_face_frames
-from tests.engine_helpers import faces_changed, outside_faces_unchanged
+from tests.engine_helpers import draw_glasses, faces_changed, outside_faces_unchanged
 from tests.images import TWO_FACES, tiled_faces
 
 pytestmark = pytest.mark.usefixtures("engine_models")
@@ -219,3 +219,31 @@ def test_faces_that_cannot_pair_are_the_stills_error(two_face_frames, astronaut)
             source_indices=[0, 1],
             target_indices=[0, 1, 2],
         )
+
+
+def _glasses_error(
+    frames: list[np.ndarray], out: list[np.ndarray], core: np.ndarray
+) -> list[float]:
+    """Per frame: the median difference between result and frame along the frames' core."""
+    return [
+        float(np.median(np.abs(o.astype(np.int16) - f.astype(np.int16)).max(axis=2)[core]))
+        for f, o in zip(frames, out, strict=True)
+    ]
+
+
+def test_glasses_found_in_one_frame_only_do_not_flicker_on(astronaut):
+    # The source wears none (Grace does): the astronaut, mirrored.
+    source = np.ascontiguousarray(astronaut[:, ::-1])
+    marks = detect_faces(astronaut)[0].landmarks
+    worn, core = draw_glasses(astronaut, marks, (25, 25, 30))
+    lone = [astronaut.copy() for _ in range(5)]
+    lone[2] = worn
+    always = [worn.copy() for _ in range(5)]
+    errors = {
+        name: _glasses_error(
+            frames, swap_animation(frames, [80] * 5, sources=[source]).frames, core
+        )
+        for name, frames in (("lone", lone), ("always", always))
+    }
+    assert errors["lone"][2] > 40  # one frame's find is not kept: the new face covers it
+    assert all(e < 12 for e in errors["always"])  # worn throughout: kept in every frame

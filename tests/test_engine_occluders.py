@@ -9,28 +9,9 @@ import pytest
 
 from swaps.engine import SwapOptions, detect_faces, occluders
 from swaps.engine.pipeline import swap_face
+from tests.engine_helpers import draw_glasses
 
 pytestmark = pytest.mark.usefixtures("engine_models")
-
-
-def draw_glasses(image: np.ndarray, marks: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
-    """A copy of ``image`` wearing glasses: a rim round each eye and a bridge,
-    lines 0.06 eye distances wide. Returns the image and the frames' core (bool)."""
-    left, right = marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)
-    iod = float(np.linalg.norm(right - left))
-    frames = np.zeros(image.shape[:2], np.uint8)
-    axes = (round(0.45 * iod), round(0.34 * iod))
-    width = max(3, round(0.06 * iod))
-    for centre in (left, right):
-        cv2.ellipse(
-            frames, (round(centre[0]), round(centre[1] + 0.05 * iod)), axes, 0, 0, 360, 1, width
-        )
-    y = round((left[1] + right[1]) / 2 - 0.05 * iod)
-    cv2.line(frames, (round(left[0] + axes[0]), y), (round(right[0] - axes[0]), y), 1, width)
-    out = image.copy()
-    out[frames > 0] = colour
-    core = cv2.erode(frames, np.ones((3, 3), np.uint8)) > 0
-    return out, core
 
 
 @pytest.mark.parametrize("colour", [(25, 25, 30), (252, 252, 252)])

@@ -6,7 +6,9 @@ frames while a wanted face is missing or every face is wanted); in between,
 each chosen face is followed cheaply (``track.follow``), so the faces keep
 their roles from frame to frame instead of being renumbered by size in each.
 A frame without the chosen faces passes through unchanged; no face in any
-frame is ``NoFaceDetected("target")``.
+frame is ``NoFaceDetected("target")``. A followed face's glasses are kept in a
+frame only while most of its frames so far show them: a find in one frame of
+many would make the frames flicker on and off.
 
 Selection is ``swap_faces``'s own code: the sources are numbered and checked by
 ``multi.prepare_sources`` (photos image by image, largest first, then saved faces),
@@ -19,6 +21,7 @@ pairs as many faces as it has.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import multi, select, shape, track, warp
+from . import multi, occluders, regions, select, shape, track, warp
 from .checks import enlargement_warning
 from .detect import Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
@@ -194,6 +197,7 @@ class _Runner:
         self.sources_fitted = False
         self.chosen_reference: dict[str, Any] | None = None
         self.warnings: dict[tuple[int, int], dict[str, Any] | None] = {}
+        self.glasses: dict[int, list[int]] = {}  # per target face: frames with, frames judged
 
     def frame(self, image: np.ndarray, i: int) -> np.ndarray:
         self._follow(image)
@@ -268,14 +272,28 @@ class _Runner:
             if (s, t) not in self.warnings:  # judged once, on the pair's first frame
                 dst_marks = self.tracks[t].landmarks
                 self.warnings[s, t] = enlargement_warning(src_marks, dst_marks, s, t)
+            opts = self._options_for(image, t)
             try:
-                out = swap_face(
-                    source, src_marks, out, self.tracks[t].landmarks, self.opts, self.timer
-                )
+                out = swap_face(source, src_marks, out, self.tracks[t].landmarks, opts, self.timer)
             except EngineError as exc:  # e.g. the face has left the frame
                 if exc.code != "face_outside_image":
                     raise
         return out
+
+    def _options_for(self, image: np.ndarray, t: int) -> SwapOptions:
+        """The options for target face ``t`` in this frame (``image``, before any
+        swap): its glasses kept only if found here and in most of its frames so far."""
+        if not self.opts.keep_glasses:
+            return self.opts
+        face, points, iod = regions.target_grid(
+            image, self.tracks[t].landmarks, self.opts.analysis_face_px, self.opts.forehead
+        )
+        found = occluders.glasses_mask(face, points, iod) is not None
+        seen = self.glasses.setdefault(t, [0, 0])
+        seen[0], seen[1] = seen[0] + found, seen[1] + 1
+        if found and 2 * seen[0] > seen[1]:
+            return self.opts
+        return dataclasses.replace(self.opts, keep_glasses=False)
 
     def report(self, n_frames: int) -> dict[str, Any]:
         if self.most_faces == 0:

@@ -85,3 +85,17 @@ class Analysis:
 
 def inter_ocular(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
+
+
+def target_grid(
+    image: np.ndarray, landmarks: np.ndarray, grid_face_px: float, forehead: float = 0.18
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The face of these 68 ``landmarks`` as a swap judges its target, before any
+    morph: its crop on the analysis grid, its points there and their eye distance."""
+    points, size = shape.extend_landmarks(landmarks, forehead)
+    lo = np.maximum(np.floor(points[shape.OUTLINE].min(axis=0) - 2).astype(int), 0)
+    hi = np.ceil(points[shape.OUTLINE].max(axis=0) + 2).astype(int) + 1  # as Crop.around
+    crop = image[lo[1] : hi[1], lo[0] : hi[0]]
+    grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, grid_face_px)
+    own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
+    return shrink(crop, grid), own, inter_ocular(own)
