@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.occluder_detection import draw_object
 from swaps.animated import decode_animation, encode_animation
 from swaps.engine import (
     EngineError,
@@ -221,29 +222,36 @@ def test_faces_that_cannot_pair_are_the_stills_error(two_face_frames, astronaut)
         )
 
 
-def _glasses_error(
-    frames: list[np.ndarray], out: list[np.ndarray], core: np.ndarray
-) -> list[float]:
-    """Per frame: the median difference between result and frame along the frames' core."""
+def _kept_error(frames: list[np.ndarray], out: list[np.ndarray], core: np.ndarray) -> list[float]:
+    """Per frame: the median difference between result and frame along ``core``."""
     return [
         float(np.median(np.abs(o.astype(np.int16) - f.astype(np.int16)).max(axis=2)[core]))
         for f, o in zip(frames, out, strict=True)
     ]
 
 
-def test_glasses_found_in_one_frame_only_do_not_flicker_on(astronaut):
-    # The source wears none (Grace does): the astronaut, mirrored.
+def _worn(image: np.ndarray, marks: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` with glasses or a red bar across the cheek, and where it covers the face."""
+    if kind == "glasses":
+        return draw_glasses(image, marks, (25, 25, 30))
+    drawn, core = draw_object(image, marks, (40, 40, 190), "cheek")
+    face = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(marks).astype(np.int32)), 1)
+    return drawn, core & (face > 0)
+
+
+@pytest.mark.parametrize("kind", ["glasses", "object"])
+def test_a_find_in_one_frame_only_does_not_flicker_on(astronaut, kind):
+    # The source wears none (Grace has glasses): the astronaut, mirrored.
     source = np.ascontiguousarray(astronaut[:, ::-1])
     marks = detect_faces(astronaut)[0].landmarks
-    worn, core = draw_glasses(astronaut, marks, (25, 25, 30))
+    worn, core = _worn(astronaut, marks, kind)
     lone = [astronaut.copy() for _ in range(5)]
     lone[2] = worn
     always = [worn.copy() for _ in range(5)]
     errors = {
-        name: _glasses_error(
-            frames, swap_animation(frames, [80] * 5, sources=[source]).frames, core
-        )
+        name: _kept_error(frames, swap_animation(frames, [80] * 5, sources=[source]).frames, core)
         for name, frames in (("lone", lone), ("always", always))
     }
     assert errors["lone"][2] > 40  # one frame's find is not kept: the new face covers it
-    assert all(e < 12 for e in errors["always"])  # worn throughout: kept in every frame
+    assert all(e < 12 for e in errors["always"])  # there throughout: kept in every frame

@@ -6,9 +6,9 @@ frames while a wanted face is missing or every face is wanted); in between,
 each chosen face is followed cheaply (``track.follow``), so the faces keep
 their roles from frame to frame instead of being renumbered by size in each.
 A frame without the chosen faces passes through unchanged; no face in any
-frame is ``NoFaceDetected("target")``. A followed face's glasses are kept in a
-frame only while most of its frames so far show them: a find in one frame of
-many would make the frames flicker on and off.
+frame is ``NoFaceDetected("target")``. A followed face's glasses, and objects in
+front of it, are kept in a frame only while most of its frames so far show
+them: a find in one frame of many would flicker on and off.
 
 Selection is ``swap_faces``'s own code: the sources are numbered and checked by
 ``multi.prepare_sources`` (photos image by image, largest first, then saved faces),
@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import multi, occluders, regions, select, shape, track, warp
+from . import in_front, multi, occluders, regions, select, shape, track, warp
 from .checks import enlargement_warning
 from .detect import Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
@@ -42,6 +42,11 @@ REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or a
 SOURCE_HEADROOM = 1.15  # a big source face is shrunk once to this times the target face
 
 TargetIndices = Sequence[int] | Literal["all"] | None
+# What a followed face keeps, by option, and the judge that finds it on the target's grid.
+_JUDGES: dict[str, Callable[..., np.ndarray | None]] = {
+    "keep_glasses": occluders.glasses_mask,
+    "keep_occluders": in_front.occluder_mask,
+}
 
 
 @dataclass
@@ -197,7 +202,8 @@ class _Runner:
         self.sources_fitted = False
         self.chosen_reference: dict[str, Any] | None = None
         self.warnings: dict[tuple[int, int], dict[str, Any] | None] = {}
-        self.glasses: dict[int, list[int]] = {}  # per target face: frames with, frames judged
+        # Per target face and kept thing: frames it was found in, frames judged.
+        self.seen: dict[tuple[int, str], list[int]] = {}
 
     def frame(self, image: np.ndarray, i: int) -> np.ndarray:
         self._follow(image)
@@ -282,18 +288,22 @@ class _Runner:
 
     def _options_for(self, image: np.ndarray, t: int) -> SwapOptions:
         """The options for target face ``t`` in this frame (``image``, before any
-        swap): its glasses kept only if found here and in most of its frames so far."""
-        if not self.opts.keep_glasses:
+        swap): its glasses and the objects in front of it are kept only if found
+        here and in most of its frames so far."""
+        asked = [name for name in _JUDGES if getattr(self.opts, name)]
+        if not asked:
             return self.opts
         face, points, iod = regions.target_grid(
             image, self.tracks[t].landmarks, self.opts.analysis_face_px, self.opts.forehead
         )
-        found = occluders.glasses_mask(face, points, iod) is not None
-        seen = self.glasses.setdefault(t, [0, 0])
-        seen[0], seen[1] = seen[0] + found, seen[1] + 1
-        if found and 2 * seen[0] > seen[1]:
-            return self.opts
-        return dataclasses.replace(self.opts, keep_glasses=False)
+        dropped = {}
+        for name in asked:
+            found = _JUDGES[name](face, points, iod) is not None
+            seen = self.seen.setdefault((t, name), [0, 0])
+            seen[0], seen[1] = seen[0] + found, seen[1] + 1
+            if not (found and 2 * seen[0] > seen[1]):
+                dropped[name] = False
+        return dataclasses.replace(self.opts, **dropped) if dropped else self.opts
 
     def report(self, n_frames: int) -> dict[str, Any]:
         if self.most_faces == 0:
