@@ -17,6 +17,7 @@ segments, their width from the hand's own size, on the analysis grid.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import models
+from . import mesh, models
+from .mesh import Roi
 
 PALM_INPUT, HAND_INPUT = 192, 224
 # The palm detector's anchors (MediaPipe's palm_detection_cpu graph): one
@@ -77,33 +79,10 @@ def _anchors() -> np.ndarray:
 ANCHORS = _anchors()
 
 
-@dataclass(frozen=True)
-class Square:
-    """A square crop turned by ``up`` (the image direction that is up in the crop)."""
-
-    centre: np.ndarray
-    side: float
-    up: np.ndarray  # unit vector
-
-    def back(self, size: int) -> np.ndarray:
-        """2x3 affine from crop pixels (``size`` square) to image pixels."""
-        down = -self.up
-        right = np.array([down[1], -down[0]])
-        k = self.side / size
-        origin = self.centre - k * (size / 2) * (right + down)
-        return np.array(
-            [[k * right[0], k * down[0], origin[0]], [k * right[1], k * down[1], origin[1]]]
-        )
-
-
-def _crop(image: np.ndarray, square: Square, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """RGB float 0..1 crop and its back transform (crop -> image pixels)."""
-    back = square.back(size)
-    forward = cv2.invertAffineTransform(back)
-    pixels = cv2.warpAffine(
-        image, forward, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-    )
-    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0), back
+def _square(centre: np.ndarray, side: float, up: np.ndarray) -> Roi:
+    """A square crop of ``side`` at ``centre`` turned so ``up`` (a unit vector in the
+    image) points up in it."""
+    return Roi(float(centre[0]), float(centre[1]), float(side), math.atan2(up[0], -up[1]))
 
 
 def _run(interpreter: Any, lock: threading.Lock, crop: np.ndarray) -> dict[str, np.ndarray]:
@@ -117,12 +96,12 @@ def _run(interpreter: Any, lock: threading.Lock, crop: np.ndarray) -> dict[str, 
         }
 
 
-def face_square(landmarks: np.ndarray) -> Square:
+def face_square(landmarks: np.ndarray) -> Roi:
     """The palm detector's crop around a face of 68 ``landmarks`` (image pixels)."""
     lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
     extent = float((hi - lo).max())
     centre = (lo + hi) / 2 + (0.0, FACE_SHIFT * extent)
-    return Square(centre, FACE_SCALE * extent, np.array([0.0, -1.0]))
+    return _square(centre, FACE_SCALE * extent, np.array([0.0, -1.0]))
 
 
 @dataclass(frozen=True)
@@ -132,9 +111,9 @@ class Palm:
     score: float
 
 
-def detect_palms(image: np.ndarray, square: Square) -> list[Palm]:
+def detect_palms(image: np.ndarray, square: Roi) -> list[Palm]:
     """Palms in the ``square`` crop of a BGR uint8 image, after weighted NMS."""
-    crop, back = _crop(image, square, PALM_INPUT)
+    crop, back = mesh.crop(image, square, PALM_INPUT)
     out = _run(models.palm_detector(), models.palm_lock, crop)
     raw, logits = out["Identity"][0], out["Identity_1"][0, :, 0]
     scores = _sigmoid(logits)
@@ -181,12 +160,12 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(union, 1e-9)
 
 
-def hand_square(palm: Palm) -> Square:
+def hand_square(palm: Palm) -> Roi:
     """The hand-landmark crop from a palm (MediaPipe's rule, ROI_SCALE, ROI_SHIFT)."""
     up = palm.keys[MIDDLE_KEY] - palm.keys[WRIST_KEY]
     up = up / max(float(np.linalg.norm(up)), 1e-6)
     size = float(palm.box[2:].max())
-    return Square(palm.box[:2] + ROI_SHIFT * size * up, ROI_SCALE * size, up)
+    return _square(palm.box[:2] + ROI_SHIFT * size * up, ROI_SCALE * size, up)
 
 
 # MediaPipe's crop from a hand's own points: the wrist, the thumb's first three
@@ -196,7 +175,7 @@ FRAME_POINTS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
 FRAME_SCALE, FRAME_SHIFT = 2.0, 0.1
 
 
-def framed_square(points: np.ndarray) -> Square:
+def framed_square(points: np.ndarray) -> Roi:
     """The hand-landmark crop the 21 ``points`` (image pixels) call for."""
     up = points[9, :2] - points[WRIST, :2]
     up = up / max(float(np.linalg.norm(up)), 1e-6)
@@ -206,7 +185,7 @@ def framed_square(points: np.ndarray) -> Square:
     mid = (lo + hi) / 2
     side = float((hi - lo).max())
     centre = mid[0] * right + mid[1] * up + FRAME_SHIFT * side * up
-    return Square(centre, FRAME_SCALE * side, up)
+    return _square(centre, FRAME_SCALE * side, up)
 
 
 def landmarks(image: np.ndarray, palm: Palm) -> Hand:
@@ -214,9 +193,9 @@ def landmarks(image: np.ndarray, palm: Palm) -> Hand:
     return landmarks_in(image, hand_square(palm))
 
 
-def landmarks_in(image: np.ndarray, square: Square) -> Hand:
+def landmarks_in(image: np.ndarray, square: Roi) -> Hand:
     """The 21 points of the hand in the ``square`` crop, and their presence."""
-    crop, back = _crop(image, square, HAND_INPUT)
+    crop, back = mesh.crop(image, square, HAND_INPUT)
     out = _run(models.hand_landmarker(), models.hand_lock, crop)
     local = out["Identity"].reshape(21, 3)
     xy = local[:, :2] @ back[:, :2].T + back[:, 2]

@@ -34,13 +34,13 @@ class Roi:
     side: float
     angle: float
 
-    def to_crop(self) -> np.ndarray:
-        """2x3 affine mapping image pixels onto the INPUT x INPUT crop."""
-        scale = INPUT / self.side
+    def to_crop(self, size: int = INPUT) -> np.ndarray:
+        """2x3 affine mapping image pixels onto the ``size`` x ``size`` crop."""
+        scale = size / self.side
         c, s = math.cos(-self.angle) * scale, math.sin(-self.angle) * scale
         # rotate by -angle about the centre, scale, then move the centre to the crop's
-        tx = INPUT / 2 - (c * self.cx - s * self.cy)
-        ty = INPUT / 2 - (s * self.cx + c * self.cy)
+        tx = size / 2 - (c * self.cx - s * self.cy)
+        ty = size / 2 - (s * self.cx + c * self.cy)
         return np.array([[c, -s, tx], [s, c, ty]])
 
 
@@ -84,15 +84,21 @@ def _infer(crop: np.ndarray) -> tuple[np.ndarray, float]:
     return points, 1.0 / (1.0 + math.exp(-logit))
 
 
+def crop(image: np.ndarray, roi: Roi, size: int = INPUT) -> tuple[np.ndarray, np.ndarray]:
+    """The ``roi`` of a BGR uint8 image as a network's input (RGB float 0..1,
+    ``size`` square, black beyond the image) and its 2x3 map back to image pixels."""
+    forward = roi.to_crop(size)
+    pixels = cv2.warpAffine(
+        image, forward, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+    rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+    return rgb, cv2.invertAffineTransform(forward)
+
+
 def run(image: np.ndarray, roi: Roi) -> MeshFit:
     """The mesh in the crop ``roi`` of a BGR uint8 image, in image coordinates."""
-    forward = roi.to_crop()
-    crop = cv2.warpAffine(
-        image, forward, (INPUT, INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-    )
-    rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+    rgb, back = crop(image, roi)
     local, presence = _infer(rgb)
-    back = cv2.invertAffineTransform(forward)
     xy = local[:, :2] @ back[:, :2].T + back[:, 2]
     z = local[:, 2:] * (roi.side / INPUT)
     return MeshFit(np.hstack([xy, z]).astype(np.float64), presence)
