@@ -12,6 +12,7 @@ SCHEDULES = [
     ("recover-orphaned-swap-jobs", "swaps.tasks.recover_orphaned_swap_jobs", 1),
     ("requeue-lost-swap-jobs", "swaps.tasks.requeue_lost_swap_jobs", 1),
     ("purge-expired-results", "swaps.tasks.purge_expired_results", 15),
+    ("erase-leftover-inputs", "swaps.tasks.erase_leftover_inputs", 5),
     ("deliver-due-webhooks", "swaps.tasks.deliver_due_webhooks", 1),
     ("grant-monthly-credits", "accounts.tasks.grant_monthly_credits", 60),
     ("purge-idempotency-records", "accounts.tasks.purge_idempotency_records", 60),

@@ -33,6 +33,9 @@ from swaps.webhooks import notify_job_ended
 
 logger = logging.getLogger(__name__)
 
+# A worker erases a job's inputs as it ends; any still there this long after are leftovers.
+LEFTOVER_INPUTS_AFTER_S = 300
+
 
 @dataclass(frozen=True)
 class _Checked:
@@ -332,7 +335,16 @@ def _complete_swap_job(job: SwapJob, outcome: runner.Outcome, *, processing_ms: 
     if updated != 1:
         # Deleted or reaped while we worked: keep nothing.
         erase_files(job.result, job.result_preview)
-    erase_inputs(job=job)
+    _erase_inputs_or_leave(job)
+
+
+def _erase_inputs_or_leave(job: SwapJob) -> None:
+    """The job has ended: its inputs go now, or (storage down) by the sweeper
+    (``erase_leftover_inputs``), never by failing a job that is done."""
+    try:
+        erase_inputs(job=job)
+    except Exception:
+        logger.exception("swap %s: inputs not erased now; the sweeper will", job.pk)
 
 
 def fail_swap_job(
@@ -357,7 +369,7 @@ def fail_swap_job(
             quotas.refund_job(job=job, reason=f"job failed: {code}")
             if notify:
                 notify_job_ended(job)
-    erase_inputs(job=job)
+    _erase_inputs_or_leave(job)
     return updated == 1
 
 
@@ -417,6 +429,22 @@ def erase_job_files(*, job: SwapJob) -> None:
     _erase_previews(job)
     SwapJob.objects.filter(pk=job.pk).update(result="")
     erase_files(job.result)
+
+
+def erase_leftover_inputs(*, now: Any = None) -> int:
+    """Inputs of jobs that ended LEFTOVER_INPUTS_AFTER_S ago and still have them (a
+    worker killed between storing its result and erasing, storage down then): erased."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=LEFTOVER_INPUTS_AFTER_S)
+    ended = SwapJob.objects.filter(
+        status__in=(JobStatus.COMPLETED, JobStatus.FAILED),
+        completed_at__lt=cutoff,
+        inputs_deleted_at__isnull=True,
+    )
+    count = 0
+    for job in ended.iterator():
+        erase_inputs(job=job)
+        count += 1
+    return count
 
 
 def purge_expired_results(*, now: Any = None) -> int:

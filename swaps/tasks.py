@@ -42,6 +42,10 @@ def requeue_lost_swap_jobs() -> int:
     return recovery.requeue_lost_jobs()
 
 
+def erase_leftover_inputs() -> int:
+    return services.erase_leftover_inputs()
+
+
 def purge_expired_results() -> int:
     return services.purge_expired_results()
 

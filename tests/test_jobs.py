@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import Account
 from swaps import services
 from swaps.models import JobStatus, SwapJob
 from swaps.tasks import on_swap_task_finished
@@ -132,6 +133,53 @@ def test_expired_results_are_purged(submit, upload, settings, media_files):
     later = timezone.now() + timedelta(seconds=settings.RESULT_URL_TTL_S + 1)
     assert services.purge_expired_results(now=later) == 1
     assert media_files() == []
+
+
+def _storage_down(*, job: SwapJob) -> None:
+    raise OSError("storage unreachable")
+
+
+def test_inputs_a_worker_could_not_erase_are_erased_by_the_sweeper(
+    submit, upload, media_files, monkeypatch
+):
+    real_erase = services.erase_inputs
+    monkeypatch.setattr(services, "erase_inputs", _storage_down)
+    job_id = submit(
+        {"source_image": upload("grace_hopper.jpg"), "target_image": upload("astronaut.jpg")}
+    ).json()["id"]
+    monkeypatch.setattr(services, "erase_inputs", real_erase)
+
+    job = SwapJob.objects.get(pk=job_id)
+    assert job.status == JobStatus.COMPLETED  # a swap that is done is not failed for it
+    inputs = [row.file.path for row in job.inputs.all()]
+    assert len(inputs) == 2 and set(map(str, media_files())) >= set(inputs)
+    assert services.erase_leftover_inputs() == 0  # just ended: its worker may be erasing
+
+    later = timezone.now() + timedelta(seconds=services.LEFTOVER_INPUTS_AFTER_S + 1)
+    assert services.erase_leftover_inputs(now=later) == 1
+    assert [str(path) for path in media_files()] == [job.result.path]  # the result stays
+    assert SwapJob.objects.get(pk=job_id).inputs_deleted_at is not None
+    assert services.erase_leftover_inputs(now=later) == 0
+
+
+def test_the_sweeper_leaves_waiting_jobs_inputs_alone(pending_job, media_files):
+    later = timezone.now() + timedelta(days=1)
+
+    assert services.erase_leftover_inputs(now=later) == 0
+    assert len(media_files()) == 2
+
+
+def test_a_failed_job_whose_inputs_could_not_be_erased_is_still_failed_and_refunded(
+    pending_job, monkeypatch
+):
+    services.claim_swap_job(job_id=pending_job.pk)
+    credits_before = Account.objects.get(pk=pending_job.account_id).credits
+    monkeypatch.setattr(services, "erase_inputs", _storage_down)
+
+    assert services.fail_swap_job(job=pending_job, code="processing_failed", message="x")
+    job = SwapJob.objects.get(pk=pending_job.pk)
+    assert (job.status, job.inputs_deleted_at) == (JobStatus.FAILED, None)
+    assert Account.objects.get(pk=job.account_id).credits == credits_before + job.cost
 
 
 def test_createapikey_prints_a_working_key_on_its_last_line(db):
