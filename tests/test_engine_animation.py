@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.hand_detection import draw_hand
 from benchmarks.occluder_detection import draw_object
 from swaps.animated import decode_animation, encode_animation
 from swaps.engine import (
@@ -15,6 +16,7 @@ from swaps.engine import (
     FaceCountMismatch,
     FaceIndexOutOfRange,
     NoFaceDetected,
+    SwapOptions,
     detect_faces,
     face_descriptor,
 )
@@ -255,3 +257,24 @@ def test_a_find_in_one_frame_only_does_not_flicker_on(astronaut, kind):
     }
     assert errors["lone"][2] > 40  # one frame's find is not kept: the new face covers it
     assert all(e < 12 for e in errors["always"])  # there throughout: kept in every frame
+
+
+def test_a_hand_in_one_frame_only_does_not_flicker_on(astronaut):
+    source = np.ascontiguousarray(astronaut[:, ::-1])
+    marks = detect_faces(astronaut)[0].landmarks
+    drawn, where = draw_hand(astronaut, marks, "cheek")
+    face = np.zeros(astronaut.shape[:2], np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(marks).astype(np.int32)), 1)
+    core = (cv2.erode(where.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & (face > 0)
+    lone = [astronaut.copy() for _ in range(5)]
+    lone[2] = drawn
+    always = [drawn.copy() for _ in range(5)]
+    hands_on = SwapOptions(keep_hands=True)
+
+    def kept_error(frames: list[np.ndarray]) -> list[float]:
+        out = swap_animation(frames, [80] * 5, sources=[source], options=hands_on).frames
+        return _kept_error(frames, out, core)
+
+    errors = {"lone": kept_error(lone), "always": kept_error(always)}
+    assert errors["lone"][2] > 10  # one frame's hand is not kept (on the old code: 0)
+    assert all(e < 4 for e in errors["always"])  # there throughout: kept in every frame

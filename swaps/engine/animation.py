@@ -6,9 +6,9 @@ frames while a wanted face is missing or every face is wanted); in between,
 each chosen face is followed cheaply (``track.follow``), so the faces keep
 their roles from frame to frame instead of being renumbered by size in each.
 A frame without the chosen faces passes through unchanged; no face in any
-frame is ``NoFaceDetected("target")``. A followed face's glasses, and objects in
-front of it, are kept in a frame only while most of its frames so far show
-them: a find in one frame of many would flicker on and off.
+frame is ``NoFaceDetected("target")``. A followed face's glasses, objects in
+front of it and (on request) hands are kept in a frame only while most of its
+frames so far show them: a find in one frame of many would flicker on and off.
 
 Selection is ``swap_faces``'s own code: the sources are numbered and checked by
 ``multi.prepare_sources`` (photos image by image, largest first, then saved faces),
@@ -35,7 +35,7 @@ from .checks import enlargement_warning
 from .detect import Timer, find_face_boxes, place_points
 from .errors import EngineError, FaceIndexOutOfRange, NoFaceDetected
 from .images import as_bgr
-from .pipeline import SwapOptions, swap_face
+from .pipeline import SwapOptions, held_hands, swap_face
 
 SEARCH_EVERY = 1  # frames between detection passes while no chosen face is in view
 REFRESH_EVERY = 8  # ... while following some, but a wanted face is missing or all are wanted
@@ -279,8 +279,11 @@ class _Runner:
                 dst_marks = self.tracks[t].landmarks
                 self.warnings[s, t] = enlargement_warning(src_marks, dst_marks, s, t)
             opts = self._options_for(image, t)
+            held = self._hands_for(image, t)
             try:
-                out = swap_face(source, src_marks, out, self.tracks[t].landmarks, opts, self.timer)
+                out = swap_face(
+                    source, src_marks, out, self.tracks[t].landmarks, opts, self.timer, held
+                )
             except EngineError as exc:  # e.g. the face has left the frame
                 if exc.code != "face_outside_image":
                     raise
@@ -296,14 +299,26 @@ class _Runner:
         face, points, iod = regions.target_grid(
             image, self.tracks[t].landmarks, self.opts.analysis_face_px, self.opts.forehead
         )
-        dropped = {}
-        for name in asked:
-            found = _JUDGES[name](face, points, iod) is not None
-            seen = self.seen.setdefault((t, name), [0, 0])
-            seen[0], seen[1] = seen[0] + found, seen[1] + 1
-            if not (found and 2 * seen[0] > seen[1]):
-                dropped[name] = False
+        dropped = {
+            name: False
+            for name in asked
+            if not self._voted(t, name, _JUDGES[name](face, points, iod) is not None)
+        }
         return dataclasses.replace(self.opts, **dropped) if dropped else self.opts
+
+    def _hands_for(self, image: np.ndarray, t: int) -> list[np.ndarray] | None:
+        """Target face ``t``'s hands in this frame (``held_hands``, image pixels),
+        by the same vote as its glasses; None when hands are not asked for."""
+        if not self.opts.keep_hands:
+            return None
+        held = held_hands(image, self.tracks[t].landmarks, self.opts)
+        return held if self._voted(t, "keep_hands", bool(held)) else []
+
+    def _voted(self, t: int, name: str, found: bool) -> bool:
+        """Is ``name`` found in this frame and in most of face ``t``'s frames so far?"""
+        seen = self.seen.setdefault((t, name), [0, 0])
+        seen[0], seen[1] = seen[0] + found, seen[1] + 1
+        return found and 2 * seen[0] > seen[1]
 
     def report(self, n_frames: int) -> dict[str, Any]:
         if self.most_faces == 0:

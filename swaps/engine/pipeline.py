@@ -104,14 +104,15 @@ def swap_face(
     dst_landmarks: np.ndarray,
     opts: SwapOptions | None = None,
     timer: Timer | None = None,
+    held: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Put the source face (68 landmarks) onto the target face; returns a new image.
 
     Only a crop around the target face is processed; outside the face mask the
-    target's pixels are copied unchanged.
+    target's pixels are copied unchanged. ``held``: as ``paste_face``'s.
     """
     out = target.copy()
-    paste_face(out, source, src_landmarks, dst_landmarks, opts, timer, original=target)
+    paste_face(out, source, src_landmarks, dst_landmarks, opts, timer, original=target, held=held)
     return out
 
 
