@@ -19,6 +19,7 @@ from . import (
     exposure,
     hands,
     in_front,
+    lifted,
     mask,
     occluders,
     outer,
@@ -70,6 +71,7 @@ class SwapOptions:
     # palm detector costs ~8.5 ms a face, a realism budget of its own.
     keep_hands: bool = False
     shadow_residue: bool = True  # lift what the light map left of a strong shadow
+    lifted_colour: bool = True  # a lifted shadow's skin takes the lit skin's colour (lifted.py)
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -274,7 +276,10 @@ def _lit_gain(
     # The outer face's colour is read over skin in both faces.
     skin = hull * (1.0 - np.maximum(*features))
     face = source * gain
-    return gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+    gain = gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+    if opts.lifted_colour:
+        gain = gain * lifted.chroma_gain(grid.source, source * gain, light, skin, points, iod)
+    return gain
 
 
 def _shadow_residue(
