@@ -13,6 +13,7 @@ from swaps.engine import (
     detect_faces,
     exposure,
     face_descriptor,
+    halves,
     mask,
     outer,
     relight,
@@ -432,9 +433,10 @@ def tinted_shadow(image: np.ndarray, face, dark: float = 0.35, tint: float = 0.1
 def halves_colour_gap(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
     """Distance of the output's two halves' mean skin chromaticity (quality's
     (a*, b*) over lightness), on the target's face."""
-    win = q._Window.around(target, output, landmarks)
-    chroma = q._chromaticity(win.output, win.iod)
-    first, second = (chroma[half].mean(axis=0) for half in q._halves(win))
+    iod = q.inter_ocular(landmarks)
+    chroma = halves.chromaticity(output, iod)
+    parts = halves.skin_halves(landmarks[:68], target.shape, iod)
+    first, second = (chroma[half].mean(axis=0) for half in parts)
     return float(np.linalg.norm(first - second))
 
 
@@ -465,7 +467,7 @@ def test_an_evenly_lit_source_keeps_its_colour(photos):
 def test_half_mismatch_reads_a_tinted_half(photos):
     image = photos[GRACE_HOPPER]
     face = face_of(image)
-    assert q.half_mismatch(image, image, face.landmarks) == q.HalfMismatch(0.0, 0.0)
+    assert q.half_mismatch(image, image, face.landmarks) == halves.HalfMismatch(0.0, 0.0, 0.0)
     # An even change of light is not a mismatch; a tinted, blurred half is.
     darker = recoloured(image, (0.7, 0.7, 0.7))
     assert q.half_mismatch(image, darker, face.landmarks).chroma < 0.5
@@ -477,3 +479,7 @@ def test_half_mismatch_reads_a_tinted_half(photos):
     blurred = cv2.GaussianBlur(image, (0, 0), 0.05 * q.inter_ocular(face.landmarks))
     flat[:, axis:] = blurred[:, axis:]  # a half lost its pores and fine wrinkles
     assert q.half_mismatch(image, flat, face.landmarks).texture > 0.3
+    noisy = image.astype(np.float32)
+    noisy[:, axis:] += np.random.default_rng(1).normal(0.0, 6.0, noisy[:, axis:].shape)
+    noisy = np.clip(noisy, 0, 255).astype(np.uint8)
+    assert q.half_mismatch(image, noisy, face.landmarks).noise > 0.3

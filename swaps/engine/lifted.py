@@ -1,22 +1,29 @@
-"""The colour of a lifted shadow: the lit skin's chromaticity, not the shadow's.
+"""A lifted shadow's colour and noise: the lit skin's, not the shadow's.
 
 A face's half in shadow is lit by what is left: light bounced off a wall, a
 cheek, the sky, a grey backdrop. Each tints its patch of skin its own way (a
 warm glow where a cheek faces a lit surface, green-grey towards a cool
 backdrop), and the camera's noise and its JPEG's colour blocks are strongest
-there. Lifted to the target's light (``relight``), that half keeps these tints,
-multiplied up: blotches of lavender, green-grey and peach a fraction of the eye
-distance across, which the colour match (local means over ~0.35 of it) is too
-coarse to follow. Beside the even skin of the lit half it reads grey and muddy.
+there. Lifted to the target's light (``relight``), that half keeps its tints and
+its noise, multiplied up: blotches of lavender, green-grey and peach a fraction
+of the eye distance across, which the colour match (local means over ~0.35 of
+it) is too coarse to follow, on a speckled skin. Beside the lit half it reads
+grey and muddy: the shared pair's selfie into base.
 
-So where the light map lifts strongly, the skin's chromaticity (each channel's
-log over their mean: colour without lightness) finer than the colour match's
-scale is taken out and the chromaticity of the face's skin at that scale put
-in, read mostly on its unlifted skin (normalised convolution, lifted skin
-weighing little), so the lifted half takes the lit half's colour as the colour
-match made it. Lightness is kept: only colour moves, so the light figures and
-the features' relief are left alone; the features (eyes, brows, lips, nostrils)
-keep their own colour.
+So where the light lifts the source out of its own shadow (``shadow_strength``:
+the light map's lift, and the source darker than its mirror half there):
+
+- colour (``chroma_gain``, a factor on the gain): the skin's chromaticity (each
+  channel's log over their mean: colour without lightness), read at FINE_IOD,
+  is replaced by that of its mirror partner through the landmarks (the lit
+  skin of the same cheek, brow or jaw, as the colour match made it), or where
+  that is no lit skin, the lit skin's mean. Lightness is kept, so the light
+  figures are left alone; the features (eyes, brows, lips, nostrils) keep their
+  own colour. A chroma-only match to the target's skin (0.25 iod, session 8)
+  left the tints: they are finer, and the target's skin is not the lit half's.
+- noise (``even_noise``, on the corrected face at full size): the finest band
+  (NOISE_IOD), relative to the local level as a multiply leaves it, is taken
+  down to the lit skin's noise level.
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import colour, relight
+from . import colour, detail, relight, texture
 
 # The light map's lift (log gain) from which the correction starts, and where it is full.
 LIFT = (0.1, 0.3)
-# The chromaticity is read at this share of the inter-ocular distance (its own:
-# finer than a tint's patch, coarser than pores and the grid's noise) ...
+# The chromaticity is read at this share of the inter-ocular distance: finer
+# than a tint's patch, coarser than pores and the grid's noise (0.1 and 0.15:
+# the shared pair's half chroma 2.19 and 2.49 against 1.98).
 FINE_IOD = 0.06
 # Luma weights of OpenCV's BGR -> grey: the lightness kept.
 LUMA = np.array([0.114, 0.587, 0.299], np.float32)
@@ -40,25 +48,27 @@ def _ramp(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip((values - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
 
 
-def chroma_gain(
-    source: np.ndarray,
-    face: np.ndarray,
-    lift: np.ndarray,
-    skin: np.ndarray,
-    points: np.ndarray,
-    iod: float,
+def shadow_strength(
+    source: np.ndarray, lift: np.ndarray, points: np.ndarray, iod: float
 ) -> np.ndarray:
-    """(h, w, 3) float32 gain giving the skin that ``lift`` (the light map's gain)
-    raises strongly out of a shadow of ``source`` (the warped source, uint8) the
-    chromaticity of the lit skin it mirrors, its lightness kept. ``face``: the
-    source as corrected (float BGR), ``skin``: 0..1 weights (the hull without the
-    features), ``points``: the face's 68 points, all on one grid with ``iod``
-    pixels between the eyes. All 1 where nothing is lifted by LIFT's first bound."""
+    """(h, w) float32 0..1: how strongly ``lift`` (the light map's gain) raises
+    ``source`` (the warped source, uint8) out of its own shadow (LIFT), on one
+    grid with the face's 68 ``points``, ``iod`` pixels between the eyes."""
     depth = np.minimum(np.log(np.maximum(lift, 1e-6)), shadow_depth(source, points, iod))
-    strength = _ramp(depth, LIFT)
+    return _ramp(depth, LIFT)
+
+
+def chroma_gain(
+    face: np.ndarray, strength: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float
+) -> np.ndarray:
+    """(h, w, 3) float32 gain giving the skin lifted out of a shadow (``strength``,
+    ``shadow_strength``) the chromaticity of the lit skin it mirrors, its
+    lightness kept. ``face``: the source as corrected (float BGR), ``skin``: 0..1
+    weights (the hull without the features), ``points``: the face's 68 points,
+    all on one grid with ``iod`` pixels between the eyes."""
     weight = strength * skin
     if float(weight.max()) <= 0.0:
-        return np.ones((*lift.shape, 3), np.float32)
+        return np.ones((*strength.shape, 3), np.float32)
     logs = np.log(np.clip(face, 0.0, 255.0) + 4.0).astype(np.float32)
     chroma = colour.masked_lowpass(
         logs - logs.mean(axis=2, keepdims=True), skin, max(FINE_IOD * iod, 0.5)
@@ -101,3 +111,47 @@ def _reference(chroma: np.ndarray, lit: np.ndarray, points: np.ndarray) -> np.nd
     mean = (chroma * lit[..., None]).reshape(-1, 3).sum(axis=0) / total
     share = mirrored[..., 3:]
     return mirrored[..., :3] + (1.0 - share) * mean.astype(np.float32)
+
+
+# The noise band: detail finer than this share of the inter-ocular distance
+# (a shadow's noise and JPEG blocks, lifted with it; pores too).
+NOISE_IOD = 0.006
+# The band is taken down to the lit skin's level, never below this share of its own.
+MIN_NOISE_SHARE = 0.4
+
+
+def even_noise(
+    face: np.ndarray, strength: np.ndarray, skin: np.ndarray, iod_px: float
+) -> np.ndarray:
+    """``face`` (BGR uint8, the corrected source on the crop) with its finest
+    detail on the skin lifted out of a shadow (``strength`` times ``skin``, on
+    the analysis grid) taken down to the level (relative to the local
+    brightness, as a multiply leaves it) it has on the lit skin: a shadow's
+    noise, multiplied up with it. ``iod_px``: the eyes' distance, crop pixels."""
+    weight = strength * skin
+    if float(weight.max()) <= 0.0:
+        return face
+    size = (face.shape[1], face.shape[0])
+    lifted, lit = (
+        cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
+        for m in (weight, skin * (1.0 - strength))
+    )
+    pixels = face.astype(np.float32)
+    smooth = detail.soften(pixels, max(NOISE_IOD * iod_px, 0.8))
+    fine = pixels - smooth
+    relative = cv2.cvtColor(fine, cv2.COLOR_BGR2GRAY) / (
+        cv2.cvtColor(smooth, cv2.COLOR_BGR2GRAY) + 4.0
+    )
+    have, want = (_noise_level(relative, weights > 0.5) for weights in (lifted, lit))
+    if have <= want or want <= 0.0:
+        return face
+    cut = 1.0 - max(want / have, MIN_NOISE_SHARE)
+    return cv2.convertScaleAbs(pixels - fine * (cut * lifted)[..., None])
+
+
+def _noise_level(relative: np.ndarray, region: np.ndarray) -> float:
+    """``texture.noise_sigma`` of ``relative`` over ``region``, read on every
+    other pixel of every other row (its median over a whole face cost ~1.2 ms)."""
+    residual = np.abs(cv2.filter2D(relative, cv2.CV_32F, texture.NOISE_KERNEL))
+    values = residual[::2, ::2][region[::2, ::2]]
+    return float(np.median(values)) * 1.4826 / 6.0 if values.size else 0.0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import halves
 from .detect import Detection, Face, find_face_boxes, place_landmarks
 from .identity import face_descriptor
 from .mask import feature_mask
@@ -335,83 +336,22 @@ def forehead_skin_lost(target: np.ndarray, output: np.ndarray, landmarks: np.nda
     return float(np.mean((was > 0.5) & (now <= 0.5)))
 
 
-# The halves' skin (for ``half_mismatch``): the 68 points' hull shrunk about its
-# centre to this (the outer cheeks count, the outline's seam does not), features out.
-HALF_SHRINK = 0.85
-# The texture band, in inter-ocular distances: pores, stubble, fine wrinkles
-# (what a lifted shadow loses to its noise and its flat contrast), not shading.
-TEXTURE_BAND_IOD = (0.03, 0.12)
-
-
-def _halves(win: _Window) -> tuple[np.ndarray, np.ndarray]:
-    """The window's face skin either side of the face's own mid-line (the nose
-    bridge, point 27, to the chin, point 8): two boolean masks."""
-    pts = win.landmarks[:68]
-    centre = pts.mean(axis=0)
-    skin = _hull(win.target.shape, (pts - centre) * HALF_SHRINK + centre) > 0
-    skin &= feature_mask(pts, skin.shape, win.iod) == 0
-    axis = pts[8] - pts[27]
-    ys, xs = np.mgrid[0 : skin.shape[0], 0 : skin.shape[1]]
-    side = (xs - pts[27, 0]) * axis[1] - (ys - pts[27, 1]) * axis[0]
-    return skin & (side < 0), skin & (side > 0)
-
-
-# The chromaticity is compared smoothed at this share of the inter-ocular distance:
-# a lifted shadow's tints are patches about this size, pores and noise are finer.
-CHROMA_BLUR_IOD = 0.1
-
-
-def _chromaticity(image: np.ndarray, iod: float) -> np.ndarray:
-    """(a*, b*) over (L* + 16), times 100, smoothed at CHROMA_BLUR_IOD: colour for
-    its lightness, which a change of light (a linear-light scaling, in L*'s
-    cube-root range) leaves alone."""
-    lab = cv2.cvtColor(image.astype(np.float32) * (1.0 / 255), cv2.COLOR_BGR2LAB)
-    ab = lab[..., 1:] * (100.0 / (lab[..., :1] + 16.0))
-    return cv2.GaussianBlur(ab, (0, 0), max(CHROMA_BLUR_IOD * iod, 0.5))
-
-
-def _texture(image: np.ndarray, region: np.ndarray, iod: float) -> float:
-    """RMS of the log grey level's TEXTURE_BAND_IOD band over ``region``:
-    texture contrast for its brightness (a change of light leaves it alone)."""
-    grey = np.log(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32) + 4.0)
-    fine, coarse = (cv2.GaussianBlur(grey, (0, 0), max(f * iod, 0.5)) for f in TEXTURE_BAND_IOD)
-    return band_level(fine - coarse, region.astype(np.uint8))
-
-
-@dataclass(frozen=True)
-class HalfMismatch:
-    """How the face's two halves differ in the output beyond the target.
-
-    ``chroma``: the mean distance of the output's chromaticity (``_chromaticity``)
-    from the target's, on one half minus on the other (absolute): a lifted
-    shadow's grey, green or lavender tints read high beside a lit half that
-    took the target's colour. ``texture``: ``exp(|log(out_a / out_b) -
-    log(tgt_a / tgt_b)|) - 1`` of the halves' texture contrast (``_texture``):
-    0.3 is one half 30% flatter (or busier) than the target's halves say."""
-
-    chroma: float
-    texture: float
-
-
-def half_mismatch(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> HalfMismatch:
-    """The output face's halves, skin only, compared in colour for their
-    lightness and in texture contrast, each relative to the target: a lifted
-    shadow that reads grey and flat beside the lit half reads high. Both measures
-    are light-invariant: a half only darker or lighter is not counted."""
+def half_mismatch(
+    target: np.ndarray, output: np.ndarray, landmarks: np.ndarray
+) -> halves.HalfMismatch:
+    """The output face's two halves against the target's (``halves``): colour
+    and texture contrast on the window (the face at one scale), noise at the
+    photo's own pixels (on the 68 points' box, as ``grain_ratio``)."""
     win = _Window.around(target, output, landmarks)
-    halves = _halves(win)
-    if min(int(h.sum()) for h in halves) < 16:
-        return HalfMismatch(0.0, 0.0)
-    apart = np.linalg.norm(
-        _chromaticity(win.output, win.iod) - _chromaticity(win.target, win.iod), axis=2
+    x, y, w, h = cv2.boundingRect(np.round(landmarks[:68]).astype(np.int32))
+    box = slice(max(y, 0), y + h), slice(max(x, 0), x + w)
+    local = landmarks[:68] - (box[1].start, box[0].start)
+    return halves.compare(
+        (win.target, win.output),
+        win.landmarks[:68],
+        win.iod,
+        (target[box], output[box], local, inter_ocular(local)),
     )
-    chroma = abs(float(apart[halves[0]].mean()) - float(apart[halves[1]].mean()))
-    ratios = [
-        math.log(max(_texture(im, halves[0], win.iod), 1e-6))
-        - math.log(max(_texture(im, halves[1], win.iod), 1e-6))
-        for im in (win.target, win.output)
-    ]
-    return HalfMismatch(chroma, math.expm1(abs(ratios[1] - ratios[0])))
 
 
 @dataclass(frozen=True)
@@ -430,9 +370,10 @@ class SwapScores:
     relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
     grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
-    # The halves' saturation and texture mismatch (``half_mismatch``): diagnostics.
+    # The halves' colour, texture and noise mismatch (``half_mismatch``): diagnostics.
     half_chroma: float
     half_texture: float
+    half_noise: float
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -451,7 +392,7 @@ def score_swap(
     out_face, found = face_at(output, target_face)
     desc = face_descriptor(output, out_face.landmarks)
     pts = target_face.landmarks
-    halves = half_mismatch(target, output, pts)
+    between = half_mismatch(target, output, pts)
     return SwapScores(
         d_src=identity_distance(desc, source_descriptor),
         d_tgt=identity_distance(desc, target_descriptor),
@@ -465,7 +406,8 @@ def score_swap(
         relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
         grain=grain_ratio(target, output, pts),
-        half_chroma=halves.chroma,
-        half_texture=halves.texture,
+        half_chroma=between.chroma,
+        half_texture=between.texture,
+        half_noise=between.noise,
         found=found,
     )
