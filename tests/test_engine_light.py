@@ -483,3 +483,29 @@ def test_half_mismatch_reads_a_tinted_half(photos):
     noisy[:, axis:] += np.random.default_rng(1).normal(0.0, 6.0, noisy[:, axis:].shape)
     noisy = np.clip(noisy, 0, 255).astype(np.uint8)
     assert q.half_mismatch(image, noisy, face.landmarks).noise > 0.3
+
+
+def halves_noise_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """The noisier half's relative noise over the other's (``halves.noise_level``)."""
+    iod = q.inter_ocular(landmarks)
+    levels = [
+        halves.noise_level(output, part)
+        for part in halves.skin_halves(landmarks[:68], target.shape, iod)
+    ]
+    return max(levels) / min(levels)
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_a_lifted_shadow_is_no_noisier_than_the_lit_half(photos, name):
+    """A photo's noise is even in levels, so its shadow is noisier for its
+    brightness; lifted, the shadowed half's noise is taken down towards the lit
+    half's (onto the photo itself: main left it 1.29-1.61 times the lit half's)."""
+    image = photos[name]
+    face = face_of(image)
+    noise = np.random.default_rng(3).normal(0.0, 3.0, image.shape[:2])[..., None]
+    shadowed = np.clip(side_lit(image, face.box) + noise, 0, 255).astype(np.uint8)
+    out = swap(shadowed, image).image
+    kept = swap(shadowed, image, options=SwapOptions(lifted_noise=False)).image
+    ratio = halves_noise_ratio(image, out, face.landmarks)
+    assert ratio < 1.3
+    assert ratio - 1.0 < 0.6 * (halves_noise_ratio(image, kept, face.landmarks) - 1.0)

@@ -284,11 +284,26 @@ def _lit_gain(
     skin = hull * (1.0 - np.maximum(*features))
     face = source * gain
     gain = gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+    return _lifted_colour(grid, gain, light, skin, opts)
+
+
+def _lifted_colour(
+    grid: Analysis, gain: np.ndarray, light: np.ndarray, skin: np.ndarray, opts: SwapOptions
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``gain`` with the lit skin's colour on the skin ``light`` lifts out of a
+    shadow (``lifted``), and how strongly it does so with the ``skin`` (0..1,
+    the hull without the features), for ``lifted.even_noise``; None when little
+    or nothing is lifted (``lifted.MIN_LIFTED_SHARE``) or neither step is on."""
     if not (opts.lifted_colour or opts.lifted_noise) or light.max() <= np.exp(lifted.LIFT[0]):
         return gain, None
-    strength = lifted.shadow_strength(grid.source, light, points, iod)
+    points, iod = grid.points, grid.iods[0]
+    strength = lifted.shadow_strength(grid.source, light, skin, points, iod)
+    if strength is None:
+        return gain, None
     if opts.lifted_colour:
-        gain = gain * lifted.chroma_gain(source * gain, strength, skin, points, iod)
+        face = grid.source.astype(np.float32) * gain
+        chroma = lifted.chroma_gain(face, strength, skin, points, iod)
+        gain = gain * cv2.resize(chroma, grid.grid, interpolation=cv2.INTER_LINEAR)
     return gain, (strength, skin)
 
 
