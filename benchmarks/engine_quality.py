@@ -30,7 +30,11 @@ its L* than the target's (a studio face's modelling carried into a flat photo);
 forehead (mean and worst pair, no target yet): the share of the target's forehead
 skin that is not skin in the result (the source's hair pasted over it);
 grain, a diagnostic with no target: the result's finest band over the target's on the
-inner face's skin (median, and the smoothest pair): below 1, a plastic face.
+inner face's skin (median, and the smoothest pair): below 1, a plastic face;
+half chroma, half texture and half noise, diagnostics with no target: how the result's two
+halves differ in colour (for their lightness), texture contrast and noise beyond the target's
+halves (``quality.half_mismatch``, ``halves``): a lifted shadow that reads grey, flat or
+noisy reads high.
 """
 
 from __future__ import annotations
@@ -255,6 +259,9 @@ def summary(scores: list[q.SwapScores]) -> dict[str, float]:
     out["worst light (face)"] = max(s.light_face for s in scores)
     out["relief"] = med("relief")
     out["worst relief"] = max(s.relief for s in scores)
+    for key in ("half_chroma", "half_texture", "half_noise"):
+        out[key.replace("_", " ")] = med(key)
+        out[f"worst {key.replace('_', ' ')}"] = max(getattr(s, key) for s in scores)
     out["grain"] = med("grain")
     out["worst grain"] = min(s.grain for s in scores)
     out["forehead"] = statistics.fmean(s.forehead for s in scores)
@@ -272,16 +279,18 @@ def _cells(s: q.SwapScores) -> str:
         f"{s.d_src:.3f} | {s.d_tgt:.3f} | {'yes' if s.transferred else 'no'} | "
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
         f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
-        f"{s.grain:.2f} | {100 * s.forehead:.1f}%"
+        f"{s.grain:.2f} | {s.half_chroma:.2f} | {s.half_texture:.2f} | {s.half_noise:.2f} | "
+        f"{100 * s.forehead:.1f}%"
     )
 
 
 def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
-        "| shade | light | light (face) | relief | grain | forehead |"
+        "| shade | light | light (face) | relief | grain | half chroma | half texture "
+        "| half noise | forehead |"
     )
-    lines = [head, "|---" * 15 + "|"]
+    lines = [head, "|---" * 18 + "|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -315,6 +324,12 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
         "worst relief",
         "grain",
         "worst grain",
+        "half chroma",
+        "worst half chroma",
+        "half texture",
+        "worst half texture",
+        "half noise",
+        "worst half noise",
         "forehead",
         "worst forehead",
         "found",

@@ -13,6 +13,7 @@ from swaps.engine import (
     detect_faces,
     exposure,
     face_descriptor,
+    halves,
     mask,
     outer,
     relight,
@@ -412,3 +413,99 @@ def test_a_shadow_is_lifted_and_a_targets_own_hot_spots_are_kept():
     hot = spotted(200, [(x, y) for x in (20, 40, 60) for y in (20, 40, 60)], 0.5)
     kept = exposure.relief_gain(spotted(200, [(40, 40)], 0.5), hot, skin, skin, iod_px=20.0)
     assert kept[40, 40] > 0.95
+
+
+def tinted_shadow(image: np.ndarray, face, dark: float = 0.35, tint: float = 0.15) -> np.ndarray:
+    """``image`` lit from its left, its far half lit only by a fill light that
+    tints the skin in patches ~0.3 inter-ocular distances across (cool, then
+    warm): what a real shadow's bounced light does."""
+    x, _, w, _ = face.box
+    iod = q.inter_ocular(face.landmarks)
+    cols = np.arange(image.shape[1], dtype=np.float32)
+    ramp = np.clip((cols - x - 0.3 * w) / (0.4 * w), 0.0, 1.0)
+    ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]].astype(np.float32)
+    wave = np.sin(xs / (0.05 * iod)) * np.sin(ys / (0.05 * iod)) * ramp[None, :]
+    fill = np.stack([1 + tint * wave, 1 + 0.3 * tint * wave, 1 - tint * wave], axis=2)
+    light = (1.0 - (1.0 - dark) * ramp)[None, :, None]
+    return np.clip(image * light * fill, 0, 255).astype(np.uint8)
+
+
+def halves_colour_gap(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """Distance of the output's two halves' mean skin chromaticity (quality's
+    (a*, b*) over lightness), on the target's face."""
+    iod = q.inter_ocular(landmarks)
+    chroma = halves.chromaticity(output, iod)
+    parts = halves.skin_halves(landmarks[:68], target.shape, iod)
+    first, second = (chroma[half].mean(axis=0) for half in parts)
+    return float(np.linalg.norm(first - second))
+
+
+@pytest.mark.parametrize("source_name,target_name", DIRECTIONS)
+def test_a_lifted_shadow_takes_the_colour_of_the_lit_half(photos, source_name, target_name):
+    """A shadow's tinted fill light, lifted with it, left the two halves ~1.4-1.7
+    apart in colour (main before ``lifted``); the lit half's colour is taken."""
+    source, target = photos[source_name], photos[target_name]
+    marks = face_of(target).landmarks
+    shadowed = tinted_shadow(source, face_of(source))
+    out = swap(shadowed, target).image
+    kept = swap(shadowed, target, options=SwapOptions(lifted_colour=False)).image
+    assert halves_colour_gap(target, out, marks) < 0.8
+    assert halves_colour_gap(target, out, marks) < 0.5 * halves_colour_gap(target, kept, marks)
+    src_desc = face_descriptor(source, face_of(source).landmarks)
+    out_desc = face_descriptor(out, face_of(out).landmarks)
+    assert q.identity_distance(out_desc, src_desc) < q.SAME_PERSON
+
+
+def test_an_evenly_lit_source_keeps_its_colour(photos):
+    """Nothing is lifted out of a shadow: the colour step changes nothing."""
+    source, target = photos[GRACE_HOPPER], photos[ASTRONAUT]
+    out = swap(source, target).image
+    kept = swap(source, target, options=SwapOptions(lifted_colour=False)).image
+    assert np.array_equal(out, kept)
+
+
+def test_half_mismatch_reads_a_tinted_half(photos):
+    image = photos[GRACE_HOPPER]
+    face = face_of(image)
+    assert q.half_mismatch(image, image, face.landmarks) == halves.HalfMismatch(0.0, 0.0, 0.0)
+    # An even change of light is not a mismatch; a tinted, blurred half is.
+    darker = recoloured(image, (0.7, 0.7, 0.7))
+    assert q.half_mismatch(image, darker, face.landmarks).chroma < 0.5
+    axis = round(float(face.landmarks[27:31, 0].mean()))
+    tinted = image.copy()
+    tinted[:, axis:] = recoloured(image[:, axis:], (1.15, 1.0, 0.85))  # a cool grey cast
+    assert q.half_mismatch(image, tinted, face.landmarks).chroma > 2.0
+    flat = image.copy()
+    blurred = cv2.GaussianBlur(image, (0, 0), 0.05 * q.inter_ocular(face.landmarks))
+    flat[:, axis:] = blurred[:, axis:]  # a half lost its pores and fine wrinkles
+    assert q.half_mismatch(image, flat, face.landmarks).texture > 0.3
+    noisy = image.astype(np.float32)
+    noisy[:, axis:] += np.random.default_rng(1).normal(0.0, 6.0, noisy[:, axis:].shape)
+    noisy = np.clip(noisy, 0, 255).astype(np.uint8)
+    assert q.half_mismatch(image, noisy, face.landmarks).noise > 0.3
+
+
+def halves_noise_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """The noisier half's relative noise over the other's (``halves.noise_level``)."""
+    iod = q.inter_ocular(landmarks)
+    levels = [
+        halves.noise_level(output, part)
+        for part in halves.skin_halves(landmarks[:68], target.shape, iod)
+    ]
+    return max(levels) / min(levels)
+
+
+@pytest.mark.parametrize("name", [ASTRONAUT, GRACE_HOPPER])
+def test_a_lifted_shadow_is_no_noisier_than_the_lit_half(photos, name):
+    """A photo's noise is even in levels, so its shadow is noisier for its
+    brightness; lifted, the shadowed half's noise is taken down towards the lit
+    half's (onto the photo itself: main left it 1.29-1.61 times the lit half's)."""
+    image = photos[name]
+    face = face_of(image)
+    noise = np.random.default_rng(3).normal(0.0, 3.0, image.shape[:2])[..., None]
+    shadowed = np.clip(side_lit(image, face.box) + noise, 0, 255).astype(np.uint8)
+    out = swap(shadowed, image).image
+    kept = swap(shadowed, image, options=SwapOptions(lifted_noise=False)).image
+    ratio = halves_noise_ratio(image, out, face.landmarks)
+    assert ratio < 1.3
+    assert ratio - 1.0 < 0.6 * (halves_noise_ratio(image, kept, face.landmarks) - 1.0)

@@ -19,6 +19,7 @@ from . import (
     exposure,
     hands,
     in_front,
+    lifted,
     mask,
     occluders,
     outer,
@@ -70,6 +71,8 @@ class SwapOptions:
     # palm detector costs ~8.5 ms a face, a realism budget of its own.
     keep_hands: bool = False
     shadow_residue: bool = True  # lift what the light map left of a strong shadow
+    lifted_colour: bool = True  # a lifted shadow's skin takes the lit skin's colour (lifted.py)
+    lifted_noise: bool = True  # ... and the lit skin's level of noise (lifted.py)
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -203,13 +206,16 @@ def _composite(
     if opts.match_sharpness:
         sigma = detail.source_blur(warped, target_crop, dst_local[shape.INNER_FACE], face_size)
         warped = detail.soften(warped, sigma)
+    shadow = None  # how strongly the light lifts the source out of its shadow, and the skin
     if opts.match_light:
-        gain = _lit_gain(grid, dst_local, own, face_size, opts, keep, frames)
+        gain, shadow = _lit_gain(grid, dst_local, own, face_size, opts, keep, frames)
     else:
         outline = dst_local[shape.OUTLINE]
         gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
         gain = colour.keep_source(gain, keep.colour)
     face = blend.apply_gain(warped, gain)
+    if shadow is not None and opts.lifted_noise:
+        face = lifted.even_noise(face, *shadow, grid.iods[0] * grid.step[0])
     if grain > 0.0:
         face = _with_grain(face, target_crop, grid, own, grain)
     # Reads of the crop are all done: the blend may overwrite it.
@@ -241,14 +247,17 @@ def _lit_gain(
     opts: SwapOptions,
     keep: trade_off.Blend,
     frames: np.ndarray | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """The gain on the analysis grid that puts the target's light (``relight``),
     then its skin colour (``colour``), half its tone curve and its relief
     (``exposure``), its light's direction over the central face
     (``relight.plane_gain``), then part of its local skin colour on the outer
     face (``outer``) on the warped source: one multiply, so a lit-up shadow is
-    never clipped before its colour is matched. ``frames``: the target's glasses
-    (``occluders``), left out of the colour match."""
+    never clipped before its colour is matched; skin lifted out of a shadow
+    takes the lit skin's colour (``lifted``). ``frames``: the target's glasses
+    (``occluders``), left out of the colour match. Also returns how strongly the
+    light lifts the source out of its shadow and the skin (``lifted``'s weights,
+    for its noise), or None when nothing is lifted."""
     points, iod, features = grid.points, grid.iods[0], grid.features
     hull = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     source = grid.source.astype(np.float32)
@@ -275,7 +284,28 @@ def _lit_gain(
     # The outer face's colour is read over skin in both faces.
     skin = hull * (1.0 - np.maximum(*features))
     face = source * gain
-    return gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+    gain = gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+    return _lifted_colour(grid, gain, light, skin, opts)
+
+
+def _lifted_colour(
+    grid: Analysis, gain: np.ndarray, light: np.ndarray, skin: np.ndarray, opts: SwapOptions
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``gain`` with the lit skin's colour on the skin ``light`` lifts out of a
+    shadow (``lifted``), and how strongly it does so with the ``skin`` (0..1,
+    the hull without the features), for ``lifted.even_noise``; None when little
+    or nothing is lifted (``lifted.MIN_LIFTED_SHARE``) or neither step is on."""
+    if not (opts.lifted_colour or opts.lifted_noise) or light.max() <= np.exp(lifted.LIFT[0]):
+        return gain, None
+    points, iod = grid.points, grid.iods[0]
+    strength = lifted.shadow_strength(grid.source, light, skin, points, iod)
+    if strength is None:
+        return gain, None
+    if opts.lifted_colour:
+        face = grid.source.astype(np.float32) * gain
+        chroma = lifted.chroma_gain(face, strength, skin, points, iod)
+        gain = gain * cv2.resize(chroma, grid.grid, interpolation=cv2.INTER_LINEAR)
+    return gain, (strength, skin)
 
 
 def _shadow_residue(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import halves
 from .detect import Detection, Face, find_face_boxes, place_landmarks
 from .identity import face_descriptor
 from .mask import feature_mask
@@ -335,6 +336,24 @@ def forehead_skin_lost(target: np.ndarray, output: np.ndarray, landmarks: np.nda
     return float(np.mean((was > 0.5) & (now <= 0.5)))
 
 
+def half_mismatch(
+    target: np.ndarray, output: np.ndarray, landmarks: np.ndarray
+) -> halves.HalfMismatch:
+    """The output face's two halves against the target's (``halves``): colour
+    and texture contrast on the window (the face at one scale), noise at the
+    photo's own pixels (on the 68 points' box, as ``grain_ratio``)."""
+    win = _Window.around(target, output, landmarks)
+    x, y, w, h = cv2.boundingRect(np.round(landmarks[:68]).astype(np.int32))
+    box = slice(max(y, 0), y + h), slice(max(x, 0), x + w)
+    local = landmarks[:68] - (box[1].start, box[0].start)
+    return halves.compare(
+        (win.target, win.output),
+        win.landmarks[:68],
+        win.iod,
+        (target[box], output[box], local, inter_ocular(local)),
+    )
+
+
 @dataclass(frozen=True)
 class SwapScores:
     """The benchmark's figures for one swap (see the module docstring)."""
@@ -351,6 +370,10 @@ class SwapScores:
     relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
     grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
+    # The halves' colour, texture and noise mismatch (``half_mismatch``): diagnostics.
+    half_chroma: float
+    half_texture: float
+    half_noise: float
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -369,6 +392,7 @@ def score_swap(
     out_face, found = face_at(output, target_face)
     desc = face_descriptor(output, out_face.landmarks)
     pts = target_face.landmarks
+    between = half_mismatch(target, output, pts)
     return SwapScores(
         d_src=identity_distance(desc, source_descriptor),
         d_tgt=identity_distance(desc, target_descriptor),
@@ -382,5 +406,8 @@ def score_swap(
         relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
         grain=grain_ratio(target, output, pts),
+        half_chroma=between.chroma,
+        half_texture=between.texture,
+        half_noise=between.noise,
         found=found,
     )

@@ -44,14 +44,14 @@ LUMA_RANGE = 2.5
 LUMA_SPACE = 1.2
 # Immerkaer's operator (the difference of two Laplacians): zero on any plane,
 # so it reads noise, not shading.
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 def noise_sigma(grey: np.ndarray, inside: np.ndarray | None = None) -> float:
     """Standard deviation of ``grey``'s noise (levels), Immerkaer's estimate made
     robust (the median residual, so a face's few edges weigh little), over
     ``inside`` (!= 0) or everywhere; 0 for an empty region."""
-    residual = np.abs(cv2.filter2D(grey.astype(np.float32), cv2.CV_32F, _NOISE_KERNEL))
+    residual = np.abs(cv2.filter2D(grey.astype(np.float32), cv2.CV_32F, NOISE_KERNEL))
     values = residual[inside.astype(bool)] if inside is not None else residual.ravel()
     if values.size == 0:
         return 0.0

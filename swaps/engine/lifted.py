@@ -1,0 +1,191 @@
+"""A lifted shadow's colour and noise: the lit skin's, not the shadow's.
+
+A face's half in shadow is lit by what is left: light bounced off a wall, a
+cheek, the sky, a grey backdrop. Each tints its patch of skin its own way (a
+warm glow where a cheek faces a lit surface, green-grey towards a cool
+backdrop), and the camera's noise and its JPEG's colour blocks are strongest
+there. Lifted to the target's light (``relight``), that half keeps its tints and
+its noise, multiplied up: blotches of lavender, green-grey and peach a fraction
+of the eye distance across, which the colour match (local means over ~0.35 of
+it) is too coarse to follow, on a speckled skin. Beside the lit half it reads
+grey and muddy: the shared pair's selfie into base.
+
+So where the light lifts the source out of its own shadow (``shadow_strength``:
+the light map's lift, and the source darker than its mirror half there):
+
+- colour (``chroma_gain``, a factor on the gain): the skin's chromaticity (each
+  channel's log over their mean: colour without lightness), read at FINE_IOD,
+  is replaced by that of its mirror partner through the landmarks (the lit
+  skin of the same cheek, brow or jaw, as the colour match made it), or where
+  that is no lit skin, the lit skin's mean. Lightness is kept, so the light
+  figures are left alone; the features (eyes, brows, lips, nostrils) keep their
+  own colour. A chroma-only match to the target's skin (0.25 iod, session 8)
+  left the tints: they are finer, and the target's skin is not the lit half's.
+- noise (``even_noise``, on the corrected face at full size): the finest band
+  (NOISE_IOD), relative to the local level as a multiply leaves it, is taken
+  down to the lit skin's noise level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from . import colour, detail, relight, texture
+
+# The light map's lift (log gain) from which the correction starts, and where it is full.
+LIFT = (0.1, 0.3)
+# Less of the skin lifted than this share is left alone: on the speed benchmark's
+# pair (2.8% of it) the steps changed 820 pixels by at most 6 levels, for ~2 ms a face.
+MIN_LIFTED_SHARE = 0.05
+# The chromaticity is read at this share of the inter-ocular distance: finer
+# than a tint's patch, coarser than pores and the grid's noise (0.1 and 0.15:
+# the shared pair's half chroma 2.19 and 2.49 against 1.98).
+FINE_IOD = 0.06
+# The colour's steps are made on a grid this many pixels between the eyes (as
+# ``relight``'s light map and ``outer``): their maps are that smooth.
+WORK_IOD_PX = 32.0
+# Luma weights of OpenCV's BGR -> grey: the lightness kept.
+LUMA = np.array([0.114, 0.587, 0.299], np.float32)
+# Each channel less the channels' mean (a log colour's chromaticity), for cv2.transform.
+_LESS_MEAN = (np.eye(3) - 1.0 / 3.0).astype(np.float32)
+
+
+def _ramp(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    lo, hi = bounds
+    return np.clip((values - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
+
+
+def _work(shape_hw: tuple[int, ...], points: np.ndarray, iod: float) -> tuple:
+    """The work grid (WORK_IOD_PX between the eyes) for a grid of ``shape_hw``:
+    its size (w, h), and ``points`` and ``iod`` there."""
+    h, w = shape_hw[:2]
+    scale = min(1.0, WORK_IOD_PX / max(iod, 1e-6))
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    sx, sy = size[0] / w, size[1] / h
+    return size, (points + 0.5) * (sx, sy) - 0.5, iod * sx
+
+
+def shadow_strength(
+    source: np.ndarray, lift: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float
+) -> np.ndarray | None:
+    """0..1: how strongly ``lift`` (the light map's gain) raises ``source`` (the
+    warped source, uint8) out of its own shadow (LIFT), all on one grid with
+    the face's 68 ``points``, ``iod`` pixels between the eyes; None when that is
+    under MIN_LIFTED_SHARE of ``skin`` (0..1 weights). On the work grid
+    (WORK_IOD_PX between the eyes): the light map is that smooth."""
+    size, points, iod = _work(lift.shape, points, iod)
+    source, lift, skin = (
+        cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in (source, lift, skin)
+    )
+    depth = np.minimum(np.log(np.maximum(lift, 1e-6)), shadow_depth(source, points, iod))
+    strength = _ramp(depth, LIFT)
+    lifted = np.count_nonzero((strength * skin) > 0.5)
+    return strength if lifted >= MIN_LIFTED_SHARE * np.count_nonzero(skin > 0.5) else None
+
+
+def chroma_gain(
+    face: np.ndarray, strength: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float
+) -> np.ndarray:
+    """(h, w, 3) float32 gain giving the skin lifted out of a shadow (``strength``,
+    ``shadow_strength``, on the work grid) the chromaticity of the lit skin it
+    mirrors, its lightness kept. ``face``: the source as corrected (float BGR),
+    ``skin``: 0..1 weights (the hull without the features), ``points``: the
+    face's 68 points, all on one grid with ``iod`` pixels between the eyes.
+    Made on the work grid, returned on ``face``'s."""
+    size, points, iod = _work(face.shape, points, iod)
+    face, skin = (cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in (face, skin))
+    weight = strength * skin
+    if float(weight.max()) <= 0.0:
+        return np.ones((*strength.shape, 3), np.float32)
+    logs = np.log(np.clip(face, 0.0, 255.0) + 4.0).astype(np.float32)
+    chroma = colour.masked_lowpass(cv2.transform(logs, _LESS_MEAN), skin, max(FINE_IOD * iod, 0.5))
+    lit = skin * (1.0 - strength)
+    gain = np.exp((_reference(chroma, lit, points) - chroma) * weight[..., None])
+    # The grey level as it was: only the colour moves.
+    pixels = np.clip(face, 0.0, 255.0) + 4.0
+    kept = (pixels @ LUMA) / np.maximum((pixels * gain) @ LUMA, 1e-3)
+    return (gain * kept[..., None]).astype(np.float32)
+
+
+def shadow_depth(source: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray:
+    """How far (log luminance) ``source`` is darker than its mirror half
+    (``relight``'s antisymmetric light, negated), smoothed as its light map: a
+    lift there is a shadow's, not a target's side light laid on lit skin."""
+    logs = relight.log_luminance(source)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    size = (logs.shape[1], logs.shape[0])
+    mirrored = cv2.warpAffine(
+        logs, relight.mirror_affine(points), size, flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    return cv2.GaussianBlur((mirrored - logs) * 0.5, (0, 0), max(relight.SMOOTH_IOD * iod, 0.5))
+
+
+def _reference(chroma: np.ndarray, lit: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The chromaticity each pixel should have: its mirror partner's (through the
+    face's landmarks, ``relight.mirror_affine``) where that is lit skin, else the
+    lit skin's mean (``lit``: 0..1 weights)."""
+    size = (lit.shape[1], lit.shape[0])
+    both = cv2.merge([chroma * lit[..., None], lit])
+    mirrored = cv2.warpAffine(
+        both,
+        relight.mirror_affine(points),
+        size,
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
+    total = max(float(lit.sum()), 1e-6)
+    mean = lit.reshape(-1) @ chroma.reshape(-1, 3) / total
+    share = mirrored[..., 3:]
+    return mirrored[..., :3] + (1.0 - share) * mean.astype(np.float32)
+
+
+# The noise band: detail finer than this share of the inter-ocular distance
+# (a shadow's noise and JPEG blocks, lifted with it; pores too).
+NOISE_IOD = 0.006
+# The band is taken down to the lit skin's level, never below this share of its own.
+MIN_NOISE_SHARE = 0.4
+
+
+def even_noise(
+    face: np.ndarray, strength: np.ndarray, skin: np.ndarray, iod_px: float
+) -> np.ndarray:
+    """``face`` (BGR uint8, the corrected source on the crop) with its finest
+    detail on the skin lifted out of a shadow (``strength`` times ``skin``, each
+    on a grid of its own) taken down to the level (relative to the local
+    brightness, as a multiply leaves it) it has on the lit skin: a shadow's
+    noise, multiplied up with it. ``iod_px``: the eyes' distance, crop pixels.
+    Levels are read on the grey level; only the lifted skin's box is changed."""
+    if float(strength.max()) <= 0.0:
+        return face
+    size = (face.shape[1], face.shape[0])
+    strength, skin = (cv2.resize(m, size, interpolation=cv2.INTER_LINEAR) for m in (strength, skin))
+    lifted, lit = strength * skin, skin * (1.0 - strength)
+    sigma = max(NOISE_IOD * iod_px, 0.8)
+    # In float: an 8-bit grey level's rounding is noise of its own on bright skin.
+    grey = cv2.cvtColor(face.astype(np.float32), cv2.COLOR_BGR2GRAY)
+    smooth = detail.soften(grey, sigma)
+    relative = (grey - smooth) / (smooth + 4.0)
+    # Immerkaer's residual (``texture.noise_sigma``), its median read on every
+    # other pixel of every other row (over a whole face it cost ~1.2 ms).
+    residual = np.abs(cv2.filter2D(relative, cv2.CV_32F, texture.NOISE_KERNEL))[::2, ::2]
+    have, want = (_noise_level(residual, m[::2, ::2] > 0.5) for m in (lifted, lit))
+    if have <= want or want <= 0.0:
+        return face
+    cut = 1.0 - max(want / have, MIN_NOISE_SHARE)
+    x, y, w, h = cv2.boundingRect((lifted > 0).astype(np.uint8))
+    pad = math.ceil(3 * sigma)
+    box = slice(max(y - pad, 0), y + h + pad), slice(max(x - pad, 0), x + w + pad)
+    pixels = face[box].astype(np.float32)
+    fine = pixels - detail.soften(pixels, sigma)
+    out = face.copy()
+    out[box] = cv2.convertScaleAbs(pixels - fine * (cut * lifted[box])[..., None])
+    return out
+
+
+def _noise_level(residual: np.ndarray, region: np.ndarray) -> float:
+    """The noise's sigma from Immerkaer's ``residual`` over ``region``."""
+    values = residual[region]
+    return float(np.median(values)) * 1.4826 / 6.0 if values.size else 0.0
