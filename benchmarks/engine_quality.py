@@ -29,6 +29,9 @@ relief, a diagnostic with no target: how much wider the result's inner-face skin
 its L* than the target's (a studio face's modelling carried into a flat photo);
 forehead (mean and worst pair, no target yet): the share of the target's forehead
 skin that is not skin in the result (the source's hair pasted over it);
+hair (mean and worst pair, no target yet): the share of the target's bare upper face
+outside its middle (temples, outer brows, forehead) that is hair-like in the result
+(not skin, or a thin dark line: the source's strands pasted there);
 grain, a diagnostic with no target: the result's finest band over the target's on the
 inner face's skin (median, and the smoothest pair): below 1, a plastic face;
 half chroma, half texture and half noise, diagnostics with no target: how the result's two
@@ -266,6 +269,8 @@ def summary(scores: list[q.SwapScores]) -> dict[str, float]:
     out["worst grain"] = min(s.grain for s in scores)
     out["forehead"] = statistics.fmean(s.forehead for s in scores)
     out["worst forehead"] = max(s.forehead for s in scores)
+    out["hair"] = statistics.fmean(s.hair for s in scores)
+    out["worst hair"] = max(s.hair for s in scores)
     out["found"] = sum(s.found for s in scores) / len(scores)
     return out
 
@@ -280,7 +285,7 @@ def _cells(s: q.SwapScores) -> str:
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
         f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
         f"{s.grain:.2f} | {s.half_chroma:.2f} | {s.half_texture:.2f} | {s.half_noise:.2f} | "
-        f"{100 * s.forehead:.1f}%"
+        f"{100 * s.forehead:.1f}% | {100 * s.hair:.1f}%"
     )
 
 
@@ -288,9 +293,9 @@ def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
         "| shade | light | light (face) | relief | grain | half chroma | half texture "
-        "| half noise | forehead |"
+        "| half noise | forehead | hair |"
     )
-    lines = [head, "|---" * 18 + "|"]
+    lines = [head, "|---" * 19 + "|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -299,7 +304,7 @@ def pair_table(rows: list[dict], methods: list[str]) -> str:
 def _figure(key: str, value: float) -> str:
     if key in ("transferred", "found"):
         return f"{100 * value:.0f}%"
-    if key in ("forehead", "worst forehead"):
+    if key in ("forehead", "worst forehead", "hair", "worst hair"):
         return f"{100 * value:.1f}%"
     return f"{100 * value:.2f}%" if key == "background" else f"{value:.3f}"
 
@@ -332,6 +337,8 @@ def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
         "worst half noise",
         "forehead",
         "worst forehead",
+        "hair",
+        "worst hair",
         "found",
     ]
     lines = [

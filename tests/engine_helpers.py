@@ -103,3 +103,44 @@ def draw_glasses(image: np.ndarray, marks: np.ndarray, colour: tuple[int, int, i
     out[frames > 0] = colour
     core = cv2.erode(frames, np.ones((3, 3), np.uint8)) > 0
     return out, core
+
+
+# A dark-brown lock of hair, BGR.
+HAIR_BROWN = (30, 45, 70)
+
+
+def strand_points(marks: np.ndarray, n: int = 40) -> np.ndarray:
+    """(n, 2) points of a lock of hair falling on the face's left (image) side: from
+    above the forehead, down across it past the brow's outer end, over the temple
+    beside the eye's outer corner, to outside the cheek (a quadratic B-spline)."""
+    iod = float(np.linalg.norm(marks[36:42].mean(axis=0) - marks[42:48].mean(axis=0)))
+    up = marks[17:27].mean(axis=0) - marks[48:68].mean(axis=0)
+    up /= np.linalg.norm(up)
+    out = marks[17] - marks[21]
+    out /= np.linalg.norm(out)
+    controls = [
+        marks[21] + up * 0.9 * iod,
+        marks[19] + up * 0.35 * iod,
+        marks[18] * 0.5 + marks[36] * 0.5,
+        marks[36] * 0.6 + marks[1] * 0.4,
+        marks[2] + out * 0.3 * iod,
+    ]
+    per = n // (len(controls) - 2)
+    curve = []
+    for a, b, c in zip(controls, controls[1:], controls[2:], strict=False):
+        p0, p2 = (a + b) / 2, (b + c) / 2  # a piece of a uniform quadratic B-spline
+        t = np.linspace(0.0, 1.0, per)[:, None]
+        curve.append((1 - t) ** 2 * p0 + 2 * (1 - t) * t * b + t**2 * p2)
+    return np.vstack([controls[0][None], *curve, controls[-1][None]])
+
+
+def draw_strand(image: np.ndarray, marks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a lock of hair (``strand_points``, 0.12 eye
+    distances thick, ``HAIR_BROWN``) across the face's temple; and the lock (bool)."""
+    iod = float(np.linalg.norm(marks[36:42].mean(axis=0) - marks[42:48].mean(axis=0)))
+    lock = np.zeros(image.shape[:2], np.uint8)
+    points = np.round(strand_points(marks)).astype(np.int32)
+    cv2.polylines(lock, [points], False, 1, max(3, round(0.12 * iod)), cv2.LINE_AA)
+    out = image.copy()
+    out[lock > 0] = HAIR_BROWN
+    return out, lock > 0

@@ -26,6 +26,7 @@ from . import (
     relight,
     shape,
     skin,
+    strands,
     texture,
     trade_off,
     warp,
@@ -39,6 +40,11 @@ from .regions import Analysis, Crop
 # but a sharp source shrunk first (``prefilter_below``) then keeps detail up to
 # the outline that the engine test's seam ratio reads as a seam: 1.42, over 1.35).
 CUBIC_FROM = 1.0
+
+
+# The source's glasses frames (``occluders``) above this weight are never taken
+# for hair (``strands``): their arms reach the outline's edge at the temples.
+GLASSES_KEPT = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class SwapOptions:
     source_shape: float | None = None  # 0..1 of the source's proportions (else likeness')
     source_colour: float | None = None  # 0..1 of the source's skin colour (else likeness')
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
+    drop_strands: bool = True  # drop hair (either image's) reaching in at the temples (strands.py)
     match_sharpness: bool = True  # soften a source sharper than the target photo
     match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
     tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
@@ -377,8 +384,10 @@ def _soft_mask(
 ) -> np.ndarray:
     """The blend weights on the analysis grid: the face outline with hair removed
     from the forehead band, its top faded (with ``match_light``), eroded and
-    feathered, and none along the target's glasses ``frames``."""
-    hard = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
+    feathered, then none on the hair reaching in over the upper face
+    (``strands``: after the feather, so a thin strand leaves a thin gap) and
+    along the target's glasses ``frames``."""
+    hard = outline = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
         hard = hard * mask.forehead_fade(dst_local[shape.BROWS], top, grid.grid, grid.step)
@@ -388,6 +397,10 @@ def _soft_mask(
         hard = hard * weight
     face_px = face_size / grid.step[0]
     soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
+    if opts.drop_strands:
+        glasses = occluders.glasses_mask(grid.source, grid.points, grid.iods[0])
+        kept = None if glasses is None else glasses > GLASSES_KEPT
+        soft = soft * strands.strand_weight(grid, outline > 0, kept)
     if frames is not None:  # else the mask is left exactly as it was
         soft = soft * (1.0 - frames)
     return soft

@@ -22,6 +22,7 @@ from .identity import face_descriptor
 from .mask import feature_mask
 from .shape import FOREHEAD, INNER_FACE, extend_landmarks, fit_similarity
 from .skin import REFERENCE, skin_likelihood
+from .strands import kept_features, upper_face
 from .texture import GRAIN_MIN_SIGMA, band_level, octaves
 
 # dlib's recognition model: two photos of one person are usually closer than this.
@@ -92,7 +93,13 @@ class _Window:
     crop: tuple[slice, slice]  # of the full images
 
     @classmethod
-    def around(cls, target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> _Window:
+    def around(
+        cls,
+        target: np.ndarray,
+        output: np.ndarray,
+        landmarks: np.ndarray,
+        iod_px: float = WINDOW_IOD_PX,
+    ) -> _Window:
         iod = inter_ocular(landmarks)
         margin = max(RING_OUTSIDE, BACKGROUND_MARGIN) * iod + 4
         h, w = target.shape[:2]
@@ -100,7 +107,7 @@ class _Window:
         x1 = min(w, int(np.ceil(landmarks[:, 0].max() + margin)))
         y1 = min(h, int(np.ceil(landmarks[:, 1].max() + margin)))
         crop = slice(y0, y1), slice(x0, x1)
-        scale = min(1.0, WINDOW_IOD_PX / iod)
+        scale = min(1.0, iod_px / iod)
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
         t, o = target[crop], output[crop]
         if scale < 1.0:
@@ -354,6 +361,63 @@ def half_mismatch(
     )
 
 
+# The hair measure reads the face at twice the other local measures' scale (a
+# lock's loose fibres vanish at theirs). A strand is darker than the brightest
+# round it (within HAIR_LINE_IOD inter-ocular distances) by HAIR_LINE of the
+# skin's median grey level, or not skin at all.
+HAIR_IOD_PX = 128.0
+HAIR_LINE_IOD, HAIR_LINE = 0.05, 0.15
+# The eyes and brows left out are grown by this (inter-ocular distances) more.
+HAIR_EYE_GROW = 0.06
+
+
+def _hair_like(image: np.ndarray, region: np.ndarray, reference: np.ndarray, iod: float):
+    """bool over ``region``: pixels of ``image`` unlike its skin at ``reference``
+    (``skin.py``) or on a thin dark line (a strand)."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    radius = max(1, round(HAIR_LINE_IOD * iod))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    line = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)[region]
+    level = float(np.median(grey[reference]))
+    likely = skin_likelihood(image[region], image[reference])
+    return (likely <= 0.5) | (line > HAIR_LINE * level)
+
+
+def hair_pasted(
+    target: np.ndarray,
+    output: np.ndarray,
+    landmarks: np.ndarray,
+    out_landmarks: np.ndarray | None = None,
+) -> float:
+    """Share of the upper face's bare skin outside its middle (from the nose's
+    base up to ``FOREHEAD_CHECK`` above the brows, within the face's outline;
+    eyes, brows and nose of the target and of the output, at ``out_landmarks``,
+    left out: ``strands.kept_features``) that the swap changed into something
+    hair-like (``_hair_like``, against the output's own cheeks and nose): the
+    source's strands, earrings or hands pasted over the target's temples and forehead."""
+    win = _Window.around(target, output, landmarks, HAIR_IOD_PX)
+    points, _ = extend_landmarks(win.landmarks, FOREHEAD_CHECK)
+    shape_hw = win.target.shape[:2]
+    outline = np.vstack([points[:17], points[FOREHEAD]])
+    region = (_hull(shape_hw, outline) > 0) & (upper_face(win.landmarks, shape_hw) > 0)
+    faces = [win.landmarks]
+    if out_landmarks is not None:  # moved into window pixels
+        scale = win.iod / inter_ocular(landmarks)
+        faces.append(win.landmarks + (out_landmarks - landmarks) * scale)
+    # The features grown further than the engine's: lids and lashes are dark lines.
+    grow = max(1, round(HAIR_EYE_GROW * win.iod))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    for points68 in faces:
+        features = kept_features(points68, shape_hw, win.iod).astype(np.uint8)
+        region &= cv2.dilate(features, kernel) == 0
+    reference = _hull(shape_hw, win.landmarks[REFERENCE]) > 0
+    if region.sum() < 8 or reference.sum() < 8:
+        return 0.0
+    was, now = (_hair_like(im, region, reference, win.iod) for im in (win.target, win.output))
+    pasted = ~was & now & changed_pixels(win.target, win.output)[region]
+    return float(np.count_nonzero(pasted) / max(np.count_nonzero(~was), 1))
+
+
 @dataclass(frozen=True)
 class SwapScores:
     """The benchmark's figures for one swap (see the module docstring)."""
@@ -369,6 +433,7 @@ class SwapScores:
     light_face: float  # light over the whole face (68 points' hull): a diagnostic
     relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
+    hair: float  # share of the target's bare upper outer face that is hair-like in the output
     grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
     # The halves' colour, texture and noise mismatch (``half_mismatch``): diagnostics.
     half_chroma: float
@@ -405,6 +470,7 @@ def score_swap(
         light_face=light_difference(target, output, pts, whole_face=True),
         relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
+        hair=hair_pasted(target, output, pts, out_face.landmarks),
         grain=grain_ratio(target, output, pts),
         half_chroma=between.chroma,
         half_texture=between.texture,
