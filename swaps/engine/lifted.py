@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from . import colour, detail, relight, texture
+from .regions import Analysis
 
 # The light map's lift (log gain) from which the correction starts, and where it is full.
 LIFT = (0.1, 0.3)
@@ -108,6 +109,27 @@ def chroma_gain(
     pixels = np.clip(face, 0.0, 255.0) + 4.0
     kept = (pixels @ LUMA) / np.maximum((pixels * gain) @ LUMA, 1e-3)
     return (gain * kept[..., None]).astype(np.float32)
+
+
+def lit_colour(
+    grid: Analysis, gain: np.ndarray, light: np.ndarray, skin: np.ndarray, *, recolour: bool
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``gain`` (the colour and light steps' gain on the analysis ``grid``) with,
+    when ``recolour``, the lit skin's colour on the skin ``light`` (the light map)
+    lifts out of a shadow (``chroma_gain``); and how strongly it lifts it, with
+    the ``skin`` (0..1, the hull without the features), for ``even_noise``.
+    None for the latter when little or nothing is lifted (MIN_LIFTED_SHARE)."""
+    if light.max() <= np.exp(LIFT[0]):
+        return gain, None
+    points, iod = grid.points, grid.iods[0]
+    strength = shadow_strength(grid.source, light, skin, points, iod)
+    if strength is None:
+        return gain, None
+    if recolour:
+        face = grid.source.astype(np.float32) * gain
+        chroma = chroma_gain(face, strength, skin, points, iod)
+        gain = gain * cv2.resize(chroma, grid.grid, interpolation=cv2.INTER_LINEAR)
+    return gain, (strength, skin)
 
 
 def shadow_depth(source: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray:

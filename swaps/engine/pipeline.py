@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,10 +208,13 @@ def _composite(
     dst_local, own = points
     target_crop = image[crop.slices()]
     grid = Analysis.of(warped, target_crop, points, face_size, opts.analysis_face_px)
-    frames = _glasses(grid) if opts.keep_glasses else None
+    # The source's own glasses, looked for once and only if a step asks.
+    worn = functools.cache(lambda: occluders.glasses_mask(grid.source, grid.points, grid.iods[0]))
+    frames = _glasses(grid, worn) if opts.keep_glasses else None
     if opts.keep_occluders or held:
         grid, frames = _in_front(grid, frames, held or [], opts.keep_occluders)
-    soft = mask.upsample(_soft_mask(grid, dst_local, face_size, opts, keep, frames), grid.size)
+    soft = _soft_mask(grid, dst_local, face_size, opts, keep, frames, worn)
+    soft = mask.upsample(soft, grid.size)
     if opts.match_sharpness:
         sigma = detail.source_blur(warped, target_crop, dst_local[shape.INNER_FACE], face_size)
         warped = detail.soften(warped, sigma)
@@ -292,27 +297,9 @@ def _lit_gain(
     skin = hull * (1.0 - np.maximum(*features))
     face = source * gain
     gain = gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
-    return _lifted_colour(grid, gain, light, skin, opts)
-
-
-def _lifted_colour(
-    grid: Analysis, gain: np.ndarray, light: np.ndarray, skin: np.ndarray, opts: SwapOptions
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-    """``gain`` with the lit skin's colour on the skin ``light`` lifts out of a
-    shadow (``lifted``), and how strongly it does so with the ``skin`` (0..1,
-    the hull without the features), for ``lifted.even_noise``; None when little
-    or nothing is lifted (``lifted.MIN_LIFTED_SHARE``) or neither step is on."""
-    if not (opts.lifted_colour or opts.lifted_noise) or light.max() <= np.exp(lifted.LIFT[0]):
+    if not (opts.lifted_colour or opts.lifted_noise):
         return gain, None
-    points, iod = grid.points, grid.iods[0]
-    strength = lifted.shadow_strength(grid.source, light, skin, points, iod)
-    if strength is None:
-        return gain, None
-    if opts.lifted_colour:
-        face = grid.source.astype(np.float32) * gain
-        chroma = lifted.chroma_gain(face, strength, skin, points, iod)
-        gain = gain * cv2.resize(chroma, grid.grid, interpolation=cv2.INTER_LINEAR)
-    return gain, (strength, skin)
+    return lifted.lit_colour(grid, gain, light, skin, recolour=opts.lifted_colour)
 
 
 def _shadow_residue(
@@ -339,12 +326,13 @@ def _tone_gain(grid: Analysis, gain: np.ndarray) -> np.ndarray:
     return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
 
 
-def _glasses(grid: Analysis) -> np.ndarray | None:
+def _glasses(grid: Analysis, worn: Callable[[], np.ndarray | None]) -> np.ndarray | None:
     """The target's glasses frames on the analysis grid (``occluders``), or None;
-    None too when the source face wears its own (found on the warped source, at
-    the morphed points): two pairs on one face read worse than the source's alone."""
+    None too when the source face wears its own (``worn()``: found on the warped
+    source, at the morphed points): two pairs on one face read worse than the
+    source's alone."""
     frames = occluders.glasses_mask(grid.target, grid.own, grid.iods[1])
-    if frames is None or occluders.glasses_mask(grid.source, grid.points, grid.iods[0]) is not None:
+    if frames is None or worn() is not None:
         return None
     return frames
 
@@ -380,13 +368,15 @@ def _soft_mask(
     face_size: float,
     opts: SwapOptions,
     keep: trade_off.Blend,
-    frames: np.ndarray | None = None,
+    frames: np.ndarray | None,
+    worn: Callable[[], np.ndarray | None],
 ) -> np.ndarray:
     """The blend weights on the analysis grid: the face outline with hair removed
     from the forehead band, its top faded (with ``match_light``), eroded and
     feathered, then none on the hair reaching in over the upper face
-    (``strands``: after the feather, so a thin strand leaves a thin gap) and
-    along the target's glasses ``frames``."""
+    (``strands``: after the feather, so a thin strand leaves a thin gap; the
+    source's glasses, ``worn()``, are not hair) and along the target's glasses
+    ``frames``."""
     hard = outline = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
@@ -398,7 +388,7 @@ def _soft_mask(
     face_px = face_size / grid.step[0]
     soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
     if opts.drop_strands:
-        glasses = occluders.glasses_mask(grid.source, grid.points, grid.iods[0])
+        glasses = worn()
         kept = None if glasses is None else glasses > GLASSES_KEPT
         soft = soft * strands.strand_weight(grid, outline > 0, kept)
     if frames is not None:  # else the mask is left exactly as it was
