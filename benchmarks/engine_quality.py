@@ -61,7 +61,7 @@ sys.path.insert(0, str(REPO))  # also runnable as a plain script
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from swaps.engine import Face, SwapOptions, detect_faces, face_descriptor, warm_up  # noqa: E402
+from swaps.engine import Face, SwapOptions, detect_faces, face_descriptor, swap_scores, warm_up  # noqa: E402
 from swaps.engine import quality as q  # noqa: E402
 from swaps.engine.pipeline import swap_face  # noqa: E402
 
@@ -215,7 +215,7 @@ def evaluate(
         row: dict = {"pair": f"{pair.source.name} -> {pair.target.name}", "pair_obj": pair}
         for name, method in methods.items():
             out = method(src, pair.source.face, dst, pair.target.face)
-            scores = q.score_swap(
+            scores = swap_scores.score_swap(
                 out, dst, pair.target.face, pair.source.descriptor, pair.target.descriptor
             )
             row[name] = scores
@@ -250,7 +250,7 @@ def contact_sheet(rows: list[dict], methods: Iterable[str], path: Path, per_line
     cv2.imwrite(str(path), np.vstack(lines))
 
 
-def summary(scores: list[q.SwapScores]) -> dict[str, float]:
+def summary(scores: list[swap_scores.SwapScores]) -> dict[str, float]:
     def med(key: str) -> float:
         return statistics.median(getattr(s, key) for s in scores)
 
@@ -279,7 +279,7 @@ def meets(figures: dict[str, float]) -> dict[str, bool]:
     return {k: figures[k] <= t if op == "<=" else figures[k] >= t for k, (op, t) in TARGETS.items()}
 
 
-def _cells(s: q.SwapScores) -> str:
+def _cells(s: swap_scores.SwapScores) -> str:
     return (
         f"{s.d_src:.3f} | {s.d_tgt:.3f} | {'yes' if s.transferred else 'no'} | "
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
@@ -309,7 +309,7 @@ def _figure(key: str, value: float) -> str:
     return f"{100 * value:.2f}%" if key == "background" else f"{value:.3f}"
 
 
-def median_table(groups: dict[str, dict[str, list[q.SwapScores]]]) -> str:
+def median_table(groups: dict[str, dict[str, list[swap_scores.SwapScores]]]) -> str:
     keys = [
         "transferred",
         "d_src",
@@ -380,7 +380,7 @@ def choose_methods(args: argparse.Namespace) -> dict[str, Callable[..., np.ndarr
 
 
 def by_split(rows: list[dict], methods: Iterable[str]) -> dict[str, dict[str, list]]:
-    groups: dict[str, dict[str, list[q.SwapScores]]] = {}
+    groups: dict[str, dict[str, list[swap_scores.SwapScores]]] = {}
     for split in ("tune", "held-out", "all"):
         chosen = [r for r in rows if split in ("all", r["pair_obj"].target.split)]
         if chosen:

@@ -22,6 +22,7 @@ from swaps.engine import (
     face_descriptor,
     shape,
     swap,
+    swap_scores,
     trade_off,
 )
 from swaps.engine import quality as q
@@ -40,11 +41,11 @@ def faces() -> dict:
     return out
 
 
-def scores(faces: dict, source: str, target: str, **options: float) -> q.SwapScores:
+def scores(faces: dict, source: str, target: str, **options: float) -> swap_scores.SwapScores:
     src, _, src_desc = faces[source]
     dst, dst_face, dst_desc = faces[target]
     out = swap(src, dst, options=SwapOptions(**options)).image
-    return q.score_swap(out, dst, dst_face, src_desc, dst_desc)
+    return swap_scores.score_swap(out, dst, dst_face, src_desc, dst_desc)
 
 
 DIRECTIONS = [(ASTRONAUT, GRACE_HOPPER), (GRACE_HOPPER, ASTRONAUT)]

@@ -18,7 +18,6 @@ import numpy as np
 
 from . import halves
 from .detect import Detection, Face, find_face_boxes, place_landmarks
-from .identity import face_descriptor
 from .mask import feature_mask
 from .shape import FOREHEAD, INNER_FACE, extend_landmarks, fit_similarity
 from .skin import REFERENCE, skin_likelihood
@@ -416,64 +415,3 @@ def hair_pasted(
     was, now = (_hair_like(im, region, reference, win.iod) for im in (win.target, win.output))
     pasted = ~was & now & changed_pixels(win.target, win.output)[region]
     return float(np.count_nonzero(pasted) / max(np.count_nonzero(~was), 1))
-
-
-@dataclass(frozen=True)
-class SwapScores:
-    """The benchmark's figures for one swap (see the module docstring)."""
-
-    d_src: float  # descriptor distance, output face to source face
-    d_tgt: float  # descriptor distance, output face to the original target face
-    head_err: float
-    background: float  # share of background pixels changed
-    seam: float
-    tone: float
-    shade: float  # light direction change over the inner face, L* per inter-ocular distance
-    light: float  # light pattern change (cast shadows, hot spots), L*
-    light_face: float  # light over the whole face (68 points' hull): a diagnostic
-    relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
-    forehead: float  # share of the target's forehead skin that is not skin in the output
-    hair: float  # share of the target's bare upper outer face that is hair-like in the output
-    grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
-    # The halves' colour, texture and noise mismatch (``half_mismatch``): diagnostics.
-    half_chroma: float
-    half_texture: float
-    half_noise: float
-    found: bool  # the output face was detected (else its landmarks sit in the target box)
-
-    @property
-    def transferred(self) -> bool:
-        return self.d_src < SAME_PERSON and self.d_src < self.d_tgt
-
-
-def score_swap(
-    output: np.ndarray,
-    target: np.ndarray,
-    target_face: Face,
-    source_descriptor: np.ndarray,
-    target_descriptor: np.ndarray,
-) -> SwapScores:
-    """Score ``output`` (a swap into ``target_face`` of ``target``)."""
-    out_face, found = face_at(output, target_face)
-    desc = face_descriptor(output, out_face.landmarks)
-    pts = target_face.landmarks
-    between = half_mismatch(target, output, pts)
-    return SwapScores(
-        d_src=identity_distance(desc, source_descriptor),
-        d_tgt=identity_distance(desc, target_descriptor),
-        head_err=head_error(pts, out_face.landmarks),
-        background=background_changed(target, output, pts),
-        seam=seam_ratio(target, output, pts),
-        tone=tone_difference(target, output, pts),
-        shade=shade_difference(target, output, pts),
-        light=light_difference(target, output, pts),
-        light_face=light_difference(target, output, pts, whole_face=True),
-        relief=relief_excess(target, output, pts),
-        forehead=forehead_skin_lost(target, output, pts),
-        hair=hair_pasted(target, output, pts, out_face.landmarks),
-        grain=grain_ratio(target, output, pts),
-        half_chroma=between.chroma,
-        half_texture=between.texture,
-        half_noise=between.noise,
-        found=found,
-    )
