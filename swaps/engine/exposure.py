@@ -143,6 +143,20 @@ def _peaks(image: np.ndarray, weights: np.ndarray, sigma: float, fine: float) ->
     return grey - both[..., 0] / np.maximum(both[..., 1], 1e-3)
 
 
+def _outer_quantiles(values: np.ndarray, q: float) -> np.ndarray:
+    """np.quantile(values, (q, 1 - q)) (its linear method), the same float64
+    numbers, from a partial sort: numpy's overhead was ~0.2 ms a face here."""
+    count = len(values)
+    virtual = (count - 1) * np.array([q, 1.0 - q])
+    below = np.floor(virtual).astype(np.intp)
+    above = np.minimum(below + 1, count - 1)
+    part = np.partition(values, np.unique(np.concatenate((below, above))))
+    low, high = part[below], part[above]
+    gamma = virtual - below
+    step = high - low  # in values' dtype, as numpy subtracts the neighbours
+    return np.where(gamma >= 0.5, high - step * (1 - gamma), low + step * gamma)
+
+
 def relief_gain(
     face: np.ndarray,
     target: np.ndarray,
@@ -159,7 +173,7 @@ def relief_gain(
     sigma, fine = max(RELIEF_IOD * iod_px, 1.0), max(RELIEF_FINE_IOD * iod_px, 0.5)
     have = _peaks(np.minimum(face, 255), face_skin, sigma, fine)
     want = _peaks(target, target_skin, sigma, fine)
-    low, high = np.quantile(want[target_skin > 0.5], (RELIEF_Q, 1.0 - RELIEF_Q))
+    low, high = _outer_quantiles(want[target_skin > 0.5], RELIEF_Q)
     change = -HIGHLIGHT_SHARE * np.maximum(have - max(float(high), 0.0), 0.0)
     change -= SHADOW_SHARE * np.minimum(have - min(float(low), 0.0), 0.0)
     fade = cv2.GaussianBlur(face_skin, (0, 0), FADE_PX)

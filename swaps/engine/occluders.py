@@ -83,19 +83,25 @@ def best_path(score: np.ndarray) -> np.ndarray:
     if score.ndim == 2:
         return best_path(score[:, None, :])[:, 0]
     n, k, m = score.shape
-    padded = np.full((k, m + 2), -np.inf, np.float32)
-    padded[:, 1:-1] = score[0]
-    left, here, right = padded[:, :-2], padded[:, 1:-1], padded[:, 2:]
+    # Every row's running best, padded with -inf: a row's three candidates are
+    # views of the row above, so the loop is three ufuncs a row and where each
+    # best came from is read afterwards for all rows at once.
+    total = np.full((n, k, m + 2), -np.inf, np.float32)
+    total[0, :, 1:-1] = score[0]
     best = np.empty((k, m), np.float32)
+    for i in range(1, n):
+        above = total[i - 1]
+        np.maximum(above[:, :-2], above[:, 1:-1], out=best)
+        np.maximum(best, above[:, 2:], out=best)
+        np.add(best, score[i], out=total[i, :, 1:-1])
+    above = total[:-1]
+    best = np.maximum(np.maximum(above[..., :-2], above[..., 1:-1]), above[..., 2:])
     # Where each row's best came from: here, else the left, else the right.
-    stayed = np.empty((n, k, m), bool)
-    from_left = np.empty((n, k, m), bool)
-    for i in range(1, n):  # a few ufuncs a row, no temporaries
-        np.maximum(left, here, out=best)
-        np.maximum(best, right, out=best)
-        np.equal(here, best, out=stayed[i])
-        np.equal(left, best, out=from_left[i])
-        np.add(best, score[i], out=here)
+    stayed = np.zeros((n, k, m), bool)
+    from_left = np.zeros((n, k, m), bool)
+    np.equal(above[..., 1:-1], best, out=stayed[1:])
+    np.equal(above[..., :-2], best, out=from_left[1:])
+    here = total[-1, :, 1:-1]
     path = np.empty((n, k), np.intp)
     path[-1] = here.argmax(axis=1)
     for lane in range(k):  # scalar steps: cheaper than array ops on k values

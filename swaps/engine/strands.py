@@ -158,11 +158,13 @@ def not_skin(
     grey = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
     if np.count_nonzero(reference) < 8:  # too small to judge: nothing is hair
         return np.zeros(grey.shape, bool)
-    out = skin.skin_likelihood(pixels, image[reference]) < NOT_SKIN
+    own = image[reference]
+    out = skin.skin_likelihood(pixels, own) < NOT_SKIN
     radius = max(1, round(LINE_IOD * iod))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     line = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
-    levels = np.sort(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[reference])
+    # The reference's grey levels: its pixels converted as one row (not the grid).
+    levels = np.sort(cv2.cvtColor(own.reshape(1, -1, 3), cv2.COLOR_BGR2GRAY).ravel())
     out |= line > DARK_LINE * float(levels[len(levels) // 2])
     if darker > 0.0:
         out |= grey < darker * float(levels[len(levels) // 20])
