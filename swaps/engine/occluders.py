@@ -96,20 +96,15 @@ def best_path(score: np.ndarray) -> np.ndarray:
         np.add(best, score[i], out=total[i, :, 1:-1])
     above = total[:-1]
     best = np.maximum(np.maximum(above[..., :-2], above[..., 1:-1]), above[..., 2:])
-    # Where each row's best came from: here, else the left, else the right.
-    stayed = np.zeros((n, k, m), bool)
-    from_left = np.zeros((n, k, m), bool)
-    np.equal(above[..., 1:-1], best, out=stayed[1:])
-    np.equal(above[..., :-2], best, out=from_left[1:])
-    here = total[-1, :, 1:-1]
+    # Where each row's best came from: here (0), else the left (-1), else the right.
+    moves = np.where(above[..., 1:-1] == best, 0, np.where(above[..., :-2] == best, -1, 1))
     path = np.empty((n, k), np.intp)
-    path[-1] = here.argmax(axis=1)
-    for lane in range(k):  # scalar steps: cheaper than array ops on k values
-        at = int(path[-1, lane])
-        for i in range(n - 1, 0, -1):
-            if not stayed[i, lane, at]:
-                at += -1 if from_left[i, lane, at] else 1
-            path[i - 1, lane] = at
+    path[-1] = total[-1, :, 1:-1].argmax(axis=1)
+    for lane in range(k):  # scalar steps on lists: cheaper than array ops on k values
+        steps, at = moves[:, lane].tolist(), int(path[-1, lane])
+        for i in range(n - 2, -1, -1):
+            at += steps[i][at]
+            path[i, lane] = at
     return path
 
 

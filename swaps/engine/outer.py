@@ -83,6 +83,8 @@ def below_brows(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np
     brows = points[17:27].mean(axis=0)
     down = points[8] - brows
     down = down / max(float(np.linalg.norm(down)), 1e-6)
-    ys, xs = np.mgrid[0 : shape_hw[0], 0 : shape_hw[1]].astype(np.float32)
+    # A row and a column, broadcast: the same sums as on full coordinate grids.
+    xs = np.arange(shape_hw[1], dtype=np.float32)[None, :]
+    ys = np.arange(shape_hw[0], dtype=np.float32)[:, None]
     along = (xs - brows[0]) * down[0] + (ys - brows[1]) * down[1]
     return np.clip(along / max(BROW_RAMP_IOD * iod, 1.0) + 0.5, 0.0, 1.0).astype(np.float32)

@@ -10,6 +10,8 @@ and nose (robust statistics in YCrCb), so it works for any skin tone and light.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -36,7 +38,11 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     BGR ``pixels`` of any shape (..., 3); ``reference`` is (n, 3) BGR."""
     if len(reference) < 8:  # too small to judge: keep everything
         return np.ones(pixels.shape[:-1], np.float32)
-    med, chroma_scale, (lo, hi) = reference_stats(_ycrcb(reference, np.uint8))
+    if reference.dtype == np.uint8:
+        stats = _reference_stats(np.ascontiguousarray(reference).tobytes())
+    else:
+        stats = reference_stats(_ycrcb(reference, np.uint8))
+    med, chroma_scale, (lo, hi) = stats
     # Per channel plane rather than over a strided (n, 2) view: the same
     # float32 arithmetic, bit for bit, in half the time.
     y, cr, cb = _ycrcb(pixels)
@@ -48,6 +54,17 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     dist = np.maximum(chroma, bright)
     likely = np.clip((HIGH - dist) / (HIGH - LOW), 0.0, 1.0).astype(np.float32)
     return likely.reshape(pixels.shape[:-1])
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_stats(reference: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``reference_stats`` of (n, 3) BGR uint8 pixels given as bytes: the mask's
+    band and the strands' test judge the source against the same cheeks."""
+    pixels = np.frombuffer(reference, np.uint8).reshape(-1, 3)
+    stats = reference_stats(_ycrcb(pixels, np.uint8))
+    for values in stats:
+        values.flags.writeable = False  # shared by every caller of these pixels
+    return stats
 
 
 # np.percentile's q for the brightness range, as it scales it (float64).

@@ -118,7 +118,7 @@ def grain_sigmas(iod_px: float) -> list[float]:
 def octaves(grey: np.ndarray, sigmas: list[float]) -> list[np.ndarray]:
     """``grey``'s bands (float32): itself minus its blur at ``sigmas[0]``, that
     blur minus the next one, and so on (they add up to ``grey`` minus the last blur)."""
-    grey = grey.astype(np.float32)
+    grey = grey.astype(np.float32, copy=False)  # read only: no copy of a float field
     finer, bands = grey, []
     for sigma in sigmas:
         coarser = detail.soften(grey, sigma)
