@@ -34,7 +34,7 @@ from . import (
     warp,
 )
 from .detect import WORK_PIXELS, Timer
-from .regions import Analysis, Crop
+from .regions import Analysis, Crop, face_scope
 
 # A source face enlarged onto the target is sampled bicubically: bilinear
 # sampling is a tent filter at every pixel and softens the features the
@@ -182,7 +182,8 @@ def paste_face(
     iod = float(np.linalg.norm(own[36:42].mean(axis=0) - own[42:48].mean(axis=0)))
     grain = texture.grain_share(dst_size / src_size, iod) if opts.match_grain else 0.0
     held = [p - crop.origin for p in held or []]
-    _composite(image, crop, warped, (dst_local, own), dst_size, opts, keep, grain, held)
+    with face_scope():  # what several steps compute alike, computed once a face
+        _composite(image, crop, warped, (dst_local, own), dst_size, opts, keep, grain, held)
     start = timer.add("blend", start)
     if opts.enhance:
         enhance.enhance_face(image, original, dst_landmarks, in_place=True)

@@ -1,9 +1,15 @@
 """The regions a swap works on: the crop round a face, and that crop on the
-analysis grid with both faces' points and features read once for every step."""
+analysis grid with both faces' points and features read once for every step;
+and what several steps compute alike from the same numbers, computed once a
+face (``face_scope``, ``once``)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Hashable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -99,3 +105,32 @@ def target_grid(
     grid, step = mask.analysis_grid((crop.shape[1], crop.shape[0]), size, grid_face_px)
     own = (landmarks[: shape.N_LANDMARKS] - lo + 0.5) / np.asarray(step) - 0.5
     return shrink(crop, grid), own, inter_ocular(own)
+
+
+T = TypeVar("T")
+# One face's results, keyed by what they were computed from; a context
+# variable, so threads and tasks each see their own face's.
+_FACE_MEMO: ContextVar[dict | None] = ContextVar("face_memo", default=None)
+
+
+@contextlib.contextmanager
+def face_scope() -> Iterator[None]:
+    """Within this, ``once`` computes each key once; nothing outlives it (so a
+    benchmark repeating a swap pays every step each time)."""
+    token = _FACE_MEMO.set({})
+    try:
+        yield
+    finally:
+        _FACE_MEMO.reset(token)
+
+
+def once(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it gave for ``key`` before in this ``face_scope``
+    (the key must say everything the result depends on: its inputs' bytes).
+    Outside a scope it is simply computed."""
+    memo = _FACE_MEMO.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]

@@ -27,12 +27,10 @@ taken much finer, so a shadow is lifted, or laid, up to its edge.
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 
-from . import shape
+from . import regions, shape
 
 # Mirror partner of each of the 68 points (iBUG 300-W numbering).
 MIRROR_68 = np.array([
@@ -64,19 +62,16 @@ def mirror_affine(points: np.ndarray) -> np.ndarray:
     what matters for a map this smooth; a piecewise mirror through every
     triangle gave shade 3.02 against 3.19 on the benchmark, for 1 ms a face.
     The light map and ``lifted``'s two steps read it on one work grid: the
-    same points are solved once (~0.07 ms a solve).
+    same points are solved once a face (``regions.once``, ~0.07 ms a solve).
     """
     own = np.ascontiguousarray(points[:N_MIRRORED], dtype=np.float64)
-    return _mirror_affine(own.tobytes())
+    return regions.once(("mirror_affine", own.tobytes()), lambda: _mirror_affine(own))
 
 
-@functools.lru_cache(maxsize=8)
-def _mirror_affine(points: bytes) -> np.ndarray:
-    """``mirror_affine`` of (N_MIRRORED, 2) float64 points given as bytes; read-only."""
-    own = np.frombuffer(points, np.float64).reshape(N_MIRRORED, 2)
-    src = np.hstack([own, np.ones((N_MIRRORED, 1))])
-    affine = np.linalg.lstsq(src, own[MIRROR_68], rcond=None)[0].T
-    affine.flags.writeable = False
+def _mirror_affine(points: np.ndarray) -> np.ndarray:
+    src = np.hstack([points, np.ones((N_MIRRORED, 1))])
+    affine = np.linalg.lstsq(src, points[MIRROR_68], rcond=None)[0].T
+    affine.flags.writeable = False  # shared by the steps of one face
     return affine
 
 

@@ -10,10 +10,10 @@ and nose (robust statistics in YCrCb), so it works for any skin tone and light.
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
+
+from . import regions
 
 # Cheeks and nose, below the eyes and above the mouth: reliably bare skin.
 REFERENCE = np.array([1, 28, 15, 13, 33, 3])
@@ -38,10 +38,10 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     BGR ``pixels`` of any shape (..., 3); ``reference`` is (n, 3) BGR."""
     if len(reference) < 8:  # too small to judge: keep everything
         return np.ones(pixels.shape[:-1], np.float32)
-    if reference.dtype == np.uint8:
-        stats = _reference_stats(np.ascontiguousarray(reference).tobytes())
-    else:
-        stats = reference_stats(_ycrcb(reference, np.uint8))
+    # The mask's band and the strands' test judge the source on the same cheeks.
+    ref = np.ascontiguousarray(reference)
+    key = ("skin_reference", ref.dtype.str, ref.tobytes())
+    stats = regions.once(key, lambda: _reference_stats(ref))
     med, chroma_scale, (lo, hi) = stats
     # Per channel plane rather than over a strided (n, 2) view: the same
     # float32 arithmetic, bit for bit, in half the time.
@@ -56,14 +56,11 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return likely.reshape(pixels.shape[:-1])
 
 
-@functools.lru_cache(maxsize=8)
-def _reference_stats(reference: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``reference_stats`` of (n, 3) BGR uint8 pixels given as bytes: the mask's
-    band and the strands' test judge the source against the same cheeks."""
-    pixels = np.frombuffer(reference, np.uint8).reshape(-1, 3)
-    stats = reference_stats(_ycrcb(pixels, np.uint8))
+def _reference_stats(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``reference_stats`` of (n, 3) BGR pixels, read-only (shared by a face's steps)."""
+    stats = reference_stats(_ycrcb(reference, np.uint8))
     for values in stats:
-        values.flags.writeable = False  # shared by every caller of these pixels
+        values.flags.writeable = False
     return stats
 
 
