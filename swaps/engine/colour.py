@@ -57,7 +57,7 @@ def colour_gain(
     dst_mean = masked_lowpass(target, mask, sigma_px, weights)
     # +1 keeps near-black pixels (pupils, nostrils) from producing huge ratios.
     gain = (dst_mean + 1.0) / (src_mean + 1.0)
-    return np.clip(gain, *GAIN_RANGE).astype(np.float32)
+    return np.clip(gain, *GAIN_RANGE).astype(np.float32, copy=False)
 
 
 # Blurs run on a grid where the colour sigma is this many cells: the gain is
@@ -102,7 +102,7 @@ def source_hue_factor(gain: np.ndarray, share: float, region: np.ndarray) -> np.
         region = cv2.resize(region, gain.shape[1::-1], interpolation=cv2.INTER_AREA)
     weights = region[..., None].astype(np.float32)
     mean_log = (np.log(gain) * weights).sum(axis=(0, 1)) / max(float(weights.sum()), 1e-6)
-    return np.exp(-share * (mean_log - mean_log.mean())).astype(np.float32)
+    return np.exp(-share * (mean_log - mean_log.mean())).astype(np.float32, copy=False)
 
 
 def keep_source(gain: np.ndarray, share: float) -> np.ndarray:

@@ -177,4 +177,4 @@ def relief_gain(
     change = -HIGHLIGHT_SHARE * np.maximum(have - max(float(high), 0.0), 0.0)
     change -= SHADOW_SHARE * np.minimum(have - min(float(low), 0.0), 0.0)
     fade = cv2.GaussianBlur(face_skin, (0, 0), FADE_PX)
-    return np.exp(change * fade).astype(np.float32)
+    return np.exp(change * fade).astype(np.float32, copy=False)

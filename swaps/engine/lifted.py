@@ -101,14 +101,14 @@ def chroma_gain(
     weight = strength * skin
     if float(weight.max()) <= 0.0:
         return np.ones((*strength.shape, 3), np.float32)
-    logs = np.log(np.clip(face, 0.0, 255.0) + 4.0).astype(np.float32)
+    logs = np.log(np.clip(face, 0.0, 255.0) + 4.0).astype(np.float32, copy=False)
     chroma = colour.masked_lowpass(cv2.transform(logs, _LESS_MEAN), skin, max(FINE_IOD * iod, 0.5))
     lit = skin * (1.0 - strength)
     gain = np.exp((_reference(chroma, lit, points) - chroma) * weight[..., None])
     # The grey level as it was: only the colour moves.
     pixels = np.clip(face, 0.0, 255.0) + 4.0
     kept = (pixels @ LUMA) / np.maximum((pixels * gain) @ LUMA, 1e-3)
-    return (gain * kept[..., None]).astype(np.float32)
+    return (gain * kept[..., None]).astype(np.float32, copy=False)
 
 
 def lit_colour(

@@ -83,7 +83,7 @@ def forehead_fade(
     ys = (np.arange(grid[1], dtype=np.float32) + 0.5) * step[1] - 0.5
     t = ((xs[None, :] - centre[0]) * unit[0] + (ys[:, None] - centre[1]) * unit[1]) / length
     fade = (1.0 - t) / (1.0 - FOREHEAD_FADE_FROM)
-    return np.clip(fade, 0.0, 1.0).astype(np.float32)
+    return np.clip(fade, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 # The central face, where the light's direction is read: the 68 points' hull
@@ -99,7 +99,7 @@ def core_weights(
     68 ``landmarks`` (crop pixels), 1 in its middle and fading out towards the outline."""
     centre = landmarks.mean(axis=0)
     masks = [hull_mask((landmarks - centre) * k + centre, grid, step) for k in CORE_SHRINKS]
-    return (sum(masks) / len(masks)).astype(np.float32)
+    return (sum(masks) / len(masks)).astype(np.float32, copy=False)
 
 
 # The features of the 68 points (iBUG 300-W): eyes, brows, lips and nostrils are

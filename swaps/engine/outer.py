@@ -74,7 +74,9 @@ def outer_gain(
     below = below_brows(local, inner_s.shape, iod * sx)
     share = SHARE * outside * (BAND_SHARE + (1.0 - BAND_SHARE) * below)
     change = np.log(gain) * share[..., None]
-    return np.exp(cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)).astype(np.float32)
+    return np.exp(cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)).astype(
+        np.float32, copy=False
+    )
 
 
 def below_brows(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np.ndarray:
@@ -87,4 +89,6 @@ def below_brows(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np
     xs = np.arange(shape_hw[1], dtype=np.float32)[None, :]
     ys = np.arange(shape_hw[0], dtype=np.float32)[:, None]
     along = (xs - brows[0]) * down[0] + (ys - brows[1]) * down[1]
-    return np.clip(along / max(BROW_RAMP_IOD * iod, 1.0) + 0.5, 0.0, 1.0).astype(np.float32)
+    return np.clip(along / max(BROW_RAMP_IOD * iod, 1.0) + 0.5, 0.0, 1.0).astype(
+        np.float32, copy=False
+    )

@@ -111,7 +111,7 @@ def light_gain(
     )
     change = cv2.resize(change * fade, (w, h), interpolation=cv2.INTER_LINEAR)
     bound = float(np.log(MAX_GAIN))
-    return np.exp(np.clip(change, -bound, bound)).astype(np.float32)
+    return np.exp(np.clip(change, -bound, bound)).astype(np.float32, copy=False)
 
 
 # Where a map is strong (its smooth value, log: from the first on, fully from
@@ -189,7 +189,7 @@ def shadow_residue_gain(
     fine = cv2.GaussianBlur(asym, (0, 0), max(RESIDUE_IOD * iod_px, 0.5))
     strong, left = -fine[..., 1], fine[..., 2] - fine[..., 0]
     lift = np.clip(left, 0.0, float(np.log(RESIDUE_MAX))) * _ramp(strong, RESIDUE_GATE) * skin
-    return np.exp(lift).astype(np.float32)
+    return np.exp(lift).astype(np.float32, copy=False)
 
 
 # The plane's correction is bounded (log gain): it turns a face's light, it

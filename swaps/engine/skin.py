@@ -52,7 +52,7 @@ def skin_likelihood(pixels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     outside = np.maximum(np.maximum(lo * DARKER - y, y - hi * BRIGHTER), 0.0)
     bright = outside / max(Y_UNIT * med[0], 2.0)
     dist = np.maximum(chroma, bright)
-    likely = np.clip((HIGH - dist) / (HIGH - LOW), 0.0, 1.0).astype(np.float32)
+    likely = np.clip((HIGH - dist) / (HIGH - LOW), 0.0, 1.0).astype(np.float32, copy=False)
     return likely.reshape(pixels.shape[:-1])
 
 
@@ -146,4 +146,4 @@ def band_weight(
     np.put(both, near, likely[0] * likely[1])
     # A light blur: isolated speckles would otherwise punch pinholes in the mask.
     both = cv2.GaussianBlur(both, (0, 0), BLUR_SIGMA)
-    return np.where(band, both, 1.0).astype(np.float32)
+    return np.where(band, both, 1.0).astype(np.float32, copy=False)
