@@ -76,12 +76,12 @@ def strand_weight(
         return weight
     edge = cv2.erode(outline.astype(np.uint8), np.ones((EDGE, EDGE), np.uint8))[box] == 0
     allowed = allowed[box]
-    src = _hair(grid.source, grid.points, grid.iods[0], box, SOURCE_DARKER)
-    hair = reaching_out(src & allowed, edge)
+    src = _hair(grid.source, grid.points, grid.iods[0], box, allowed, SOURCE_DARKER)
+    hair = reaching_out(src, edge)
     # Its fringe: a distance transform grows it by a disc at a dilation's tenth of the cost.
     away = cv2.distanceTransform((~hair).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
     hair |= (away <= max(1.0, FRINGE_IOD * grid.iods[0])) & allowed
-    hair |= reaching_out(_hair(grid.target, grid.own, grid.iods[1], box) & allowed, edge)
+    hair |= reaching_out(_hair(grid.target, grid.own, grid.iods[1], box, allowed), edge)
     drop = cv2.GaussianBlur(hair.astype(np.float32), (0, 0), BLUR_SIGMA)
     weight[box] -= drop * zone[box] * outline[box]
     return weight
@@ -148,11 +148,13 @@ def not_skin(
     iod: float,
     darker: float = 0.0,
     box: tuple[slice, slice] | None = None,
+    within: np.ndarray | None = None,
 ) -> np.ndarray:
     """bool over ``image[box]`` (all of it by default): pixels unlike the skin
     at ``reference`` (bool, ``image``'s shape), on a thin dark line, or darker
     than ``darker`` of the reference's 5th percentile of grey; ``iod``: pixels
-    between the eyes."""
+    between the eyes. ``within`` (bool over the box): only these are judged
+    (the colour test costs most and the caller keeps no others)."""
     box = box or (slice(None), slice(None))
     pixels = image[box]
     grey = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
@@ -160,7 +162,13 @@ def not_skin(
         return np.zeros(grey.shape, bool)
     # Flat indices: take of 3-channel pixels is ~4x faster than a 2-D mask.
     own = image.reshape(-1, 3).take(np.flatnonzero(reference), 0)
-    out = skin.skin_likelihood(pixels, own) < NOT_SKIN
+    if within is None:
+        out = skin.skin_likelihood(pixels, own) < NOT_SKIN
+    else:
+        judged = np.flatnonzero(within)
+        out = np.zeros(grey.shape, bool)
+        likely = skin.skin_likelihood(pixels.reshape(-1, 3).take(judged, 0), own)
+        np.put(out, judged, likely < NOT_SKIN)
     radius = max(1, round(LINE_IOD * iod))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     line = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
@@ -169,13 +177,19 @@ def not_skin(
     out |= line > DARK_LINE * float(levels[len(levels) // 2])
     if darker > 0.0:
         out |= grey < darker * float(levels[len(levels) // 20])
-    return out
+    return out if within is None else out & within
 
 
 def _hair(
-    image: np.ndarray, points: np.ndarray, iod: float, box: tuple[slice, slice], darker: float = 0.0
+    image: np.ndarray,
+    points: np.ndarray,
+    iod: float,
+    box: tuple[slice, slice],
+    within: np.ndarray,
+    darker: float = 0.0,
 ) -> np.ndarray:
-    """``not_skin`` of ``image[box]``, its skin read on the cheeks and nose of its 68 ``points``."""
+    """``not_skin`` of ``image[box]`` where ``within`` (bool over the box), its
+    skin read on the cheeks and nose of its 68 ``points``."""
     reference = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(reference, [np.round(points[skin.REFERENCE]).astype(np.int32)], 1)
-    return not_skin(image, reference.astype(bool), iod, darker, box)
+    return not_skin(image, reference.astype(bool), iod, darker, box, within)

@@ -178,7 +178,8 @@ def add_grain(
         s * min(_correction(h, w, g), 2.0)
         for s, h, w, g in zip(shares, have, want, got, strict=True)
     ]
-    layer = _sum(field, shares) * skin
+    layer = _sum(field, shares)
+    layer *= skin
     return cv2.add(face, cv2.merge([layer] * 3), dtype=cv2.CV_8U)
 
 
@@ -193,7 +194,12 @@ def _around(region: np.ndarray, margin: float) -> tuple[slice, slice]:
 
 
 def _sum(bands: list[np.ndarray], shares: list[float]) -> np.ndarray:
-    return sum((band * share for band, share in zip(bands, shares, strict=True)), np.float32(0))
+    """The sum of ``bands`` times their ``shares``, in place on the first product
+    (a crop-sized float image: each pass over it counts)."""
+    total = bands[0] * shares[0]
+    for band, share in zip(bands[1:], shares[1:], strict=True):
+        total += band * share
+    return total
 
 
 def _correction(have: float, want: float, got: float) -> float:
