@@ -21,8 +21,10 @@ from swaps.engine import (
     SwapResult,
     colour,
     detect_faces,
+    exposure,
     face_descriptor,
     models,
+    regions,
     shape,
     skin,
     swap,
@@ -381,6 +383,32 @@ def test_skin_reference_stats_equal_numpys():
             assert np.array_equal(got_med, med) and got_med.dtype == med.dtype
             assert np.array_equal(got_scale, np.maximum(1.4826 * mad, skin.CHROMA_FLOOR))
             assert np.array_equal(got_range, np.percentile(levels[0], [5, 95]))
+
+
+def test_relief_quantiles_equal_numpys():
+    # The partial sort must give np.quantile's numbers exactly, ties and all.
+    rng = np.random.default_rng(5)
+    for n in [1, 2, 3, 34, 1000, 5811]:
+        for values in (rng.normal(0, 0.2, n), np.round(rng.normal(0, 2, n), 1)):
+            values = values.astype(np.float32)
+            got = exposure._outer_quantiles(values, exposure.RELIEF_Q)
+            want = np.quantile(values, (exposure.RELIEF_Q, 1.0 - exposure.RELIEF_Q))
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+def test_steps_share_a_result_within_one_face_only():
+    calls = []
+
+    def solve():
+        calls.append(1)
+        return len(calls)
+
+    assert regions.once("key", solve) == 1 and regions.once("key", solve) == 2  # no scope
+    with regions.face_scope():
+        assert regions.once("key", solve) == 3 and regions.once("key", solve) == 3
+        assert regions.once("other", solve) == 4
+    with regions.face_scope():  # the next face computes afresh
+        assert regions.once("key", solve) == 5
 
 
 def test_a_much_larger_source_is_shrunk_before_warping(astronaut, grace):

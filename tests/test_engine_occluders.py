@@ -99,3 +99,36 @@ def test_eyes_outside_the_image_find_nothing_and_raise_nothing(grace):
     for dx, dy in ((-0.35, 0), (0.3, 0), (0, -0.3), (0, 0.4), (0.3, 0.3)):  # half the face out
         found = occluders.glasses_mask(grace, marks + (dx * w, dy * h), 80.0)
         assert found is None or found.shape == (h, w)
+
+
+def _best_path_by_search(score: np.ndarray) -> np.ndarray:
+    """The best path's column per row, by the plain recurrence (ties: here,
+    else the left, else the right; the last row's first maximum)."""
+    n, m = score.shape
+    total, came = score[0].astype(np.float64), np.zeros((n, m), int)
+    for i in range(1, n):
+        row = np.empty(m)
+        for j in range(m):
+            left = total[j - 1] if j > 0 else -np.inf
+            right = total[j + 1] if j + 1 < m else -np.inf
+            best = max(total[j], left, right)
+            came[i, j] = 0 if total[j] == best else (-1 if left == best else 1)
+            row[j] = best + score[i, j]
+        total = row
+    path = [int(np.argmax(total))]
+    for i in range(n - 1, 0, -1):
+        path.append(path[-1] + came[i, path[-1]])
+    return np.array(path[::-1])
+
+
+def test_the_best_path_is_the_plain_recurrences():
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        n, m = rng.integers(2, 30), rng.integers(1, 12)
+        # Quarter steps: exact sums in float32, and many ties.
+        score = np.round(rng.random((n, m)) * 4).astype(np.float32) / 4
+        assert np.array_equal(occluders.best_path(score), _best_path_by_search(score))
+        both = np.stack([score, score[:, ::-1]], axis=1)
+        paths = occluders.best_path(both)
+        assert np.array_equal(paths[:, 0], _best_path_by_search(score))
+        assert np.array_equal(paths[:, 1], _best_path_by_search(score[:, ::-1]))

@@ -125,3 +125,15 @@ def test_a_thin_dark_line_is_hair_a_wide_soft_shadow_is_not():
     hair = strands.not_skin(face, reference, iod=40.0)
     assert hair[:, 9:12].mean() > 0.9
     assert hair[:, 30:].mean() < 0.01
+
+
+def test_judging_only_some_pixels_gives_their_verdicts_unchanged():
+    rng = np.random.default_rng(4)
+    face = rng.integers(60, 230, (60, 50, 3)).astype(np.uint8)
+    reference = np.zeros((60, 50), bool)
+    reference[30:50, 10:40] = True
+    box = (slice(5, 45), slice(0, 50))
+    within = rng.random((40, 50)) > 0.5
+    everywhere = strands.not_skin(face, reference, 30.0, 0.85, box)
+    some = strands.not_skin(face, reference, 30.0, 0.85, box, within)
+    assert np.array_equal(some, everywhere & within)
