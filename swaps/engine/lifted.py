@@ -70,18 +70,28 @@ def _work(shape_hw: tuple[int, ...], points: np.ndarray, iod: float) -> tuple:
 
 
 def shadow_strength(
-    source: np.ndarray, lift: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float
+    source: np.ndarray,
+    lift: np.ndarray,
+    skin: np.ndarray,
+    points: np.ndarray,
+    iod: float,
+    shading: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """0..1: how strongly ``lift`` (the light map's gain) raises ``source`` (the
     warped source, uint8) out of its own shadow (LIFT), all on one grid with
     the face's 68 ``points``, ``iod`` pixels between the eyes; None when that is
     under MIN_LIFTED_SHARE of ``skin`` (0..1 weights). On the work grid
-    (WORK_IOD_PX between the eyes): the light map is that smooth."""
+    (WORK_IOD_PX between the eyes): the light map is that smooth. ``shading``:
+    the source's own smoothed light map there (``relight.light_maps``), if the
+    caller has it: its shadow's depth, negated (else read anew, ``shadow_depth``)."""
     size, points, iod = _work(lift.shape, points, iod)
-    source, lift, skin = (
-        cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in (source, lift, skin)
-    )
-    depth = np.minimum(np.log(np.maximum(lift, 1e-6)), shadow_depth(source, points, iod))
+    lift, skin = (cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in (lift, skin))
+    if shading is None or shading.shape[1::-1] != size:
+        small = cv2.resize(source, size, interpolation=cv2.INTER_AREA)
+        depth = shadow_depth(small, points, iod)
+    else:
+        depth = -shading
+    depth = np.minimum(np.log(np.maximum(lift, 1e-6)), depth)
     strength = _ramp(depth, LIFT)
     lifted = np.count_nonzero((strength * skin) > 0.5)
     return strength if lifted >= MIN_LIFTED_SHARE * np.count_nonzero(skin > 0.5) else None
@@ -112,17 +122,24 @@ def chroma_gain(
 
 
 def lit_colour(
-    grid: Analysis, gain: np.ndarray, light: np.ndarray, skin: np.ndarray, *, recolour: bool
+    grid: Analysis,
+    gain: np.ndarray,
+    light: np.ndarray,
+    skin: np.ndarray,
+    *,
+    recolour: bool,
+    shading: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """``gain`` (the colour and light steps' gain on the analysis ``grid``) with,
     when ``recolour``, the lit skin's colour on the skin ``light`` (the light map)
     lifts out of a shadow (``chroma_gain``); and how strongly it lifts it, with
     the ``skin`` (0..1, the hull without the features), for ``even_noise``.
-    None for the latter when little or nothing is lifted (MIN_LIFTED_SHARE)."""
+    None for the latter when little or nothing is lifted (MIN_LIFTED_SHARE).
+    ``shading``: as ``shadow_strength``'s."""
     if light.max() <= np.exp(LIFT[0]):
         return gain, None
     points, iod = grid.points, grid.iods[0]
-    strength = shadow_strength(grid.source, light, skin, points, iod)
+    strength = shadow_strength(grid.source, light, skin, points, iod, shading)
     if strength is None:
         return gain, None
     if recolour:

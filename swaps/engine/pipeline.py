@@ -274,7 +274,7 @@ def _lit_gain(
     points, iod, features = grid.points, grid.iods[0], grid.features
     hull = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     source = grid.source.astype(np.float32)
-    light = relight.light_gain(grid.source, grid.target, points, hull, iod)
+    light, shading = relight.light_maps(grid.source, grid.target, points, hull, iod)
     lit = source * light[..., None]
     if opts.shadow_residue and float(light.max()) > np.exp(relight.RESIDUE_GATE[1]):
         residue = _shadow_residue(grid, lit, points, hull * (1.0 - features[0]), iod)
@@ -300,7 +300,7 @@ def _lit_gain(
     gain = gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
     if not (opts.lifted_colour or opts.lifted_noise):
         return gain, None
-    return lifted.lit_colour(grid, gain, light, skin, recolour=opts.lifted_colour)
+    return lifted.lit_colour(grid, gain, light, skin, recolour=opts.lifted_colour, shading=shading)
 
 
 def _shadow_residue(

@@ -84,6 +84,15 @@ def light_gain(
     ``source`` (warped) and ``target`` share one grid, with the face on ``points``,
     so one mirror map serves both.
     """
+    return light_maps(source, target, points, region, iod_px)[0]
+
+
+def light_maps(
+    source: np.ndarray, target: np.ndarray, points: np.ndarray, region: np.ndarray, iod_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``light_gain``, and the source's own light map as smoothed on the work
+    grid (log, WORK_IOD_PX between the eyes; negative where it is darker than
+    its mirror half): ``lifted`` reads a shadow's depth there."""
     h, w = target.shape[:2]
     # The light map is smooth: it is measured on a grid of about WORK_IOD_PX
     # between the eyes and upsampled.
@@ -103,7 +112,10 @@ def light_gain(
     asym = (logs - mirrored) * 0.5
     sigma = max(SMOOTH_IOD * iod_px * sx, 0.5)
     iod = iod_px * sx
-    change = light_map(asym[..., 1], sigma, iod) - light_map(asym[..., 0], sigma, iod, edges=True)
+    own = cv2.GaussianBlur(asym[..., 0], (0, 0), sigma)
+    change = light_map(asym[..., 1], sigma, iod) - light_map(
+        asym[..., 0], sigma, iod, edges=True, smooth=own
+    )
     fade = cv2.GaussianBlur(
         cv2.resize(region, size, interpolation=cv2.INTER_LINEAR),
         (0, 0),
@@ -111,7 +123,7 @@ def light_gain(
     )
     change = cv2.resize(change * fade, (w, h), interpolation=cv2.INTER_LINEAR)
     bound = float(np.log(MAX_GAIN))
-    return np.exp(np.clip(change, -bound, bound)).astype(np.float32, copy=False)
+    return np.exp(np.clip(change, -bound, bound)).astype(np.float32, copy=False), own
 
 
 # Where a map is strong (its smooth value, log: from the first on, fully from
@@ -131,11 +143,18 @@ SHARP_IOD = 0.06
 SPREAD_IOD = 0.1
 
 
-def light_map(asym: np.ndarray, sigma: float, iod_px: float, edges: bool = False) -> np.ndarray:
+def light_map(
+    asym: np.ndarray,
+    sigma: float,
+    iod_px: float,
+    edges: bool = False,
+    smooth: np.ndarray | None = None,
+) -> np.ndarray:
     """A light map (``asym``, log, on a grid with ``iod_px`` between the eyes)
-    smoothed at ``sigma``, and at SHARP_IOD where it is strong (STRONG) or, with
-    ``edges``, steep (STEEP)."""
-    smooth = cv2.GaussianBlur(asym, (0, 0), sigma)
+    smoothed at ``sigma`` (``smooth``, if the caller has it), and at SHARP_IOD
+    where it is strong (STRONG) or, with ``edges``, steep (STEEP)."""
+    if smooth is None:
+        smooth = cv2.GaussianBlur(asym, (0, 0), sigma)
     weight = _ramp(np.abs(smooth), STRONG)
     if edges:
         # Sobel's 3x3 derivative is 8x the slope per pixel.
