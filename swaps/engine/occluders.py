@@ -29,7 +29,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import skin
+from . import mask, skin
 
 # Angles round each eye (0 = outwards, 90 = down, +-180 = towards the nose);
 # the lenses are wider than tall, so the rays' vertical reach is squashed.
@@ -192,9 +192,7 @@ def _eyes(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np.ndarr
     out = np.zeros(shape_hw, np.uint8)
     for idx in (slice(36, 42), slice(42, 48)):
         cv2.fillConvexPoly(out, np.round(points[idx]).astype(np.int32), 1)
-    grow = max(1, round(EYE_GROW_IOD * iod))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    return cv2.dilate(out, kernel)
+    return mask.grown(out, max(1, round(EYE_GROW_IOD * iod)))
 
 
 def _brows(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> np.ndarray:
