@@ -286,18 +286,18 @@ def _lit_gain(
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
     gain = colour_gain * light[..., None] * hue
     if opts.tone_curve:
-        gain = gain * _tone_gain(grid, gain)
+        gain *= _tone_gain(grid, gain)  # in place: gain is this step's own
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
     # face, where its light was measured (the morphed points can sit 0.15 face
     # widths off it).
     core = mask.core_weights(own, grid.grid, grid.step)
     plane = relight.plane_gain(source * gain, grid.target, core, grid.own.mean(axis=0), iod)
-    gain = gain * plane[..., None]
+    gain *= plane[..., None]
     # The outer face's colour is read over skin in both faces.
     skin = hull * (1.0 - np.maximum(*features))
     face = source * gain
-    gain = gain * outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
+    gain *= outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
     if not (opts.lifted_colour or opts.lifted_noise):
         return gain, None
     return lifted.lit_colour(grid, gain, light, skin, recolour=opts.lifted_colour, shading=shading)
