@@ -185,16 +185,12 @@ def level_gain(face: np.ndarray, grid: Analysis, skin: np.ndarray, hull: np.ndar
     returned on ``face``'s. The light map's lift is not asked for: at the
     hull's edge it fades out, and it stops at its bound."""
     size, points, iod = _work(face.shape, grid.points, grid.iods[0])
-    images = (np.clip(face, 0.0, 255.0), grid.target.astype(np.float32), grid.source, skin, hull)
-    face, target, source, skin, hull = (
-        cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images
-    )
-    logs = cv2.merge(
-        [
-            np.log(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.float32) + 4.0)
-            for im in (face, target, source)
-        ]
-    )
+    # Two resizes for all: the three grey levels, then the skin and the hull.
+    images = (np.clip(face, 0.0, 255.0), grid.target, grid.source)
+    greys = cv2.merge([cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.float32) for im in images])
+    logs = np.log(cv2.resize(greys, size, interpolation=cv2.INTER_AREA) + 4.0)
+    masks = cv2.resize(cv2.merge([skin, hull]), size, interpolation=cv2.INTER_AREA)
+    skin, hull = masks[..., 0], masks[..., 1]
     local = _skin_level(logs, skin, max(LEVEL_IOD * iod, 0.5))
     mirrored = _mirror(local, points)
     spread = max((LEVEL_DEPTH_IOD - LEVEL_IOD) * iod, 0.5)
