@@ -140,6 +140,12 @@ def lit_colour(
     return gain * cv2.resize(chroma, grid.grid, interpolation=cv2.INTER_LINEAR)
 
 
+def levels_read(grid: Analysis) -> bool:
+    """Whether the face on the analysis ``grid`` is big enough in its photo
+    (LEVEL_MIN_IOD_PX between the eyes) for ``even_level``."""
+    return grid.iods[0] * grid.step[0] >= LEVEL_MIN_IOD_PX
+
+
 def even_level(grid: Analysis, gain: np.ndarray, skin: np.ndarray, hull: np.ndarray) -> np.ndarray:
     """``gain`` (on the analysis ``grid``) times ``level_gain`` on the ``hull``
     (``skin``: 0..1, the hull without the features)."""
@@ -164,6 +170,9 @@ LEVEL_BOUND = 0.4
 # target's hair), and the shared pair's lifted jaw read a bright rim (whole
 # face light 1.35 -> 1.57; 1.42 with the fade).
 LEVEL_FADE_IOD = 0.2
+# Faces smaller than this (pixels between the eyes, in the photo) are left
+# alone: there the mirror's error through the landmarks is a blotch's size.
+LEVEL_MIN_IOD_PX = 40.0
 
 
 def _mirror(image: np.ndarray, points: np.ndarray) -> np.ndarray:

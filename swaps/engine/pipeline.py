@@ -291,7 +291,7 @@ def _lit_gain(
     skin = hull * (1.0 - np.maximum(*features))  # skin in both faces (outer, lifted)
     lifts = opts.lifted_colour or opts.lifted_noise or opts.lifted_level
     strength = lifted.lifted_strength(grid, light, skin) if lifts else None
-    if strength is not None and opts.lifted_level:  # before the plane: its tilt is not copied
+    if strength is not None and opts.lifted_level and lifted.levels_read(grid):  # before the plane
         gain = lifted.even_level(grid, gain, skin, hull)
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
