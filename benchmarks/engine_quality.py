@@ -34,10 +34,11 @@ outside its middle (temples, outer brows, forehead) that is hair-like in the res
 (not skin, or a thin dark line: the source's strands pasted there);
 grain, a diagnostic with no target: the result's finest band over the target's on the
 inner face's skin (median, and the smoothest pair): below 1, a plastic face;
-half chroma, half texture and half noise, diagnostics with no target: how the result's two
-halves differ in colour (for their lightness), texture contrast and noise beyond the target's
-halves (``quality.half_mismatch``, ``halves``): a lifted shadow that reads grey, flat or
-noisy reads high.
+half chroma, half texture, half noise and half blotch, diagnostics with no target: how the
+result's two halves differ in colour (for their lightness), texture contrast, noise and
+evenness of brightness (patches 0.2-0.6 of the eye distance) beyond the target's halves
+(``quality.half_mismatch``, ``halves``): a lifted shadow that reads grey, flat, noisy or
+mottled reads high.
 """
 
 from __future__ import annotations
@@ -262,7 +263,7 @@ def summary(scores: list[swap_scores.SwapScores]) -> dict[str, float]:
     out["worst light (face)"] = max(s.light_face for s in scores)
     out["relief"] = med("relief")
     out["worst relief"] = max(s.relief for s in scores)
-    for key in ("half_chroma", "half_texture", "half_noise"):
+    for key in ("half_chroma", "half_texture", "half_noise", "half_blotch"):
         out[key.replace("_", " ")] = med(key)
         out[f"worst {key.replace('_', ' ')}"] = max(getattr(s, key) for s in scores)
     out["grain"] = med("grain")
@@ -285,6 +286,7 @@ def _cells(s: swap_scores.SwapScores) -> str:
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
         f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
         f"{s.grain:.2f} | {s.half_chroma:.2f} | {s.half_texture:.2f} | {s.half_noise:.2f} | "
+        f"{s.half_blotch:.2f} | "
         f"{100 * s.forehead:.1f}% | {100 * s.hair:.1f}%"
     )
 
@@ -293,9 +295,9 @@ def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
         "| shade | light | light (face) | relief | grain | half chroma | half texture "
-        "| half noise | forehead | hair |"
+        "| half noise | half blotch | forehead | hair |"
     )
-    lines = [head, "|---" * 19 + "|"]
+    lines = [head, "|---" * 20 + "|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -335,6 +337,8 @@ def median_table(groups: dict[str, dict[str, list[swap_scores.SwapScores]]]) -> 
         "worst half texture",
         "half noise",
         "worst half noise",
+        "half blotch",
+        "worst half blotch",
         "forehead",
         "worst forehead",
         "hair",

@@ -14,7 +14,12 @@ tinted, flatter, noisier than the lit one. Each measure here is light-invariant
 - texture: the contrast of the log grey level's TEXTURE_BAND_IOD band (pores,
   stubble, fine wrinkles), the halves' ratio against the target's;
 - noise: the relative noise (Immerkaer's estimate on the log grey level, at the
-  photo's own pixels), the halves' ratio against the target's.
+  photo's own pixels), the halves' ratio against the target's;
+- blotch: the unevenness of the skin's brightness at BLOTCH_BAND_IOD (patches
+  0.2-0.6 of the eye distance across: a light map's uneven lift, a shadow's
+  edge lifted only in part), each half's local log grey level read over its
+  skin only (so features' edges are not read), the halves' ratio against the
+  target's.
 
 The halves are the face's skin (the 68 points' hull shrunk to HALF_SHRINK, eyes,
 brows, lips and nostrils out) either side of the line from the nose's bridge
@@ -36,6 +41,7 @@ HALF_SHRINK = 0.85
 # A lifted shadow's tints are patches about this size; pores and noise are finer.
 CHROMA_BLUR_IOD = 0.1
 TEXTURE_BAND_IOD = (0.03, 0.12)
+BLOTCH_BAND_IOD = (0.06, 0.2)
 MIN_PIXELS = 16
 
 
@@ -43,12 +49,13 @@ MIN_PIXELS = 16
 class HalfMismatch:
     """``chroma``: the halves' difference in mean distance from the target's
     colour (chromaticity units, ~a* at mid lightness); ``texture`` and
-    ``noise``: ``exp(|log(out_a / out_b) - log(tgt_a / tgt_b)|) - 1``, so 0.3 is
-    one half 30% flatter (or busier) than the target's halves say."""
+    ``noise`` and ``blotch``: ``exp(|log(out_a / out_b) - log(tgt_a / tgt_b)|) - 1``,
+    so 0.3 is one half 30% flatter (or busier) than the target's halves say."""
 
     chroma: float
     texture: float
     noise: float
+    blotch: float = 0.0
 
 
 def skin_halves(points: np.ndarray, shape_hw: tuple[int, ...], iod: float) -> list[np.ndarray]:
@@ -84,6 +91,18 @@ def texture_contrast(image: np.ndarray, region: np.ndarray, iod: float) -> float
     return band_level(fine - coarse, region.astype(np.uint8))
 
 
+def blotch_level(image: np.ndarray, region: np.ndarray, iod: float) -> float:
+    """RMS of the log grey level's BLOTCH_BAND_IOD band over ``region``, each
+    blur over ``region`` only (normalised convolution)."""
+    grey, weight = _log_grey(image), region.astype(np.float32)
+    fine, coarse = (
+        cv2.GaussianBlur(grey * weight, (0, 0), max(f * iod, 0.5))
+        / np.maximum(cv2.GaussianBlur(weight, (0, 0), max(f * iod, 0.5)), 1e-3)
+        for f in BLOTCH_BAND_IOD
+    )
+    return band_level(fine - coarse, region.astype(np.uint8))
+
+
 def noise_level(image: np.ndarray, region: np.ndarray) -> float:
     """Immerkaer's noise estimate (robust: the median residual) of the log grey level."""
     residual = np.abs(cv2.filter2D(_log_grey(image), cv2.CV_32F, NOISE_KERNEL))[region]
@@ -111,10 +130,11 @@ def compare(
     target, output, local, local_iod = pixels
     fine_parts = skin_halves(local, target.shape, local_iod)
     if min(int(p.sum()) for p in (*parts, *fine_parts)) < MIN_PIXELS:
-        return HalfMismatch(0.0, 0.0, 0.0)
+        return HalfMismatch(0.0, 0.0, 0.0, 0.0)
     apart = np.linalg.norm(chromaticity(window[1], iod) - chromaticity(window[0], iod), axis=2)
     return HalfMismatch(
         abs(float(apart[parts[0]].mean()) - float(apart[parts[1]].mean())),
         _ratio_gap(lambda im, r: texture_contrast(im, r, iod), window, parts),
         _ratio_gap(noise_level, (target, output), fine_parts),
+        _ratio_gap(lambda im, r: blotch_level(im, r, iod), window, parts),
     )

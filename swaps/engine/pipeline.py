@@ -82,6 +82,7 @@ class SwapOptions:
     shadow_residue: bool = True  # lift what the light map left of a strong shadow
     lifted_colour: bool = True  # a lifted shadow's skin takes the lit skin's colour (lifted.py)
     lifted_noise: bool = True  # ... and the lit skin's level of noise (lifted.py)
+    lifted_level: bool = True  # ... and the lit skin's local brightness (lifted.py)
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -267,8 +268,9 @@ def _lit_gain(
     (``relight.plane_gain``), then part of its local skin colour on the outer
     face (``outer``) on the warped source: one multiply, so a lit-up shadow is
     never clipped before its colour is matched; skin lifted out of a shadow
-    takes the lit skin's colour (``lifted``). ``frames``: the target's glasses
-    (``occluders``), left out of the colour match. Also returns how strongly the
+    takes the lit skin's local brightness (before the plane) and colour
+    (``lifted``). ``frames``: the target's glasses (``occluders``), left out of
+    the colour match. Also returns how strongly the
     light lifts the source out of its shadow and the skin (``lifted``'s weights,
     for its noise), or None when nothing is lifted."""
     points, iod, features = grid.points, grid.iods[0], grid.features
@@ -287,6 +289,11 @@ def _lit_gain(
     gain = colour_gain * light[..., None] * hue
     if opts.tone_curve:
         gain *= _tone_gain(grid, gain)  # in place: gain is this step's own
+    skin = hull * (1.0 - np.maximum(*features))  # skin in both faces (outer, lifted)
+    lifts = opts.lifted_colour or opts.lifted_noise or opts.lifted_level
+    strength = lifted.lifted_strength(grid, light, skin, shading) if lifts else None
+    if strength is not None and opts.lifted_level and lifted.levels_read(grid):  # before the plane
+        gain = lifted.even_level(grid, gain, skin, hull)
     # Last, the target's light direction over the central face (what the eye
     # reads first). Both planes are read over the same pixels: the target's own
     # face, where its light was measured (the morphed points can sit 0.15 face
@@ -294,13 +301,11 @@ def _lit_gain(
     core = mask.core_weights(own, grid.grid, grid.step)
     plane = relight.plane_gain(source * gain, grid.target, core, grid.own.mean(axis=0), iod)
     gain *= plane[..., None]
-    # The outer face's colour is read over skin in both faces.
-    skin = hull * (1.0 - np.maximum(*features))
     face = source * gain
     gain *= outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
-    if not (opts.lifted_colour or opts.lifted_noise):
-        return gain, None
-    return lifted.lit_colour(grid, gain, light, skin, recolour=opts.lifted_colour, shading=shading)
+    if strength is not None and opts.lifted_colour:
+        gain = lifted.lit_colour(grid, gain, strength, skin)
+    return gain, None if strength is None else (strength, skin)
 
 
 def _shadow_residue(

@@ -44,10 +44,11 @@ class SwapScores:
     forehead: float  # share of the target's forehead skin that is not skin in the output
     hair: float  # share of the target's bare upper outer face that is hair-like in the output
     grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
-    # The halves' colour, texture and noise mismatch (``half_mismatch``): diagnostics.
+    # The halves' colour, texture, noise and blotch mismatch (``half_mismatch``): diagnostics.
     half_chroma: float
     half_texture: float
     half_noise: float
+    half_blotch: float
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -84,5 +85,6 @@ def score_swap(
         half_chroma=between.chroma,
         half_texture=between.texture,
         half_noise=between.noise,
+        half_blotch=between.blotch,
         found=found,
     )
