@@ -188,14 +188,6 @@ LEVEL_FADE_IOD = 0.2
 LEVEL_MIN_IOD_PX = 40.0
 
 
-def _mirror(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``image`` mirrored onto itself through the face's ``points`` (``relight.mirror_affine``)."""
-    size = (image.shape[1], image.shape[0])
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    affine = relight.mirror_affine(points)
-    return cv2.warpAffine(image, affine, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-
-
 def level_gain(face: np.ndarray, grid: Analysis, skin: np.ndarray, hull: np.ndarray) -> np.ndarray:
     """(h, w) float32 gain giving the face (``hull``: 0..1) in the source's
     shadow (darker than its mirror half, LEVEL_DEPTH) the local brightness of
@@ -214,12 +206,12 @@ def level_gain(face: np.ndarray, grid: Analysis, skin: np.ndarray, hull: np.ndar
     masks = cv2.resize(cv2.merge([skin, hull]), size, interpolation=cv2.INTER_AREA)
     skin, hull = masks[..., 0], masks[..., 1]
     local = _skin_level(logs, skin, max(LEVEL_IOD * iod, 0.5))
-    mirrored = _mirror(local, points)
+    mirrored = relight.mirrored(local, points)
     spread = max((LEVEL_DEPTH_IOD - LEVEL_IOD) * iod, 0.5)
     depth = cv2.GaussianBlur((mirrored[..., 2] - local[..., 2]) * 0.5, (0, 0), spread)
     strength = _ramp(depth, LEVEL_DEPTH)
     inside = _ramp(cv2.GaussianBlur(hull, (0, 0), max(LEVEL_FADE_IOD * iod, 0.5)), (0.5, 1.0))
-    lit = np.clip(_mirror(hull * (1.0 - strength), points), 0.0, 1.0)
+    lit = np.clip(relight.mirrored(hull * (1.0 - strength), points), 0.0, 1.0)
     # The lit partner's level, moved by what the target's light makes of the two places.
     wanted = mirrored[..., 0] + local[..., 1] - mirrored[..., 1]
     change = np.clip(wanted - local[..., 0], -LEVEL_BOUND, LEVEL_BOUND)
@@ -241,11 +233,7 @@ def shadow_depth(source: np.ndarray, points: np.ndarray, iod: float) -> np.ndarr
     (``relight``'s antisymmetric light, negated), smoothed as its light map: a
     lift there is a shadow's, not a target's side light laid on lit skin."""
     logs = relight.log_luminance(source)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    size = (logs.shape[1], logs.shape[0])
-    mirrored = cv2.warpAffine(
-        logs, relight.mirror_affine(points), size, flags=flags, borderMode=cv2.BORDER_REPLICATE
-    )
+    mirrored = relight.mirrored(logs, points)
     return cv2.GaussianBlur((mirrored - logs) * 0.5, (0, 0), max(relight.SMOOTH_IOD * iod, 0.5))
 
 
@@ -253,15 +241,8 @@ def _reference(chroma: np.ndarray, lit: np.ndarray, points: np.ndarray) -> np.nd
     """The chromaticity each pixel should have: its mirror partner's (through the
     face's landmarks, ``relight.mirror_affine``) where that is lit skin, else the
     lit skin's mean (``lit``: 0..1 weights)."""
-    size = (lit.shape[1], lit.shape[0])
     both = cv2.merge([chroma * lit[..., None], lit])
-    mirrored = cv2.warpAffine(
-        both,
-        relight.mirror_affine(points),
-        size,
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-    )
+    mirrored = relight.mirrored(both, points, cv2.BORDER_CONSTANT)
     total = max(float(lit.sum()), 1e-6)
     mean = lit.reshape(-1) @ chroma.reshape(-1, 3) / total
     share = mirrored[..., 3:]

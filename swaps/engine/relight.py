@@ -75,6 +75,16 @@ def _mirror_affine(points: np.ndarray) -> np.ndarray:
     return affine
 
 
+def mirrored(
+    image: np.ndarray, points: np.ndarray, border: int = cv2.BORDER_REPLICATE
+) -> np.ndarray:
+    """``image`` mirrored onto itself through the face on its ``points``
+    (``mirror_affine``): each pixel takes its mirror partner's value."""
+    size = (image.shape[1], image.shape[0])
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(image, mirror_affine(points), size, flags=flags, borderMode=border)
+
+
 def light_gain(
     source: np.ndarray, target: np.ndarray, points: np.ndarray, region: np.ndarray, iod_px: float
 ) -> np.ndarray:
@@ -102,14 +112,7 @@ def light_maps(
     small = [cv2.resize(im, size, interpolation=cv2.INTER_LINEAR) for im in (source, target)]
     logs = cv2.merge([log_luminance(im) for im in small])
     local = (points + 0.5) * (sx, sy) - 0.5
-    mirrored = cv2.warpAffine(
-        logs,
-        mirror_affine(local),
-        size,
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    asym = (logs - mirrored) * 0.5
+    asym = (logs - mirrored(logs, local)) * 0.5
     sigma = max(SMOOTH_IOD * iod_px * sx, 0.5)
     iod = iod_px * sx
     own = cv2.GaussianBlur(asym[..., 0], (0, 0), sigma)
@@ -197,14 +200,9 @@ def shadow_residue_gain(
     on ``lit`` (the warped source after ``light_gain``) beyond the target's own
     light, on ``skin`` (0..1: the face's hull without its features) only; all
     on one grid, the face on ``points``."""
-    size = (lit.shape[1], lit.shape[0])
     lit = np.clip(lit, 0, 255).astype(np.uint8)
     logs = cv2.merge([log_luminance(im) for im in (lit, source, target)])
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    mirrored = cv2.warpAffine(
-        logs, mirror_affine(points), size, flags=flags, borderMode=cv2.BORDER_REPLICATE
-    )
-    asym = (logs - mirrored) * 0.5
+    asym = (logs - mirrored(logs, points)) * 0.5
     fine = cv2.GaussianBlur(asym, (0, 0), max(RESIDUE_IOD * iod_px, 0.5))
     strong, left = -fine[..., 1], fine[..., 2] - fine[..., 0]
     lift = np.clip(left, 0.0, float(np.log(RESIDUE_MAX))) * _ramp(strong, RESIDUE_GATE) * skin
