@@ -86,6 +86,20 @@ def test_grain_octaves_run_from_the_pixel_level_to_a_hundredth_of_the_eyes():
     assert finest[1] < 0.1 * finest[0]
 
 
+def test_the_grain_noise_octaves_are_the_tiled_fields_own_with_no_seam():
+    # Made once a process from the tile; a face larger than the tile must get
+    # the octaves of the tiled field itself, across the tile's seam too.
+    tile = texture._noise_tile()
+    field = np.tile(tile, (2, 1))[: texture.NOISE_TILE + 200, :300]
+    made = texture._noise_octaves(field.shape, 3)
+    direct = texture.octaves(field, texture.grain_sigmas(400.0)[:3])
+    inside = slice(40, -40), slice(40, -40)  # the direct field's own borders differ
+    for got, want in zip(made, direct, strict=True):
+        assert got.shape == field.shape
+        assert np.abs(got[inside] - want[inside]).max() < 1e-4
+    assert [b.shape for b in texture._noise_octaves((50, 60), 2)] == [(50, 60)] * 2
+
+
 def test_a_texture_is_topped_up_to_the_level_wanted_and_never_past_it():
     assert texture.missing_share(3.0, 5.0) == pytest.approx(0.8)  # 3**2 + 4**2 = 5**2
     assert texture.missing_share(5.0, 5.0) == 0.0
