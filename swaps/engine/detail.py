@@ -51,7 +51,7 @@ def sharpness(grey: np.ndarray, region: np.ndarray) -> float:
 def matching_blur(source: np.ndarray, target: np.ndarray, region: np.ndarray) -> float:
     """Gaussian sigma (grid pixels) that makes ``source`` no sharper than ``target``.
 
-    Both are BGR images on the analysis grid, ``region`` a boolean mask of the
+    Both are BGR or grey images on the analysis grid, ``region`` a boolean mask of the
     face there; 0 when the source is not clearly the sharper.
     """
     region = region.astype(np.uint8)
@@ -60,10 +60,7 @@ def matching_blur(source: np.ndarray, target: np.ndarray, region: np.ndarray) ->
     x, y, w, h = cv2.boundingRect(region)
     box = slice(y, y + h), slice(x, x + w)
     inside = region[box]
-    src, dst = (
-        cv2.cvtColor(np.ascontiguousarray(im[box]), cv2.COLOR_BGR2GRAY).astype(np.float32)
-        for im in (source, target)
-    )
+    src, dst = (_grey(np.ascontiguousarray(im[box])).astype(np.float32) for im in (source, target))
     goal = sharpness(dst, inside) * TOLERANCE
     if sharpness(src, inside) <= goal:
         return 0.0
@@ -92,7 +89,13 @@ def source_blur(
     grid, step = mask.analysis_grid((int(x1 - x0), int(y1 - y0)), face_size, FACE_PX)
     region = mask.hull_mask(inner - (x0, y0), grid, step) > 0.5
     box = slice(y0, y1), slice(x0, x1)
-    return matching_blur(shrink(source[box], grid), shrink(target[box], grid), region) * step[0]
+    # Grey before the shrink: a third of the pixels to resample (only grey is judged).
+    src, dst = (shrink(_grey(im[box]), grid) for im in (source, target))
+    return matching_blur(src, dst, region) * step[0]
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
 
 
 def _halve(image: np.ndarray, first: bool) -> np.ndarray:

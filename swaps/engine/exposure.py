@@ -91,8 +91,10 @@ def _spread(levels: np.ndarray) -> float:
 
 
 def _quantiles(grey: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """QUANTILES of the uint8 ``grey`` levels where ``inside``, from a histogram."""
-    counts = np.bincount(grey[inside], minlength=256).cumsum()
+    """QUANTILES of the uint8 ``grey`` levels where ``inside`` (bool), from a
+    histogram (OpenCV's: a third of the cost of indexing and counting)."""
+    hist = cv2.calcHist([grey], [0], inside.view(np.uint8), [256], [0, 256])
+    counts = hist.ravel().astype(np.int64).cumsum()
     return np.searchsorted(counts, QUANTILES * counts[-1]).astype(np.float64)
 
 

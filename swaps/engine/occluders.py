@@ -83,17 +83,19 @@ def best_path(score: np.ndarray) -> np.ndarray:
     if score.ndim == 2:
         return best_path(score[:, None, :])[:, 0]
     n, k, m = score.shape
-    # Every row's running best, padded with -inf: a row's three candidates are
-    # views of the row above, so the loop is three ufuncs a row and where each
-    # best came from is read afterwards for all rows at once.
+    # Every row's running best, each lane padded with -inf and the lanes laid
+    # end to end: a row's three candidates are 1-D views of the row above, so
+    # the loop is three ufuncs a row on flat slices (a pad stays -inf: -inf plus
+    # anything), and where each best came from is read afterwards for all rows.
     total = np.full((n, k, m + 2), -np.inf, np.float32)
-    total[0, :, 1:-1] = score[0]
-    best = np.empty((k, m), np.float32)
+    total[:, :, 1:-1] = score
+    rows = total.reshape(n, -1)
+    best = np.empty(rows.shape[1] - 2, np.float32)
     for i in range(1, n):
-        above = total[i - 1]
-        np.maximum(above[:, :-2], above[:, 1:-1], out=best)
-        np.maximum(best, above[:, 2:], out=best)
-        np.add(best, score[i], out=total[i, :, 1:-1])
+        above = rows[i - 1]
+        np.maximum(above[:-2], above[1:-1], out=best)
+        np.maximum(best, above[2:], out=best)
+        rows[i, 1:-1] += best
     above = total[:-1]
     best = np.maximum(np.maximum(above[..., :-2], above[..., 1:-1]), above[..., 2:])
     # Where each row's best came from: here (0), else the left (-1), else the right.
