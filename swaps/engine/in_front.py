@@ -121,15 +121,17 @@ def occluder_mask(
     if features is None:
         features = mask.feature_mask(points, shape_hw, iod) > 0
     pixels = target.reshape(-1, 3)
-    skin = _skin(pixels, points, features)
-    if skin is None:
-        return None
     hull = _polygon(shape_hw, cv2.convexHull(np.round(points).astype(np.int32))[:, 0])
     zone = (_polygon(shape_hw, points[ZONE]) | _polygon(shape_hw, points[LOWER])) & ~features
     zone &= _deep(hull, iod)
     area = MIN_AREA * iod * iod
-    # Judged on the zone's pixels first: most faces stop here.
-    if np.count_nonzero(_not_skin(pixels.take(np.flatnonzero(zone), 0), skin)) < area:
+    # Judged on the zone's pixels first: most faces stop here, before the skin
+    # is read, as an object's pixels are all of an unusual colour.
+    judged = pixels.take(np.flatnonzero(zone), 0)
+    if np.count_nonzero(_unusual(_chromaticity(judged)[0])) < area:
+        return None
+    skin = _skin(pixels, points, features)
+    if skin is None or np.count_nonzero(_not_skin(judged, skin)) < area:
         return None
     distance, possible = (v.reshape(shape_hw) for v in _distance(pixels, skin))
     candidate = (distance > FAR) & possible & ~features
