@@ -255,10 +255,21 @@ def _bridge(response: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     columns = response[y0 : y1 + 1, x0 : x1 + 1].T
     if min(columns.shape) < 2:  # the bridge is (mostly) outside the image
         return None
+    if not _may_reach(columns.max(axis=1), MIN_BRIDGE):
+        return None  # no path across can be strong enough: most bare faces
     path = best_path(columns)
     steps = np.arange(columns.shape[0])
     xy = np.stack((steps + x0, path + y0), axis=1).astype(np.float64)
     return xy, columns[steps, path]
+
+
+def _may_reach(row_best: np.ndarray, floor: float) -> bool:
+    """Whether a path through rows whose best values are ``row_best`` can have
+    a 25th percentile (``_percentile``) of ``floor`` or more: that needs every
+    value from the upper of its two order statistics on, so that many rows."""
+    n = len(row_best)
+    above = min(int(0.25 * (n - 1)) + 1, n - 1)
+    return int(np.count_nonzero(row_best >= floor)) >= n - above
 
 
 def _found(rims: list[tuple[np.ndarray, np.ndarray]], bridge: np.ndarray, texture: float) -> bool:
