@@ -162,13 +162,6 @@ def not_skin(
         return np.zeros(grey.shape, bool)
     # Flat indices: take of 3-channel pixels is ~4x faster than a 2-D mask.
     own = image.reshape(-1, 3).take(np.flatnonzero(reference), 0)
-    if within is None:
-        out = skin.skin_likelihood(pixels, own) < NOT_SKIN
-    else:
-        judged = np.flatnonzero(within)
-        out = np.zeros(grey.shape, bool)
-        likely = skin.skin_likelihood(pixels.reshape(-1, 3).take(judged, 0), own)
-        np.put(out, judged, likely < NOT_SKIN)
     radius = max(1, round(LINE_IOD * iod))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     line = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)
@@ -177,10 +170,17 @@ def not_skin(
     levels = cv2.cvtColor(own.reshape(1, -1, 3), cv2.COLOR_BGR2GRAY).ravel()
     low, mid = len(levels) // 20, len(levels) // 2
     levels = np.partition(levels, (low, mid))
-    out |= line > DARK_LINE * float(levels[mid])
+    out = line > DARK_LINE * float(levels[mid])
     if darker > 0.0:
         out |= grey < darker * float(levels[low])
-    return out if within is None else out & within
+    if within is not None:
+        out &= within
+    # The colour test, the costliest, only where the others found nothing.
+    judged = np.flatnonzero(~out if within is None else within & ~out)
+    if judged.size:
+        likely = skin.skin_likelihood(pixels.reshape(-1, 3).take(judged, 0), own)
+        np.put(out, judged, likely < NOT_SKIN)
+    return out
 
 
 def _hair(
