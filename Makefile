@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
 .PHONY: run test test-concurrency test-postgres test-redis test-multimachine install install-dev \
-	migrate lint bench bench-quota bench-throughput bench-c2pa bench-latency before-after screenshots \
+	migrate lint bench bench-realism bench-quota bench-throughput bench-c2pa bench-latency before-after screenshots \
 	clean
 
 # pip shows each package as it comes (about a minute the first time, nothing after).
@@ -83,6 +83,10 @@ lint: install-dev
 
 bench: install-dev
 	$(PY) benchmarks/engine_speed.py
+
+# What issue #9's realism steps cost a face: every swap with them and without, alternated.
+bench-realism: install-dev
+	$(PY) -m benchmarks.realism_cost
 
 # The light-matching before/after picture from ../shared/faces/large (not committed).
 before-after: install-dev
