@@ -421,7 +421,7 @@ def hair_pasted(
 # share of the inter-ocular distance, and the share of that skin, darkest first,
 # whose difference is read.
 PATCH_BLUR_IOD = 0.1
-PATCH_SHARE = 0.05
+PATCH_SHARE = 0.02
 
 
 def upper_patch(
