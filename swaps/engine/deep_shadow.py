@@ -10,14 +10,16 @@ patch (the shared pair's selfie into base). There is no skin in the source
 to lift: its darkest levels hold the camera's noise and JPEG blocks only.
 
 So where the source was lifted out of its own shadow (``lifted``'s strength)
-and the corrected face is still far darker than the target's skin there
-(DEFICIT, log grey, local means over both faces' skin at PATCH_IOD), on the
+and the corrected face is still darker than the target's skin there
+(DEFICIT, log grey, local means over the hull's skin at PATCH_IOD, the new
+face's eyes, brows and nose left out), on the
 upper face (the eyes' level and above: the temples and the forehead band, no
 more of the face), the blend weight drops and the target's own skin shows.
 The new face's eyes, brows and nose (``strands.kept_features``) are never
 dropped. A target's skin lit darker than the corrected face is left alone
 (the deficit is the target's brighter, never darker), as is every face that
-was not lifted (no strength: nothing is computed).
+was not lifted (no strength: nothing is computed). The shared pair's grey
+temple: upper-face patch 2.95 -> 0.46 L* (``quality.upper_patch``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import math
 import cv2
 import numpy as np
 
-from . import colour, lifted, shape, strands
+from . import colour, shape, strands
 from .regions import Analysis
 
 # The corrected face's local level below the target's (log grey) from which
@@ -67,8 +69,8 @@ def target_weight(grid: Analysis, gain: np.ndarray, strength: np.ndarray) -> np.
     kept = strands.kept_features(points, shape_hw, iod)
     skin = _hull(points[shape.OUTLINE], shape_hw) & ~kept
     level = colour.masked_lowpass(logs, skin.astype(np.float32), max(PATCH_IOD * iod, 0.5))
-    upper = lifted._ramp(strands.upper_face(points, shape_hw), UPPER)
-    drop = lifted._ramp(level[..., 1] - level[..., 0], DEFICIT) * strength[box] * upper * ~kept
+    upper = _ramp(strands.upper_face(points, shape_hw), UPPER)
+    drop = _ramp(level[..., 1] - level[..., 0], DEFICIT) * strength[box] * upper * ~kept
     weight = np.ones(size[::-1], np.float32)
     weight[box] -= cv2.GaussianBlur(drop, (0, 0), max(SPREAD_IOD * iod, 0.5))
     return cv2.resize(weight, grid.grid, interpolation=cv2.INTER_LINEAR)
@@ -94,6 +96,11 @@ def _work(grid: Analysis) -> tuple[tuple[int, int], np.ndarray, float]:
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     sx, sy = size[0] / w, size[1] / h
     return size, (grid.points + 0.5) * (sx, sy) - 0.5, grid.iods[0] * sx
+
+
+def _ramp(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    lo, hi = bounds
+    return np.clip((values - lo) * np.float32(1 / (hi - lo)), 0.0, 1.0)
 
 
 def _hull(points: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
