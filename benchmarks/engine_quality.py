@@ -38,7 +38,10 @@ half chroma, half texture, half noise and half blotch, diagnostics with no targe
 result's two halves differ in colour (for their lightness), texture contrast, noise and
 evenness of brightness (patches 0.2-0.6 of the eye distance) beyond the target's halves
 (``quality.half_mismatch``, ``halves``): a lifted shadow that reads grey, flat, noisy or
-mottled reads high.
+mottled reads high;
+patch, a diagnostic with no target: how much darker (L*) the result's darkest patches on
+the upper face's skin (temples, forehead band) are than the target's, beyond the upper
+face's median difference (``quality.upper_patch``): a shadow deeper than the light lifts.
 """
 
 from __future__ import annotations
@@ -263,7 +266,7 @@ def summary(scores: list[swap_scores.SwapScores]) -> dict[str, float]:
     out["worst light (face)"] = max(s.light_face for s in scores)
     out["relief"] = med("relief")
     out["worst relief"] = max(s.relief for s in scores)
-    for key in ("half_chroma", "half_texture", "half_noise", "half_blotch"):
+    for key in ("half_chroma", "half_texture", "half_noise", "half_blotch", "patch"):
         out[key.replace("_", " ")] = med(key)
         out[f"worst {key.replace('_', ' ')}"] = max(getattr(s, key) for s in scores)
     out["grain"] = med("grain")
@@ -286,7 +289,7 @@ def _cells(s: swap_scores.SwapScores) -> str:
         f"{s.head_err:.3f} | {100 * s.background:.2f}% | {s.seam:.2f} | {s.tone:.1f} | "
         f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
         f"{s.grain:.2f} | {s.half_chroma:.2f} | {s.half_texture:.2f} | {s.half_noise:.2f} | "
-        f"{s.half_blotch:.2f} | "
+        f"{s.half_blotch:.2f} | {s.patch:.1f} | "
         f"{100 * s.forehead:.1f}% | {100 * s.hair:.1f}%"
     )
 
@@ -295,9 +298,9 @@ def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
         "| shade | light | light (face) | relief | grain | half chroma | half texture "
-        "| half noise | half blotch | forehead | hair |"
+        "| half noise | half blotch | patch | forehead | hair |"
     )
-    lines = [head, "|---" * 20 + "|"]
+    lines = [head, "|---" * 21 + "|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -339,6 +342,8 @@ def median_table(groups: dict[str, dict[str, list[swap_scores.SwapScores]]]) -> 
         "worst half noise",
         "half blotch",
         "worst half blotch",
+        "patch",
+        "worst patch",
         "forehead",
         "worst forehead",
         "hair",

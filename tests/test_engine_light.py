@@ -18,6 +18,7 @@ from swaps.engine import (
     outer,
     relight,
     shape,
+    strands,
     swap,
 )
 from swaps.engine import quality as q
@@ -567,3 +568,55 @@ def test_half_mismatch_reads_a_blotchy_half(photos):
     assert q.half_mismatch(image, blotchy, face.landmarks).blotch > 0.3
     darker = recoloured(image, (0.7, 0.7, 0.7))  # an even change of light is not blotchy
     assert q.half_mismatch(image, darker, face.landmarks).blotch < 0.1
+
+
+def far_half_in_shadow(image: np.ndarray, marks: np.ndarray, level: float) -> np.ndarray:
+    """``image`` lit from its left: the face's half beyond the nose at ``level``
+    of its light, the change spread over 0.4 of the inter-ocular distance."""
+    iod = q.inter_ocular(marks)
+    cols = np.arange(image.shape[1], dtype=np.float32)
+    ramp = np.clip((cols - float(marks[27:31, 0].mean()) + 0.1 * iod) / (0.4 * iod), 0.0, 1.0)
+    light = 1.0 - (1.0 - level) * ramp
+    return np.clip(image * light[None, :, None], 0, 255).astype(np.uint8)
+
+
+def far_temple_patch(target: np.ndarray, output: np.ndarray, marks: np.ndarray) -> float:
+    """L*: how much darker than the target the darkest 5% of the far upper face
+    is (the outline and forehead band beyond the far brow's middle, above the
+    eyes; eyes and brows left out), each blurred at 0.1 of the eye distance."""
+    iod = q.inter_ocular(marks)
+    points, _ = shape.extend_landmarks(marks, 0.18)
+    outline = np.vstack([points[:17], points[shape.FOREHEAD]])
+    region = mask.hull_mask(outline, (target.shape[1], target.shape[0]), (1.0, 1.0)) > 0.5
+    ys, xs = np.mgrid[0 : target.shape[0], 0 : target.shape[1]]
+    region &= (xs > marks[24, 0]) & (ys < marks[42:48, 1].mean())
+    region &= ~strands.kept_features(marks, target.shape, iod)
+    weights = region.astype(np.float32)
+    grey = [cv2.cvtColor(im, cv2.COLOR_BGR2LAB)[..., 0] * (100 / 255) for im in (target, output)]
+    blurred = [cv2.GaussianBlur(g * weights, (0, 0), 0.1 * iod) for g in grey]
+    cover = np.maximum(cv2.GaussianBlur(weights, (0, 0), 0.1 * iod), 1e-3)
+    return float(np.percentile(((blurred[0] - blurred[1]) / cover)[region], 95))
+
+
+def test_a_shadow_too_deep_to_lift_at_the_far_temple_lets_the_targets_skin_show(photos):
+    """The astronaut lit from her left, her far half at 20%: her fringe and
+    temple in that shadow (their mirror partners are her hair too) came out a
+    dark band over Grace Hopper's far temple, 4.8 L* darker than her skin
+    there; with ``deep_shadow`` her skin shows through (2.3)."""
+    source, target = photos[ASTRONAUT], photos[GRACE_HOPPER]
+    shadowed = far_half_in_shadow(source, face_of(source).landmarks, 0.2)
+    marks = face_of(target).landmarks
+    patches = [
+        far_temple_patch(
+            target, swap(shadowed, target, options=SwapOptions(deep_shadow=on)).image, marks
+        )
+        for on in (False, True)
+    ]
+    assert patches[0] > 3.5  # the band the step is for
+    assert patches[1] < 3.0 and patches[1] < 0.6 * patches[0]
+
+
+def test_an_evenly_lit_source_is_blended_as_without_the_deep_shadow_step(photos):
+    source, target = photos[GRACE_HOPPER], photos[ASTRONAUT]
+    outs = [swap(source, target, options=SwapOptions(deep_shadow=on)).image for on in (False, True)]
+    assert np.array_equal(*outs)

@@ -16,6 +16,7 @@ import numpy as np
 from . import (
     blend,
     colour,
+    deep_shadow,
     detail,
     enhance,
     exposure,
@@ -83,6 +84,7 @@ class SwapOptions:
     lifted_colour: bool = True  # a lifted shadow's skin takes the lit skin's colour (lifted.py)
     lifted_noise: bool = True  # ... and the lit skin's level of noise (lifted.py)
     lifted_level: bool = True  # ... and the lit skin's local brightness (lifted.py)
+    deep_shadow: bool = True  # the target's skin where the upper face is too dark to lift
     match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
     enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
@@ -216,7 +218,6 @@ def _composite(
     if opts.keep_occluders or held:
         grid, frames = _in_front(grid, frames, held or [], opts.keep_occluders)
     soft = _soft_mask(grid, dst_local, face_size, opts, keep, frames, worn)
-    soft = mask.upsample(soft, grid.size)
     if opts.match_sharpness:
         sigma = detail.source_blur(warped, target_crop, dst_local[shape.INNER_FACE], face_size)
         warped = detail.soften(warped, sigma)
@@ -227,6 +228,9 @@ def _composite(
         outline = dst_local[shape.OUTLINE]
         gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
         gain = colour.keep_source(gain, keep.colour)
+    if shadow is not None and opts.deep_shadow:
+        soft = _with_target_skin(soft, grid, gain, shadow[0])
+    soft = mask.upsample(soft, grid.size)
     face = blend.apply_gain(warped, gain)
     if shadow is not None and opts.lifted_noise:
         face = lifted.even_noise(face, *shadow, grid.iods[0] * grid.step[0])
@@ -234,6 +238,15 @@ def _composite(
         face = _with_grain(face, target_crop, grid, own, grain)
     # Reads of the crop are all done: the blend may overwrite it.
     blend.blend(target_crop, face, soft, out=target_crop)
+
+
+def _with_target_skin(
+    soft: np.ndarray, grid: Analysis, gain: np.ndarray, strength: np.ndarray
+) -> np.ndarray:
+    """``soft`` (the blend weights on the analysis ``grid``) lowered where the
+    upper face is too deep in the source's shadow to lift (``deep_shadow``)."""
+    weight = deep_shadow.target_weight(grid, gain, strength)
+    return soft if weight is None else soft * weight
 
 
 def _with_grain(

@@ -415,3 +415,62 @@ def hair_pasted(
     was, now = (_hair_like(im, region, reference, win.iod) for im in (win.target, win.output))
     pasted = ~was & now & changed_pixels(win.target, win.output)[region]
     return float(np.count_nonzero(pasted) / max(np.count_nonzero(~was), 1))
+
+
+# The upper face's dark patch: L* blurred over the upper face's skin at this
+# share of the inter-ocular distance, and the share of that skin, darkest first,
+# whose difference is read.
+PATCH_BLUR_IOD = 0.1
+PATCH_SHARE = 0.02
+
+
+def upper_patch(
+    target: np.ndarray,
+    output: np.ndarray,
+    landmarks: np.ndarray,
+    out_landmarks: np.ndarray | None = None,
+) -> float:
+    """How much darker (L*) the output's darkest patches on the upper face's
+    skin (``_upper_skin``) are than the target's, beyond the face's own change of
+    level: the PATCH_SHARE percentile of the output's L* less the target's,
+    blurred at PATCH_BLUR_IOD over that skin only, below the difference's median
+    over the inner face's skin; 0 if none is. A shadow deeper than the light
+    lifts (a grey temple, the source's hairline in shadow) reads high."""
+    win = _Window.around(target, output, landmarks)
+    upper, inner = _upper_skin(win, landmarks, out_landmarks)
+    if upper.sum() < 8 or inner.sum() < 8:
+        return 0.0
+    diff = _lightness(win.output) - _lightness(win.target)
+    weights = upper.astype(np.float32)
+    sigma = max(PATCH_BLUR_IOD * win.iod, 0.5)
+    cover = np.maximum(cv2.GaussianBlur(weights, (0, 0), sigma), 1e-3)
+    local = cv2.GaussianBlur(diff * weights, (0, 0), sigma) / cover
+    darkest = np.percentile(local[upper], 100 * PATCH_SHARE)
+    return max(0.0, float(np.median(diff[inner]) - darkest))
+
+
+def _upper_skin(
+    win: _Window, landmarks: np.ndarray, out_landmarks: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """bool masks on the window: the upper face's skin (the outline and
+    FOREHEAD_CHECK above the brows, at the eyes' level and above) and the inner
+    face's; eyes, brows and nose of both faces (at ``out_landmarks``) left out,
+    as ``hair_pasted``, and what is not the target's skin (its hair, glasses, a
+    hat's brim: against its cheeks, ``skin.py``)."""
+    points, _ = extend_landmarks(win.landmarks, FOREHEAD_CHECK)
+    shape_hw = win.target.shape[:2]
+    outline = np.vstack([points[:17], points[FOREHEAD]])
+    upper = (_hull(shape_hw, outline) > 0) & (upper_face(win.landmarks, shape_hw) >= 1.0)
+    inner = inner_face(shape_hw, win.landmarks)
+    faces = [win.landmarks]
+    if out_landmarks is not None:
+        faces.append(
+            win.landmarks + (out_landmarks - landmarks) * (win.iod / inter_ocular(landmarks))
+        )
+    for points68 in faces:
+        kept = kept_features(points68, shape_hw, win.iod)
+        upper, inner = upper & ~kept, inner & ~kept
+    reference = _hull(shape_hw, win.landmarks[REFERENCE]) > 0
+    if reference.sum() >= 8 and upper.any():
+        upper[upper] = skin_likelihood(win.target[upper], win.target[reference]) > 0.5
+    return upper, inner

@@ -24,6 +24,7 @@ from .quality import (
     seam_ratio,
     shade_difference,
     tone_difference,
+    upper_patch,
 )
 
 
@@ -49,6 +50,8 @@ class SwapScores:
     half_texture: float
     half_noise: float
     half_blotch: float
+    # The upper face's darkest patches below the target's, L* (``upper_patch``): a diagnostic.
+    patch: float
     found: bool  # the output face was detected (else its landmarks sit in the target box)
 
     @property
@@ -86,5 +89,6 @@ def score_swap(
         half_texture=between.texture,
         half_noise=between.noise,
         half_blotch=between.blotch,
+        patch=upper_patch(target, output, pts, out_face.landmarks),
         found=found,
     )
