@@ -19,6 +19,7 @@ from . import (
     detail,
     enhance,
     exposure,
+    fringe,
     hands,
     in_front,
     lifted,
@@ -69,6 +70,7 @@ class SwapOptions:
     source_colour: float | None = None  # 0..1 of the source's skin colour (else likeness')
     skin_forehead: bool = True  # drop hair (either image's) from the forehead band
     drop_strands: bool = True  # drop hair (either image's) reaching in at the temples (strands.py)
+    drop_fringe: bool = True  # drop the source's background at the lower outline (fringe.py)
     match_sharpness: bool = True  # soften a source sharper than the target photo
     match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
     tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
@@ -381,8 +383,8 @@ def _soft_mask(
     from the forehead band, its top faded (with ``match_light``), eroded and
     feathered, then none on the hair reaching in over the upper face
     (``strands``: after the feather, so a thin strand leaves a thin gap; the
-    source's glasses, ``worn()``, are not hair) and along the target's glasses
-    ``frames``."""
+    source's glasses, ``worn()``, are not hair), on the source's background at
+    the lower outline (``fringe``) and along the target's glasses ``frames``."""
     hard = outline = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     if opts.match_light:
         top = dst_local[shape.FOREHEAD]
@@ -397,6 +399,8 @@ def _soft_mask(
         glasses = worn()
         kept = None if glasses is None else glasses > GLASSES_KEPT
         soft = soft * strands.strand_weight(grid, outline > 0, kept)
+    if opts.drop_fringe:
+        soft = soft * fringe.fringe_weight(grid, outline > 0)
     if frames is not None:  # else the mask is left exactly as it was
         soft = soft * (1.0 - frames)
     return soft

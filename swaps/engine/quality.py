@@ -415,3 +415,49 @@ def hair_pasted(
     was, now = (_hair_like(im, region, reference, win.iod) for im in (win.target, win.output))
     pasted = ~was & now & changed_pixels(win.target, win.output)[region]
     return float(np.count_nonzero(pasted) / max(np.count_nonzero(~was), 1))
+
+
+# The fringe measure reads the lower outline (from halfway down from the eyes
+# to the nose's base) at the hair measure's scale, from FRINGE_BAND[0] inside
+# the target's 68 points' hull to FRINGE_BAND[1] outside it (inter-ocular
+# distances; the morph may widen the face). A pixel is a fringe when its
+# chromaticity lies further than FRINGE_CHROMA from every mix of the target's
+# pixel there and the output's skin further in (its chromaticity averaged over
+# FRINGE_SKIN, with a Gaussian of FRINGE_SKIN_SIGMA): a blend of the two would not.
+FRINGE_BAND = (-0.2, 0.1)
+FRINGE_SKIN, FRINGE_SKIN_SIGMA = (-0.6, -0.25), 0.25
+FRINGE_CHROMA = 0.06
+
+
+def fringe_pasted(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the lower face's outline band (``FRINGE_BAND``) that the swap
+    coloured with neither the target's colour there nor the output's own skin
+    (``FRINGE_CHROMA``): the source's background or hair carried into the
+    blend's feathered edge (a yellow wall's line along the jaw). Chromaticity
+    (r, g, b over their sum), so a dark fringe counts as a bright one."""
+    win = _Window.around(target, output, landmarks, HAIR_IOD_PX)
+    distance = win.distance()
+    below = upper_face(win.landmarks, distance.shape) < 0.5
+    region = below & (distance >= FRINGE_BAND[0]) & (distance <= FRINGE_BAND[1])
+    skin = (below & (distance > FRINGE_SKIN[0]) & (distance < FRINGE_SKIN[1])).astype(np.float32)
+    if region.sum() < 8 or skin.sum() < 8:
+        return 0.0
+    was, now = (_chromaticity(im) for im in (win.target, win.output))
+    sigma = FRINGE_SKIN_SIGMA * win.iod
+    spread = cv2.GaussianBlur(now * skin[..., None], (0, 0), sigma)
+    own = spread / np.maximum(cv2.GaussianBlur(skin, (0, 0), sigma), 1e-6)[..., None]
+    start, end, pixel = was[region], own[region], now[region]
+    along = end - start
+    share = np.einsum("ij,ij->i", pixel - start, along) / np.maximum(
+        np.einsum("ij,ij->i", along, along), 1e-9
+    )
+    nearest = start + np.clip(share, 0.0, 1.0)[:, None] * along
+    far = np.linalg.norm(pixel - nearest, axis=1) > FRINGE_CHROMA
+    return float(np.mean(far & changed_pixels(win.target, win.output)[region]))
+
+
+def _chromaticity(image: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32: each BGR pixel's channels over their sum (one level
+    added to each, so black is grey rather than undefined)."""
+    levels = image.astype(np.float32) + 1.0
+    return levels / levels.sum(axis=2, keepdims=True)

@@ -14,6 +14,7 @@ from .quality import (
     background_changed,
     face_at,
     forehead_skin_lost,
+    fringe_pasted,
     grain_ratio,
     hair_pasted,
     half_mismatch,
@@ -43,6 +44,7 @@ class SwapScores:
     relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
     hair: float  # share of the target's bare upper outer face that is hair-like in the output
+    fringe: float  # share of the lower outline band coloured by neither face: a diagnostic
     grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
     # The halves' colour, texture, noise and blotch mismatch (``half_mismatch``): diagnostics.
     half_chroma: float
@@ -81,6 +83,7 @@ def score_swap(
         relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
         hair=hair_pasted(target, output, pts, out_face.landmarks),
+        fringe=fringe_pasted(target, output, pts),
         grain=grain_ratio(target, output, pts),
         half_chroma=between.chroma,
         half_texture=between.texture,
