@@ -7,41 +7,46 @@ falling past the jaw) into the blend mask's feathered edge, and it shows as a
 thin coloured line along the target's jaw. ``strands`` drops hair reaching in
 over the upper face but nothing below the nose, where a beard or stubble is the
 source's own; here, along the lower outline's last ``BAND_IOD`` (where the
-feather is), the weight drops on what is plainly neither:
-
-- not the source's skin (``skin.skin_likelihood`` against its cheeks and nose,
-  the reference ``strands`` and the forehead band judge it on), and
-- a colour the source shows round its face (the warped crop outside the
-  outline, lower face) ``OUTSIDE_RATIO`` times more often than inside it (the
-  lower face further in, its features left out): a beard or stubble grows
-  over the chin and cheeks as well, so its colour is the face's own and stays,
-  while a wall, a screen or hair beside the jaw is seen outside only.
+feather is), the weight drops on a colour the source shows round its face
+(the warped crop outside the outline, lower face) ``OUTSIDE_RATIO`` times
+more often than inside it (the lower face further in, its features left out)
+and than on its cheeks and nose (``skin.REFERENCE``, where ``strands`` reads
+its skin): so plainly neither its skin (a neck round the jaw has the cheeks'
+colour) nor its beard (a beard or stubble grows over the chin and cheeks as
+well, so its colour is the face's own and stays), while a wall, a screen or
+hair beside the jaw is seen outside only. A chinstrap of a beard, thin and
+on the jaw line only, reads as hair beside it and goes.
 
 Like ``strands``, only what reaches in from the outline's edge goes, and the
 drop is blurred: where it goes the target's own jaw shows through the feather,
-with no hole and no hard edge. Both colour counts are histograms of the
+with no hole and no hard edge. The colour counts are histograms of the
 source's 8-bit Y, Cr, Cb levels, coarsened and smoothed across neighbouring
-bins, so any colour works (nothing is tuned to one background).
+bins, so any colour works (nothing is tuned to one background); counts rather
+than ``skin.skin_likelihood`` per pixel, at a third of the cost.
 """
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
-from . import skin, strands
+from . import shape, skin, strands
 from .regions import Analysis
 
 # The outline's band judged: this far in from the hull's edge (inter-ocular
 # distances), past the feather at the default likeness.
 BAND_IOD = 0.15
-# Not skin: below this skin likelihood (as ``strands``).
-NOT_SKIN = strands.NOT_SKIN
 # A colour is the background's when it is this many times more frequent
-# outside the outline than inside the lower face (each as a share).
+# outside the outline than inside the lower face, and than on the cheeks and
+# nose (each as a share of its pixels).
 OUTSIDE_RATIO = 3.0
 # Fewer samples than this, outside or inside: nothing is judged.
 MIN_SAMPLES = 16
+# Faces with eyes this far apart on the grid (pixels) or more are sampled on
+# every SAMPLE_STEP-th row and column for the colour counts.
+SAMPLE_FROM_IOD, SAMPLE_STEP = 32.0, 2
 # Colour bins: Y, Cr, Cb levels shifted right by these bits (8 x 16 x 16 bins).
 BIN_SHIFTS = (5, 4, 4)
 # What reaches in touches the outline's outer EDGE_PX grid pixels (as ``strands``').
@@ -53,85 +58,149 @@ BLUR_SIGMA = strands.BLUR_SIGMA
 def fringe_weight(grid: Analysis, outline: np.ndarray) -> np.ndarray:
     """Mask multiplier (h, w) float32 on the analysis ``grid``: 0 on the source's
     background and hair reaching in from the edge of ``outline`` (bool, the
-    swapped region) over the lower face's outer ``BAND_IOD``; 1 elsewhere."""
-    shape_hw = outline.shape
-    weight = np.ones(shape_hw, np.float32)
-    lower = lower_face(grid.points, shape_hw)
-    inside = inside_distance(outline)
-    reach = BAND_IOD * grid.iods[0]
-    below = lower > 0
-    outside = below & ~outline
-    interior = below & (inside > reach) & (grid.features[0] == 0)
-    if min(np.count_nonzero(outside), np.count_nonzero(interior)) < MIN_SAMPLES:
+    swapped region: the hull of ``grid.points[shape.OUTLINE]``) over the lower
+    face's outer ``BAND_IOD``; 1 elsewhere."""
+    weight = np.ones(outline.shape, np.float32)
+    top, level = lower_levels(grid.points, outline.shape)
+    if level is None:
         return weight
-    band = below & (inside > 0) & (inside <= reach)
-    colours = colour_bins(grid.source)
-    foreign = band & seen_outside(colours, outside, interior)
-    if not foreign.any():
+    below = slice(top, None), slice(None)  # the rows below the eyes' level
+    hull = cv2.convexHull(np.round(grid.points[shape.OUTLINE]).astype(np.int32))
+    hull -= np.int32([0, top])
+    inside = outline[below]
+    foreign = _foreign(grid, below, hull, inside, level < 1.0)
+    if foreign is None:
         return weight
-    foreign &= _not_skin(grid, foreign)
-    fringe = strands.reaching_out(foreign, (inside > 0) & (inside <= EDGE_PX))
+    x, y, w, h = cv2.boundingRect(foreign)
+    # Only round the candidates: the components, the growth and the blur reach
+    # no further (the edge is drawn on the box as the hull's own edge).
+    pad = 1 + 2 * round(4 * BLUR_SIGMA)
+    box = slice(max(y - pad, 0), y + h + pad), slice(max(x - pad, 0), x + w + pad)
+    shift = np.int32([box[1].start, box[0].start])
+    edge = _near_edge(hull - shift, inside[box], EDGE_PX)
+    fringe = strands.reaching_out(foreign[box].view(bool), edge)
     # Grown by a pixel: the fringe's own edge mixes it with the skin (a half-hue
     # line would stay under the blur's half weight), only within the outline.
-    fringe = cv2.dilate(fringe.astype(np.uint8), np.ones((3, 3), np.uint8)) & outline
-    drop = cv2.GaussianBlur(fringe.astype(np.float32), (0, 0), BLUR_SIGMA)
-    weight -= drop * lower * outline
+    grown = cv2.dilate(fringe.view(np.uint8), np.ones((3, 3), np.uint8)) & inside[box]
+    drop = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), BLUR_SIGMA)
+    # Full from halfway between the eyes and the nose's base down (above, ``strands``).
+    ramp = np.clip(2.0 * (1.0 - level[box]), 0.0, 1.0)
+    weight[below][box] -= drop * ramp * inside[box]
     return weight
 
 
-def inside_distance(outline: np.ndarray) -> np.ndarray:
-    """(h, w) float32: grid pixels from each pixel of ``outline`` (bool) to its
-    edge, 0 outside. The crop's border counts as outside: the crop is the hull's
-    box, so the hull runs along it (a distance transform alone would see no
-    edge there)."""
-    framed = cv2.copyMakeBorder(outline.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT)
-    return cv2.distanceTransform(framed, cv2.DIST_L2, cv2.DIST_MASK_3)[1:-1, 1:-1]
+def lower_levels(points: np.ndarray, shape_hw: tuple[int, ...]) -> tuple[int, np.ndarray | None]:
+    """The first row of (h, w) with any pixel below the eyes' level of the 68
+    ``points``' face, and (rows from it, w) float32: each pixel's height above
+    the nose's base (point 33) along the face's up (mouth to brows), the eyes'
+    at 1 (``strands.upper_face``, unclipped); None when no pixel is below."""
+    # The brows', eyes' and mouth's sums in one call; then Python floats, so
+    # the float32 planes below stay float32 (NumPy scalars would promote them).
+    brows, _, eyes, mouth = np.add.reduceat(points[17:68], [0, 10, 19, 31]).tolist()
+    (bx, by), (ex, ey), (mx, my) = brows, eyes, mouth
+    (x0, y0) = points[33].tolist()
+    ux, uy = bx / 10 - mx / 20, by / 10 - my / 20
+    norm = max(math.hypot(ux, uy), 1e-6)
+    ux, uy = ux / norm, uy / norm
+    reach = (ex / 12 - x0) * ux + (ey / 12 - y0) * uy
+    if reach < 1e-6:
+        return 0, None
+    xs = (np.arange(shape_hw[1], dtype=np.float32) - x0) * (ux / reach)
+    ys = (np.arange(shape_hw[0], dtype=np.float32) - y0) * (uy / reach)
+    rows = np.flatnonzero(ys + float(xs.min()) < 1.0)
+    if not len(rows):
+        return 0, None
+    return int(rows[0]), xs[None, :] + ys[rows[0] :, None]
 
 
-def lower_face(points: np.ndarray, shape_hw: tuple[int, ...]) -> np.ndarray:
-    """(h, w) float32 of the 68 ``points``' face: 0 at the eyes' level and above,
-    1 from halfway down to the nose's base (where ``strands`` drops half)."""
-    return np.clip(2.0 * (1.0 - strands.upper_face(points, shape_hw)), 0.0, 1.0)
+def _foreign(
+    grid: Analysis,
+    below: tuple[slice, slice],
+    hull: np.ndarray,
+    inside: np.ndarray,
+    lower: np.ndarray,
+) -> np.ndarray | None:
+    """uint8 0/1 over ``grid.source[below]``: the outline's band (``BAND_IOD``
+    in from the ``hull``'s edge, of ``inside``, over the ``lower`` face) where
+    the source is neither its skin nor a colour of its lower face; None when
+    none is (or too little is seen outside or inside to judge)."""
+    band = _near_edge(hull, inside, BAND_IOD * grid.iods[0]) & lower
+    outside = lower & ~inside
+    interior = lower & inside & ~band & (grid.features[0][below] == 0)
+    colours = colour_bins(np.ascontiguousarray(grid.source[below]))
+    # Round and inside the face, every other row and column of a large face:
+    # still thousands of pixels, at a quarter of the cost.
+    step = SAMPLE_STEP if grid.iods[0] >= SAMPLE_FROM_IOD else 1
+    sampled = slice(None, None, step), slice(None, None, step)
+    outside, interior = outside[sampled], interior[sampled]
+    cheeks = _cheeks(grid.points, below, inside.shape)
+    counts = [np.count_nonzero(where) for where in (outside, interior, cheeks)]
+    if min(counts) < MIN_SAMPLES:
+        return None
+    background = background_bins(colours[sampled], outside, interior, (colours, cheeks))
+    judged = np.flatnonzero(band)
+    judged = judged[background.take(colours.ravel().take(judged))]
+    if not len(judged):
+        return None
+    foreign = np.zeros(inside.shape, np.uint8)
+    np.put(foreign, judged, 1)
+    return foreign
+
+
+def _near_edge(hull: np.ndarray, inside: np.ndarray, reach: float) -> np.ndarray:
+    """bool over ``inside`` (the ``hull``'s pixels): those within ``reach``
+    pixels of its edge (a line 2 reach + 1 wide along it: the edge grown by a
+    disc, at a distance transform's fifth of the cost; the hull's edge where it
+    runs along the crop's border counts)."""
+    line = np.zeros(inside.shape, np.uint8)
+    cv2.polylines(line, [hull], True, 1, 2 * max(1, round(reach)) + 1)
+    return line.view(bool) & inside
 
 
 def colour_bins(image: np.ndarray) -> np.ndarray:
-    """(h, w) intp: each BGR pixel's bin of Y, Cr, Cb coarsened by ``BIN_SHIFTS``."""
-    ycc = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
-    y, cr, cb = (ycc[..., k] >> shift for k, shift in enumerate(BIN_SHIFTS))
+    """(h, w) uint16: each BGR pixel's bin of Y, Cr, Cb coarsened by ``BIN_SHIFTS``."""
+    y, cr, cb = cv2.split(cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb))
     sizes = [256 >> shift for shift in BIN_SHIFTS]
-    return (y.astype(np.intp) * sizes[1] + cr) * sizes[2] + cb
+    bins = (y >> BIN_SHIFTS[0]).astype(np.uint16) * (sizes[1] * sizes[2])
+    bins += (cr >> BIN_SHIFTS[1]).astype(np.uint16) * sizes[2]
+    bins += cb >> BIN_SHIFTS[2]
+    return bins
 
 
-def seen_outside(colours: np.ndarray, outside: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """bool (h, w): pixels whose colour bin (``colour_bins``) is ``OUTSIDE_RATIO``
-    times more frequent among the ``outside`` pixels than the ``inside`` ones."""
-    far, near = (_density(colours[where]) for where in (outside, inside))
-    return (far > OUTSIDE_RATIO * near).ravel().take(colours)
-
-
-def _density(colours: np.ndarray) -> np.ndarray:
-    """The share of ``colours`` (bins) in each bin, smoothed over its neighbours
-    in each of Y, Cr and Cb (weights 1/2, 1, 1/2): a colour on a bin's border
-    counts on both sides."""
+def background_bins(
+    colours: np.ndarray,
+    outside: np.ndarray,
+    inside: np.ndarray,
+    cheeks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """bool per colour bin (``colour_bins``): ``OUTSIDE_RATIO`` times more
+    frequent among the ``outside`` pixels than the ``inside`` ones (bool over
+    ``colours``) and than on the ``cheeks`` (their colours and where they are,
+    bool: the skin, told apart from a neck round the jaw), each bin's share
+    smoothed over its neighbours in each of Y, Cr and Cb (weights 1/2, 1, 1/2:
+    a colour on a bin's border counts on both sides; the test is linear, so
+    one difference is smoothed, not each count)."""
     sizes = tuple(256 >> shift for shift in BIN_SHIFTS)
-    hist = np.bincount(colours, minlength=int(np.prod(sizes))).astype(np.float32)
-    hist = hist.reshape(sizes) / max(len(colours), 1)
-    for axis in range(3):
-        padded = np.pad(hist, [(1, 1) if a == axis else (0, 0) for a in range(3)])
-        ahead, behind = (np.take(padded, range(k, k + sizes[axis]), axis) for k in (0, 2))
-        hist = hist + 0.5 * (ahead + behind)
-    return hist
+    bins = sizes[0] * sizes[1] * sizes[2]
+    far, near = (colours[where] for where in (outside, inside))
+    excess = np.bincount(far, minlength=bins) * (1.0 / len(far))
+    excess -= np.bincount(near, minlength=bins) * (OUTSIDE_RATIO / len(near))
+    if cheeks is not None:
+        skin = cheeks[0][cheeks[1]]
+        excess -= np.bincount(skin, minlength=bins) * (OUTSIDE_RATIO / len(skin))
+    padded = np.zeros([n + 2 for n in sizes], np.float32)
+    padded[1:-1, 1:-1, 1:-1] = excess.reshape(sizes)
+    spread = padded[:, :, 1:-1] + 0.5 * (padded[:, :, :-2] + padded[:, :, 2:])
+    spread = spread[:, 1:-1] + 0.5 * (spread[:, :-2] + spread[:, 2:])
+    spread = spread[1:-1] + 0.5 * (spread[:-2] + spread[2:])
+    return spread.ravel() > 0.0
 
 
-def _not_skin(grid: Analysis, where: np.ndarray) -> np.ndarray:
-    """bool (h, w): pixels of ``where`` unlike the warped source's skin on its
-    cheeks and nose (the reference ``strands`` reads, so its statistics are
-    computed once a face)."""
-    reference = np.zeros(where.shape, np.uint8)
-    cv2.fillPoly(reference, [np.round(grid.points[skin.REFERENCE]).astype(np.int32)], 1)
-    pixels = grid.source.reshape(-1, 3)
-    own = pixels.take(np.flatnonzero(reference), 0)
-    judged = np.flatnonzero(where)
-    out = np.zeros(where.shape, bool)
-    np.put(out, judged, skin.skin_likelihood(pixels.take(judged, 0), own) < NOT_SKIN)
-    return out
+def _cheeks(points: np.ndarray, below: tuple[slice, slice], shape_hw: tuple[int, ...]):
+    """bool (h, w) over the rows ``below``: the cheeks and nose of the 68
+    ``points`` (``skin.REFERENCE``, where ``strands`` and the forehead band
+    read the source's skin)."""
+    drawn = np.zeros(shape_hw[:2], np.uint8)
+    corners = np.round(points[skin.REFERENCE]).astype(np.int32) - np.int32([0, below[0].start])
+    cv2.fillPoly(drawn, [corners], 1)
+    return drawn.view(bool)
