@@ -136,9 +136,9 @@ def test_a_bare_source_keeps_its_whole_face(astronaut, grace, pair):
     core = np.round((dst[:68] - centre) * 0.7 + centre).astype(np.int32)
     cv2.fillConvexPoly(hull, cv2.convexHull(core), 1)
     # Never the middle of the face; at the outline's edge, at most the source's
-    # chin shadow over its dark collar (Grace's: 12% of the band, 0-3% else).
+    # chin over its dark collar (Grace's: 7-8% of the band; the astronaut's: none).
     assert not diff[hull > 0].any()
-    assert diff[_lower_outline(target, dst)].mean() < 0.15
+    assert diff[_lower_outline(target, dst)].mean() < 0.12
 
 
 def test_a_colour_seen_round_the_face_only_is_the_background():
