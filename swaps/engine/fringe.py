@@ -149,10 +149,10 @@ def _foreign(
     # Round and inside the face, every other row and column: still thousands
     # of pixels, at a quarter of the cost.
     sampled = slice(None, None, 2), slice(None, None, 2)
-    outside, interior = outside[sampled], interior[sampled]
+    outside, interior = (np.ascontiguousarray(m[sampled]) for m in (outside, interior))
     if min(np.count_nonzero(outside), np.count_nonzero(interior)) < MIN_SAMPLES:
         return None
-    background = background_bins(colours[sampled], outside, interior)
+    background = background_bins(np.ascontiguousarray(colours[sampled]), outside, interior)
     judged = np.flatnonzero(band)
     judged = judged[background.take(colours.ravel().take(judged))]
     if len(judged):  # and of those, what is not skin
