@@ -32,6 +32,9 @@ skin that is not skin in the result (the source's hair pasted over it);
 hair (mean and worst pair, no target yet): the share of the target's bare upper face
 outside its middle (temples, outer brows, forehead) that is hair-like in the result
 (not skin, or a thin dark line: the source's strands pasted there);
+fringe (median and worst pair, a diagnostic with no target): the share of the lower face's
+outline band coloured by neither the target there nor the result's skin (the source's
+background or hair in the feathered edge, ``pasted.fringe_pasted``);
 grain, a diagnostic with no target: the result's finest band over the target's on the
 inner face's skin (median, and the smoothest pair): below 1, a plastic face;
 half chroma, half texture, half noise and half blotch, diagnostics with no target: how the
@@ -41,7 +44,7 @@ evenness of brightness (patches 0.2-0.6 of the eye distance) beyond the target's
 mottled reads high;
 patch, a diagnostic with no target: how much darker (L*) the result's darkest patches on
 the upper face's skin (temples, forehead band) are than the target's, beyond the upper
-face's median difference (``quality.upper_patch``): a shadow deeper than the light lifts.
+face's median difference (``pasted.upper_patch``): a shadow deeper than the light lifts.
 """
 
 from __future__ import annotations
@@ -275,6 +278,8 @@ def summary(scores: list[swap_scores.SwapScores]) -> dict[str, float]:
     out["worst forehead"] = max(s.forehead for s in scores)
     out["hair"] = statistics.fmean(s.hair for s in scores)
     out["worst hair"] = max(s.hair for s in scores)
+    out["fringe"] = med("fringe")
+    out["worst fringe"] = max(s.fringe for s in scores)
     out["found"] = sum(s.found for s in scores) / len(scores)
     return out
 
@@ -290,7 +295,7 @@ def _cells(s: swap_scores.SwapScores) -> str:
         f"{s.shade:.1f} | {s.light:.1f} | {s.light_face:.1f} | {s.relief:.1f} | "
         f"{s.grain:.2f} | {s.half_chroma:.2f} | {s.half_texture:.2f} | {s.half_noise:.2f} | "
         f"{s.half_blotch:.2f} | {s.patch:.1f} | "
-        f"{100 * s.forehead:.1f}% | {100 * s.hair:.1f}%"
+        f"{100 * s.forehead:.1f}% | {100 * s.hair:.1f}% | {100 * s.fringe:.2f}%"
     )
 
 
@@ -298,9 +303,9 @@ def pair_table(rows: list[dict], methods: list[str]) -> str:
     head = (
         "| pair | method | d_src | d_tgt | transferred | head_err | background | seam | tone "
         "| shade | light | light (face) | relief | grain | half chroma | half texture "
-        "| half noise | half blotch | patch | forehead | hair |"
+        "| half noise | half blotch | patch | forehead | hair | fringe |"
     )
-    lines = [head, "|---" * 21 + "|"]
+    lines = [head, "|---" * 22 + "|"]
     for row in rows:
         lines += [f"| {row['pair']} | {m} | {_cells(row[m])} |" for m in methods]
     return "\n".join(lines)
@@ -311,6 +316,8 @@ def _figure(key: str, value: float) -> str:
         return f"{100 * value:.0f}%"
     if key in ("forehead", "worst forehead", "hair", "worst hair"):
         return f"{100 * value:.1f}%"
+    if key in ("fringe", "worst fringe"):
+        return f"{100 * value:.2f}%"
     return f"{100 * value:.2f}%" if key == "background" else f"{value:.3f}"
 
 
@@ -348,6 +355,8 @@ def median_table(groups: dict[str, dict[str, list[swap_scores.SwapScores]]]) -> 
         "worst forehead",
         "hair",
         "worst hair",
+        "fringe",
+        "worst fringe",
         "found",
     ]
     lines = [

@@ -19,7 +19,7 @@ The new face's eyes, brows and nose (``strands.kept_features``) are never
 dropped. A target's skin lit darker than the corrected face is left alone
 (the deficit is the target's brighter, never darker), as is every face that
 was not lifted (no strength: nothing is computed). The shared pair's grey
-temple: upper-face patch 2.95 -> 0.46 L* (``quality.upper_patch``).
+temple: upper-face patch 2.95 -> 0.46 L* (``pasted.upper_patch``).
 """
 
 from __future__ import annotations

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,26 +13,24 @@ import numpy as np
 
 from . import (
     blend,
+    blend_weights,
     colour,
-    deep_shadow,
     detail,
     enhance,
     exposure,
     hands,
-    in_front,
     lifted,
     mask,
     occluders,
     outer,
     relight,
     shape,
-    skin,
-    strands,
     texture,
     trade_off,
     warp,
 )
-from .detect import WORK_PIXELS, Timer
+from .detect import Timer
+from .options import SwapOptions
 from .regions import Analysis, Crop, face_scope
 
 # A source face enlarged onto the target is sampled bicubically: bilinear
@@ -43,50 +39,6 @@ from .regions import Analysis, Crop, face_scope
 # but a sharp source shrunk first (``prefilter_below``) then keeps detail up to
 # the outline that the engine test's seam ratio reads as a seam: 1.42, over 1.35).
 CUBIC_FROM = 1.0
-
-
-# The source's glasses frames (``occluders``) above this weight are never taken
-# for hair (``strands``): their arms reach the outline's edge at the temples.
-GLASSES_KEPT = 0.05
-
-
-@dataclass(frozen=True)
-class SwapOptions:
-    """Tuning knobs; lengths are fractions of the face size (~ the face width)."""
-
-    # 0..1: how much of the source face survives beyond its features (shape,
-    # skin colour, outline); 0 = fit the target's face exactly. See trade_off.py.
-    likeness: float = trade_off.DEFAULT_LIKENESS
-    forehead: float = 0.18  # how far above the brows the swapped region reaches
-    erode: float | None = None  # how far inside the outline the seam sits (else likeness')
-    feather: float | None = None  # sigma of the seam's soft edge (else erode / 2.5)
-    colour_sigma: float = 0.15  # detail finer than this keeps the source's colour
-    # The face's size on the grid for masks, light maps, colour and occluders (160
-    # until 2026-12-07: 128 is ~2.5 ms a face cheaper at 1 MP for a worst shade of
-    # 4.80 against 4.61; the sharpness match keeps its own 160, detail.FACE_PX).
-    analysis_face_px: int = 128
-    prefilter_below: float = 0.8  # shrink the source first if it must shrink more
-    source_shape: float | None = None  # 0..1 of the source's proportions (else likeness')
-    source_colour: float | None = None  # 0..1 of the source's skin colour (else likeness')
-    skin_forehead: bool = True  # drop hair (either image's) from the forehead band
-    drop_strands: bool = True  # drop hair (either image's) reaching in at the temples (strands.py)
-    match_sharpness: bool = True  # soften a source sharper than the target photo
-    match_light: bool = True  # the target's side light on the face, not the source's (relight.py)
-    tone_curve: bool = True  # half the target's flatter tone curve (exposure.py; with match_light)
-    detect_pixels: int = WORK_PIXELS  # the fine detection pass's pixel budget
-    clean_source: bool = True  # clean an enlarged source's noise first (texture.py)
-    keep_glasses: bool = True  # the target's glasses frames stay (occluders.py)
-    keep_occluders: bool = True  # objects in front of the target's face stay (in_front.py)
-    # The target's hands in front of its face stay (hands.py). Off unless asked: its
-    # palm detector costs ~8.5 ms a face, a realism budget of its own.
-    keep_hands: bool = False
-    shadow_residue: bool = True  # lift what the light map left of a strong shadow
-    lifted_colour: bool = True  # a lifted shadow's skin takes the lit skin's colour (lifted.py)
-    lifted_noise: bool = True  # ... and the lit skin's level of noise (lifted.py)
-    lifted_level: bool = True  # ... and the lit skin's local brightness (lifted.py)
-    deep_shadow: bool = True  # the target's skin where the upper face is too dark to lift
-    match_grain: bool = True  # an enlarged face gets grain at the target's level (texture.py)
-    enhance: bool = False  # denoise, sharpen and re-grain the swapped face (enhance.py)
 
 
 @dataclass
@@ -214,10 +166,10 @@ def _composite(
     grid = Analysis.of(warped, target_crop, points, face_size, opts.analysis_face_px)
     # The source's own glasses, looked for once and only if a step asks.
     worn = functools.cache(lambda: occluders.glasses_mask(grid.source, grid.points, grid.iods[0]))
-    frames = _glasses(grid, worn) if opts.keep_glasses else None
+    frames = blend_weights.target_glasses(grid, worn) if opts.keep_glasses else None
     if opts.keep_occluders or held:
-        grid, frames = _in_front(grid, frames, held or [], opts.keep_occluders)
-    soft = _soft_mask(grid, dst_local, face_size, opts, keep, frames, worn)
+        grid, frames = blend_weights.in_front_of_face(grid, frames, held or [], opts.keep_occluders)
+    soft = blend_weights.soft_mask(grid, dst_local, face_size, opts, keep, frames, worn)
     if opts.match_sharpness:
         sigma = detail.source_blur(warped, target_crop, dst_local[shape.INNER_FACE], face_size)
         warped = detail.soften(warped, sigma)
@@ -229,7 +181,7 @@ def _composite(
         gain = colour.match_colour(warped, target_crop, outline, face_size, opts.colour_sigma)
         gain = colour.keep_source(gain, keep.colour)
     if shadow is not None and opts.deep_shadow:
-        soft = _with_target_skin(soft, grid, gain, shadow[0])
+        soft = blend_weights.with_target_skin(soft, grid, gain, shadow[0])
     soft = mask.upsample(soft, grid.size)
     face = blend.apply_gain(warped, gain)
     if shadow is not None and opts.lifted_noise:
@@ -238,15 +190,6 @@ def _composite(
         face = _with_grain(face, target_crop, grid, own, grain)
     # Reads of the crop are all done: the blend may overwrite it.
     blend.blend(target_crop, face, soft, out=target_crop)
-
-
-def _with_target_skin(
-    soft: np.ndarray, grid: Analysis, gain: np.ndarray, strength: np.ndarray
-) -> np.ndarray:
-    """``soft`` (the blend weights on the analysis ``grid``) lowered where the
-    upper face is too deep in the source's shadow to lift (``deep_shadow``)."""
-    weight = deep_shadow.target_weight(grid, gain, strength)
-    return soft if weight is None else soft * weight
 
 
 def _with_grain(
@@ -343,73 +286,3 @@ def _tone_gain(grid: Analysis, gain: np.ndarray) -> np.ndarray:
     curve = exposure.curve_gain(face, grid.target, grid.inner, exposure.SMOOTH_IOD * iod)
     skins = [grid.inner * (1.0 - f) for f in grid.features]
     return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
-
-
-def _glasses(grid: Analysis, worn: Callable[[], np.ndarray | None]) -> np.ndarray | None:
-    """The target's glasses frames on the analysis grid (``occluders``), or None;
-    None too when the source face wears its own (``worn()``: found on the warped
-    source, at the morphed points): two pairs on one face read worse than the
-    source's alone."""
-    frames = occluders.glasses_mask(grid.target, grid.own, grid.iods[1])
-    if frames is None or worn() is not None:
-        return None
-    return frames
-
-
-def _in_front(
-    grid: Analysis, frames: np.ndarray | None, held: list[np.ndarray], coloured: bool = True
-) -> tuple[Analysis, np.ndarray | None]:
-    """What is in front of the target's face (``in_front`` when ``coloured``, and
-    the ``held`` hands, ``hands``: their points in crop pixels), added to
-    ``frames``: both keep the target's pixels and stay out of the colour match.
-    The light is read on the target with the objects painted over from round
-    them (a dark bar on one cheek would read as a shadow to match)."""
-    iod, shape_hw = grid.iods[1], grid.target.shape[:2]
-    features = grid.features[1] > 0
-    found = [in_front.occluder_mask(grid.target, grid.own, iod, features) if coloured else None]
-    if held:
-        step = np.asarray(grid.step)
-        on_grid = [(p + 0.5) / step - 0.5 for p in held]
-        found.append(hands.hand_mask(on_grid, grid.own, iod, shape_hw))
-    found = [f for f in found if f is not None]
-    if not found:
-        return grid, frames
-    objects = np.maximum.reduce(found)
-    hidden = (objects > 0.05).astype(np.uint8)
-    painted = cv2.inpaint(grid.target, hidden, max(1.0, 0.1 * iod), cv2.INPAINT_TELEA)
-    kept = objects if frames is None else np.maximum(frames, objects)
-    return dataclasses.replace(grid, target=painted), kept
-
-
-def _soft_mask(
-    grid: Analysis,
-    dst_local: np.ndarray,
-    face_size: float,
-    opts: SwapOptions,
-    keep: trade_off.Blend,
-    frames: np.ndarray | None,
-    worn: Callable[[], np.ndarray | None],
-) -> np.ndarray:
-    """The blend weights on the analysis grid: the face outline with hair removed
-    from the forehead band, its top faded (with ``match_light``), eroded and
-    feathered, then none on the hair reaching in over the upper face
-    (``strands``: after the feather, so a thin strand leaves a thin gap; the
-    source's glasses, ``worn()``, are not hair) and along the target's glasses
-    ``frames``."""
-    hard = outline = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
-    if opts.match_light:
-        top = dst_local[shape.FOREHEAD]
-        hard = hard * mask.forehead_fade(dst_local[shape.BROWS], top, grid.grid, grid.step)
-    if opts.skin_forehead:
-        band = (hard > 0) & (grid.inner < 0.5)
-        weight = skin.band_weight(grid.source, grid.target, dst_local, band, grid.step)
-        hard = hard * weight
-    face_px = face_size / grid.step[0]
-    soft = mask.feather(hard, keep.erode * face_px, keep.feather * face_px)
-    if opts.drop_strands:
-        glasses = worn()
-        kept = None if glasses is None else glasses > GLASSES_KEPT
-        soft = soft * strands.strand_weight(grid, outline > 0, kept)
-    if frames is not None:  # else the mask is left exactly as it was
-        soft = soft * (1.0 - frames)
-    return soft

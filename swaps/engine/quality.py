@@ -21,7 +21,6 @@ from .detect import Detection, Face, find_face_boxes, place_landmarks
 from .mask import feature_mask
 from .shape import FOREHEAD, INNER_FACE, extend_landmarks, fit_similarity
 from .skin import REFERENCE, skin_likelihood
-from .strands import kept_features, upper_face
 from .texture import GRAIN_MIN_SIGMA, band_level, octaves
 
 # dlib's recognition model: two photos of one person are usually closer than this.
@@ -61,7 +60,7 @@ def head_error(target: np.ndarray, output: np.ndarray) -> float:
     return shift / inter_ocular(target) + abs(fit.scale - 1.0) + rotation
 
 
-def _hull(shape_hw: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+def filled_hull(shape_hw: tuple[int, ...], points: np.ndarray) -> np.ndarray:
     out = np.zeros(shape_hw[:2], np.uint8)
     cv2.fillConvexPoly(out, cv2.convexHull(np.round(points).astype(np.int32)), 1)
     return out
@@ -73,14 +72,14 @@ def _signed_distance(shape_hw: tuple[int, ...], points: np.ndarray) -> np.ndarra
     A distance transform costs the same for any radius, where a dilation by
     0.6 inter-ocular distances of a 29 MP photo's face takes seconds.
     """
-    hull = _hull(shape_hw, points)
+    hull = filled_hull(shape_hw, points)
     outside = cv2.distanceTransform(1 - hull, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     inside = cv2.distanceTransform(hull, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return outside - inside
 
 
 @dataclass(frozen=True)
-class _Window:
+class Window:
     """Both images cropped around the face and shrunk so the eyes are at most
     ``WINDOW_IOD_PX`` apart: local measures then judge every face at one scale
     (a seam is as visible on a 40 px face as on a 2000 px one) and cheaply."""
@@ -98,7 +97,7 @@ class _Window:
         output: np.ndarray,
         landmarks: np.ndarray,
         iod_px: float = WINDOW_IOD_PX,
-    ) -> _Window:
+    ) -> Window:
         iod = inter_ocular(landmarks)
         margin = max(RING_OUTSIDE, BACKGROUND_MARGIN) * iod + 4
         h, w = target.shape[:2]
@@ -131,7 +130,7 @@ def changed_pixels(target: np.ndarray, output: np.ndarray) -> np.ndarray:
 def background_changed(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
     """Share of the pixels outside the target's face hull (grown by
     ``BACKGROUND_MARGIN`` inter-ocular distances) that changed visibly."""
-    win = _Window.around(target, output, landmarks)
+    win = Window.around(target, output, landmarks)
     t, o = target[win.crop], output[win.crop]
     distance = cv2.resize(win.distance(), t.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     face = distance <= BACKGROUND_MARGIN
@@ -158,7 +157,7 @@ def seam_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) ->
 
     1.0 = the swap added no edges where a mask ends (a seam, a pasted outline).
     """
-    win = _Window.around(target, output, landmarks)
+    win = Window.around(target, output, landmarks)
     distance = win.distance()
     ring = (distance <= RING_OUTSIDE) & (distance > -RING_INSIDE)
     before = float(edge_energy(win.target)[ring].mean())
@@ -169,7 +168,7 @@ def seam_ratio(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) ->
 def inner_face(shape_hw: tuple[int, ...], landmarks: np.ndarray) -> np.ndarray:
     """Boolean mask of the landmark hull shrunk by ``INNER_SHRINK`` about its centre."""
     c = landmarks.mean(axis=0)
-    return _hull(shape_hw, (landmarks - c) * INNER_SHRINK + c) > 0
+    return filled_hull(shape_hw, (landmarks - c) * INNER_SHRINK + c) > 0
 
 
 def mean_lab(image: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -180,7 +179,7 @@ def mean_lab(image: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 def tone_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
     """CIE76 distance of the inner face's mean Lab colour, output vs target."""
-    win = _Window.around(target, output, landmarks)
+    win = Window.around(target, output, landmarks)
     inner = inner_face(win.target.shape, win.landmarks)
     return float(np.linalg.norm(mean_lab(win.output, inner) - mean_lab(win.target, inner)))
 
@@ -217,7 +216,7 @@ def face_at(image: np.ndarray, face: Face, min_iou: float = 0.3) -> tuple[Face, 
     return found, best_iou > min_iou
 
 
-def _lightness(image: np.ndarray) -> np.ndarray:
+def lightness(image: np.ndarray) -> np.ndarray:
     """CIE L* (0..100) of a BGR uint8 image, float32."""
     lab = cv2.cvtColor(image.astype(np.float32) * (1.0 / 255), cv2.COLOR_BGR2LAB)
     return lab[..., 0]
@@ -225,8 +224,8 @@ def _lightness(image: np.ndarray) -> np.ndarray:
 
 def _inner_window(
     target: np.ndarray, output: np.ndarray, landmarks: np.ndarray
-) -> tuple[_Window, np.ndarray]:
-    win = _Window.around(target, output, landmarks)
+) -> tuple[Window, np.ndarray]:
+    win = Window.around(target, output, landmarks)
     return win, inner_face(win.target.shape, win.landmarks)
 
 
@@ -248,9 +247,7 @@ def shade_difference(target: np.ndarray, output: np.ndarray, landmarks: np.ndarr
     if not inner.any():
         return 0.0
     centre = win.landmarks[:68].mean(axis=0)
-    slopes = [
-        light_slope(_lightness(im), inner, centre, win.iod) for im in (win.target, win.output)
-    ]
+    slopes = [light_slope(lightness(im), inner, centre, win.iod) for im in (win.target, win.output)]
     return float(np.linalg.norm(slopes[1] - slopes[0]))
 
 
@@ -264,14 +261,14 @@ def light_difference(
     the issue's measure: the light steps read the light over the central face."""
     win, inner = _inner_window(target, output, landmarks)
     if whole_face:
-        inner = _hull(win.target.shape, win.landmarks[:68]) > 0
+        inner = filled_hull(win.target.shape, win.landmarks[:68]) > 0
     if not inner.any():
         return 0.0
     mask = inner.astype(np.float32)
     sigma = win.iod / 3.0
     weights = np.maximum(cv2.GaussianBlur(mask, (0, 0), sigma), 1e-3)
     blurred = [
-        cv2.GaussianBlur(_lightness(im) * mask, (0, 0), sigma) / weights
+        cv2.GaussianBlur(lightness(im) * mask, (0, 0), sigma) / weights
         for im in (win.target, win.output)
     ]
     diff = (blurred[1] - blurred[0])[inner]
@@ -297,7 +294,7 @@ def relief_excess(target: np.ndarray, output: np.ndarray, landmarks: np.ndarray)
     spreads = [
         np.subtract(
             *np.percentile(
-                cv2.GaussianBlur(_lightness(im), (0, 0), sigma)[skin], RELIEF_PERCENTILES[::-1]
+                cv2.GaussianBlur(lightness(im), (0, 0), sigma)[skin], RELIEF_PERCENTILES[::-1]
             )
         )
         for im in (win.target, win.output)
@@ -331,11 +328,13 @@ def forehead_skin_lost(target: np.ndarray, output: np.ndarray, landmarks: np.nda
     output, skin judged against the target's cheeks and nose (``skin.py``): the
     source's hair pasted over the target's forehead, or a forehead of another
     colour or brightness than the face."""
-    win = _Window.around(target, output, landmarks)
+    win = Window.around(target, output, landmarks)
     points, _ = extend_landmarks(win.landmarks, FOREHEAD_CHECK)
     top = np.vstack([points[17:27], points[FOREHEAD]])
-    band = (_hull(win.target.shape, top) > 0) & ~(_hull(win.target.shape, points[INNER_FACE]) > 0)
-    reference = _hull(win.target.shape, win.landmarks[REFERENCE]) > 0
+    band = (filled_hull(win.target.shape, top) > 0) & ~(
+        filled_hull(win.target.shape, points[INNER_FACE]) > 0
+    )
+    reference = filled_hull(win.target.shape, win.landmarks[REFERENCE]) > 0
     if band.sum() < 8 or reference.sum() < 8:
         return 0.0
     was, now = (skin_likelihood(im[band], win.target[reference]) for im in (win.target, win.output))
@@ -348,7 +347,7 @@ def half_mismatch(
     """The output face's two halves against the target's (``halves``): colour
     and texture contrast on the window (the face at one scale), noise at the
     photo's own pixels (on the 68 points' box, as ``grain_ratio``)."""
-    win = _Window.around(target, output, landmarks)
+    win = Window.around(target, output, landmarks)
     x, y, w, h = cv2.boundingRect(np.round(landmarks[:68]).astype(np.int32))
     box = slice(max(y, 0), y + h), slice(max(x, 0), x + w)
     local = landmarks[:68] - (box[1].start, box[0].start)
@@ -358,119 +357,3 @@ def half_mismatch(
         win.iod,
         (target[box], output[box], local, inter_ocular(local)),
     )
-
-
-# The hair measure reads the face at twice the other local measures' scale (a
-# lock's loose fibres vanish at theirs). A strand is darker than the brightest
-# round it (within HAIR_LINE_IOD inter-ocular distances) by HAIR_LINE of the
-# skin's median grey level, or not skin at all.
-HAIR_IOD_PX = 128.0
-HAIR_LINE_IOD, HAIR_LINE = 0.05, 0.15
-# The eyes and brows left out are grown by this (inter-ocular distances) more.
-HAIR_EYE_GROW = 0.06
-
-
-def _hair_like(image: np.ndarray, region: np.ndarray, reference: np.ndarray, iod: float):
-    """bool over ``region``: pixels of ``image`` unlike its skin at ``reference``
-    (``skin.py``) or on a thin dark line (a strand)."""
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    radius = max(1, round(HAIR_LINE_IOD * iod))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    line = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel)[region]
-    level = float(np.median(grey[reference]))
-    likely = skin_likelihood(image[region], image[reference])
-    return (likely <= 0.5) | (line > HAIR_LINE * level)
-
-
-def hair_pasted(
-    target: np.ndarray,
-    output: np.ndarray,
-    landmarks: np.ndarray,
-    out_landmarks: np.ndarray | None = None,
-) -> float:
-    """Share of the upper face's bare skin outside its middle (from the nose's
-    base up to ``FOREHEAD_CHECK`` above the brows, within the face's outline;
-    eyes, brows and nose of the target and of the output, at ``out_landmarks``,
-    left out: ``strands.kept_features``) that the swap changed into something
-    hair-like (``_hair_like``, against the output's own cheeks and nose): the
-    source's strands, earrings or hands pasted over the target's temples and forehead."""
-    win = _Window.around(target, output, landmarks, HAIR_IOD_PX)
-    points, _ = extend_landmarks(win.landmarks, FOREHEAD_CHECK)
-    shape_hw = win.target.shape[:2]
-    outline = np.vstack([points[:17], points[FOREHEAD]])
-    region = (_hull(shape_hw, outline) > 0) & (upper_face(win.landmarks, shape_hw) > 0)
-    faces = [win.landmarks]
-    if out_landmarks is not None:  # moved into window pixels
-        scale = win.iod / inter_ocular(landmarks)
-        faces.append(win.landmarks + (out_landmarks - landmarks) * scale)
-    # The features grown further than the engine's: lids and lashes are dark lines.
-    grow = max(1, round(HAIR_EYE_GROW * win.iod))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    for points68 in faces:
-        features = kept_features(points68, shape_hw, win.iod).astype(np.uint8)
-        region &= cv2.dilate(features, kernel) == 0
-    reference = _hull(shape_hw, win.landmarks[REFERENCE]) > 0
-    if region.sum() < 8 or reference.sum() < 8:
-        return 0.0
-    was, now = (_hair_like(im, region, reference, win.iod) for im in (win.target, win.output))
-    pasted = ~was & now & changed_pixels(win.target, win.output)[region]
-    return float(np.count_nonzero(pasted) / max(np.count_nonzero(~was), 1))
-
-
-# The upper face's dark patch: L* blurred over the upper face's skin at this
-# share of the inter-ocular distance, and the share of that skin, darkest first,
-# whose difference is read.
-PATCH_BLUR_IOD = 0.1
-PATCH_SHARE = 0.02
-
-
-def upper_patch(
-    target: np.ndarray,
-    output: np.ndarray,
-    landmarks: np.ndarray,
-    out_landmarks: np.ndarray | None = None,
-) -> float:
-    """How much darker (L*) the output's darkest patches on the upper face's
-    skin (``_upper_skin``) are than the target's, beyond the face's own change of
-    level: the PATCH_SHARE percentile of the output's L* less the target's,
-    blurred at PATCH_BLUR_IOD over that skin only, below the difference's median
-    over the inner face's skin; 0 if none is. A shadow deeper than the light
-    lifts (a grey temple, the source's hairline in shadow) reads high."""
-    win = _Window.around(target, output, landmarks)
-    upper, inner = _upper_skin(win, landmarks, out_landmarks)
-    if upper.sum() < 8 or inner.sum() < 8:
-        return 0.0
-    diff = _lightness(win.output) - _lightness(win.target)
-    weights = upper.astype(np.float32)
-    sigma = max(PATCH_BLUR_IOD * win.iod, 0.5)
-    cover = np.maximum(cv2.GaussianBlur(weights, (0, 0), sigma), 1e-3)
-    local = cv2.GaussianBlur(diff * weights, (0, 0), sigma) / cover
-    darkest = np.percentile(local[upper], 100 * PATCH_SHARE)
-    return max(0.0, float(np.median(diff[inner]) - darkest))
-
-
-def _upper_skin(
-    win: _Window, landmarks: np.ndarray, out_landmarks: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """bool masks on the window: the upper face's skin (the outline and
-    FOREHEAD_CHECK above the brows, at the eyes' level and above) and the inner
-    face's; eyes, brows and nose of both faces (at ``out_landmarks``) left out,
-    as ``hair_pasted``, and what is not the target's skin (its hair, glasses, a
-    hat's brim: against its cheeks, ``skin.py``)."""
-    points, _ = extend_landmarks(win.landmarks, FOREHEAD_CHECK)
-    shape_hw = win.target.shape[:2]
-    outline = np.vstack([points[:17], points[FOREHEAD]])
-    upper = (_hull(shape_hw, outline) > 0) & (upper_face(win.landmarks, shape_hw) >= 1.0)
-    inner = inner_face(shape_hw, win.landmarks)
-    faces = [win.landmarks]
-    if out_landmarks is not None:
-        faces.append(
-            win.landmarks + (out_landmarks - landmarks) * (win.iod / inter_ocular(landmarks))
-        )
-    for points68 in faces:
-        kept = kept_features(points68, shape_hw, win.iod)
-        upper, inner = upper & ~kept, inner & ~kept
-    reference = _hull(shape_hw, win.landmarks[REFERENCE]) > 0
-    if reference.sum() >= 8 and upper.any():
-        upper[upper] = skin_likelihood(win.target[upper], win.target[reference]) > 0.5
-    return upper, inner

@@ -1,5 +1,5 @@
 """One swap's figures for the quality benchmark and tests: every measure of
-``quality`` (and ``halves``) on one output, and whether identity was transferred."""
+``quality`` (and ``halves``, ``pasted``) on one output, and whether identity was transferred."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import numpy as np
 
 from .detect import Face
 from .identity import face_descriptor
+from .pasted import fringe_pasted, hair_pasted, upper_patch
 from .quality import (
     SAME_PERSON,
     background_changed,
     face_at,
     forehead_skin_lost,
     grain_ratio,
-    hair_pasted,
     half_mismatch,
     head_error,
     identity_distance,
@@ -24,7 +24,6 @@ from .quality import (
     seam_ratio,
     shade_difference,
     tone_difference,
-    upper_patch,
 )
 
 
@@ -44,6 +43,7 @@ class SwapScores:
     relief: float  # the output's inner-face skin L* range minus the target's: a diagnostic
     forehead: float  # share of the target's forehead skin that is not skin in the output
     hair: float  # share of the target's bare upper outer face that is hair-like in the output
+    fringe: float  # share of the lower outline band coloured by neither face: a diagnostic
     grain: float  # the output's finest band over the target's on inner-face skin: a diagnostic
     # The halves' colour, texture, noise and blotch mismatch (``half_mismatch``): diagnostics.
     half_chroma: float
@@ -84,6 +84,7 @@ def score_swap(
         relief=relief_excess(target, output, pts),
         forehead=forehead_skin_lost(target, output, pts),
         hair=hair_pasted(target, output, pts, out_face.landmarks),
+        fringe=fringe_pasted(target, output, pts),
         grain=grain_ratio(target, output, pts),
         half_chroma=between.chroma,
         half_texture=between.texture,
