@@ -17,6 +17,7 @@ import numpy as np
 
 from .images import shrink
 from .mask import hull_mask
+from .planes import channels_of
 
 # Wide enough for a dark skin onto a light one (a linear luminance ratio of ~5),
 # but stops a black source region (a shadow, a beard) from being boosted into noise.
@@ -34,15 +35,16 @@ def masked_lowpass(
     """
     if weights is None:
         weights = mask_weights(mask, sigma_px)
-    weighted = image.astype(np.float32) * mask[..., None]
+    channels = image.shape[2]
+    weighted = image.astype(np.float32) * channels_of(mask, channels)
     blurred = cv2.GaussianBlur(weighted, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
-    return blurred / weights
+    return blurred / channels_of(weights, channels)
 
 
 def mask_weights(mask: np.ndarray, sigma_px: float) -> np.ndarray:
-    """The blurred mask that ``masked_lowpass`` divides by, (h, w, 1)."""
+    """The blurred mask that ``masked_lowpass`` divides by, (h, w)."""
     blurred = cv2.GaussianBlur(mask, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
-    return np.maximum(blurred, 1e-3)[..., None]
+    return np.maximum(blurred, 1e-3)
 
 
 def colour_gain(
@@ -100,8 +102,10 @@ def source_hue_factor(gain: np.ndarray, share: float, region: np.ndarray) -> np.
         return np.ones(3, np.float32)
     if region.shape != gain.shape[:2]:
         region = cv2.resize(region, gain.shape[1::-1], interpolation=cv2.INTER_AREA)
-    weights = region[..., None].astype(np.float32)
-    mean_log = (np.log(gain) * weights).sum(axis=(0, 1)) / max(float(weights.sum()), 1e-6)
+    weights = region.astype(np.float32)
+    weighted = np.log(gain) * channels_of(weights)
+    # OpenCV's sum (in float64): numpy's over a colour image's two axes costs ~30x.
+    mean_log = np.array(cv2.sumElems(weighted)[:3]) / max(float(weights.sum()), 1e-6)
     return np.exp(-share * (mean_log - mean_log.mean())).astype(np.float32, copy=False)
 
 

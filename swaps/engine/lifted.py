@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from . import colour, detail, relight, texture
+from .planes import channels_of
 from .regions import Analysis
 
 # The light map's lift (log gain) from which the correction starts, and where it is full.
@@ -123,11 +124,11 @@ def chroma_gain(
     logs = np.log(np.clip(face, 0.0, 255.0) + 4.0).astype(np.float32, copy=False)
     chroma = colour.masked_lowpass(cv2.transform(logs, _LESS_MEAN), skin, max(FINE_IOD * iod, 0.5))
     lit = skin * (1.0 - strength)
-    gain = np.exp((_reference(chroma, lit, points) - chroma) * weight[..., None])
+    gain = np.exp((_reference(chroma, lit, points) - chroma) * channels_of(weight))
     # The grey level as it was: only the colour moves.
     pixels = np.clip(face, 0.0, 255.0) + 4.0
     kept = (pixels @ LUMA) / np.maximum((pixels * gain) @ LUMA, 1e-3)
-    return (gain * kept[..., None]).astype(np.float32, copy=False)
+    return (gain * channels_of(kept)).astype(np.float32, copy=False)
 
 
 def lifted_strength(
@@ -163,7 +164,7 @@ def even_level(grid: Analysis, gain: np.ndarray, skin: np.ndarray, hull: np.ndar
     """``gain`` (on the analysis ``grid``) times ``level_gain`` on the ``hull``
     (``skin``: 0..1, the hull without the features)."""
     level = level_gain(grid.source.astype(np.float32) * gain, grid, skin, hull)
-    return gain * cv2.resize(level, grid.grid, interpolation=cv2.INTER_LINEAR)[..., None]
+    return gain * channels_of(cv2.resize(level, grid.grid, interpolation=cv2.INTER_LINEAR))
 
 
 # The local brightness is read (over the skin) at this share of the
@@ -224,7 +225,7 @@ def _skin_level(logs: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
     fine = colour.masked_lowpass(logs, skin, sigma)
     cover = cv2.GaussianBlur(skin, (0, 0), sigma)
     wide = colour.masked_lowpass(logs, skin, 3.0 * sigma)
-    share = _ramp(cover, (0.05, 0.3))[..., None]
+    share = channels_of(_ramp(cover, (0.05, 0.3)), fine.shape[2])
     return fine * share + wide * (1.0 - share)
 
 
@@ -241,7 +242,7 @@ def _reference(chroma: np.ndarray, lit: np.ndarray, points: np.ndarray) -> np.nd
     """The chromaticity each pixel should have: its mirror partner's (through the
     face's landmarks, ``relight.mirror_affine``) where that is lit skin, else the
     lit skin's mean (``lit``: 0..1 weights)."""
-    both = cv2.merge([chroma * lit[..., None], lit])
+    both = cv2.merge([chroma * channels_of(lit), lit])
     mirrored = relight.mirrored(both, points, cv2.BORDER_CONSTANT)
     total = max(float(lit.sum()), 1e-6)
     mean = lit.reshape(-1) @ chroma.reshape(-1, 3) / total

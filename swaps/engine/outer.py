@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from . import colour
+from .planes import channels_of
 
 # Local means are read at this share of the inter-ocular distance.
 SIGMA_IOD = 0.12
@@ -73,7 +74,7 @@ def outer_gain(
     local = (points + 0.5) * (sx, sy) - 0.5
     below = below_brows(local, inner_s.shape, iod * sx)
     share = SHARE * outside * (BAND_SHARE + (1.0 - BAND_SHARE) * below)
-    change = np.log(gain) * share[..., None]
+    change = np.log(gain) * channels_of(share)
     return np.exp(cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)).astype(
         np.float32, copy=False
     )

@@ -31,6 +31,7 @@ from . import (
 )
 from .detect import Timer
 from .options import SwapOptions
+from .planes import channels_of, scaled_channels
 from .regions import Analysis, Crop, face_scope
 
 # A source face enlarged onto the target is sampled bicubically: bilinear
@@ -233,16 +234,16 @@ def _lit_gain(
     hull = mask.hull_mask(dst_local[shape.OUTLINE], grid.grid, grid.step)
     source = grid.source.astype(np.float32)
     light, shading = relight.light_maps(grid.source, grid.target, points, hull, iod)
-    lit = source * light[..., None]
+    lit = source * channels_of(light)
     if opts.shadow_residue and float(light.max()) > np.exp(relight.RESIDUE_GATE[1]):
         residue = _shadow_residue(grid, lit, points, hull * (1.0 - features[0]), iod)
-        light, lit = light * residue, lit * residue[..., None]
+        light, lit = light * residue, lit * channels_of(residue)
     colour_gain = colour.match_colour(
         lit, grid.target, points[shape.OUTLINE], face_size / grid.step[0], opts.colour_sigma, frames
     )
     hue = colour.source_hue_factor(colour_gain, keep.colour, grid.inner)
     colour_gain = cv2.resize(colour_gain, grid.grid, interpolation=cv2.INTER_LINEAR)
-    gain = colour_gain * light[..., None] * hue
+    gain = scaled_channels(colour_gain * channels_of(light), hue)
     if opts.tone_curve:
         gain *= _tone_gain(grid, gain)  # in place: gain is this step's own
     skin = hull * (1.0 - np.maximum(*features))  # skin in both faces (outer, lifted)
@@ -256,7 +257,7 @@ def _lit_gain(
     # widths off it).
     core = mask.core_weights(own, grid.grid, grid.step)
     plane = relight.plane_gain(source * gain, grid.target, core, grid.own.mean(axis=0), iod)
-    gain *= plane[..., None]
+    gain *= channels_of(plane)
     face = source * gain
     gain *= outer.outer_gain(face, grid.target, skin, grid.inner, points, iod)
     if strength is not None and opts.lifted_colour:
@@ -285,4 +286,4 @@ def _tone_gain(grid: Analysis, gain: np.ndarray) -> np.ndarray:
     face, iod = grid.source.astype(np.float32) * gain, grid.iods[0]
     curve = exposure.curve_gain(face, grid.target, grid.inner, exposure.SMOOTH_IOD * iod)
     skins = [grid.inner * (1.0 - f) for f in grid.features]
-    return curve * exposure.relief_gain(face * curve, grid.target, *skins, iod)[..., None]
+    return curve * channels_of(exposure.relief_gain(face * curve, grid.target, *skins, iod))

@@ -74,7 +74,13 @@ def strand_weight(
     box = _box(allowed, max(grid.iods))
     if box is None:
         return weight
-    edge = cv2.erode(outline.astype(np.uint8), np.ones((EDGE, EDGE), np.uint8))[box] == 0
+    # Outside the grid counts as outside the outline: where the outline runs
+    # along the crop's border (its extremes lie there), that is its edge too.
+    kernel = np.ones((EDGE, EDGE), np.uint8)
+    eroded = cv2.erode(
+        outline.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    edge = eroded[box] == 0
     allowed = allowed[box]
     src = _hair(grid.source, grid.points, grid.iods[0], box, allowed, SOURCE_DARKER)
     hair = reaching_out(src, edge)
