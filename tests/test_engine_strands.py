@@ -137,3 +137,14 @@ def test_judging_only_some_pixels_gives_their_verdicts_unchanged():
     everywhere = strands.not_skin(face, reference, 30.0, 0.85, box)
     some = strands.not_skin(face, reference, 30.0, 0.85, box, within)
     assert np.array_equal(some, everywhere & within)
+
+
+def test_the_outlines_edge_includes_where_it_meets_the_grids_border():
+    # The crop ends 2 px past the outline's extremes, a pixel or less on the grid:
+    # hair reaching in there must be seen to reach in.
+    outline = np.zeros((30, 40), bool)
+    outline[:, 5:35] = True  # runs along the top and bottom borders
+    edge = strands.outline_edge(outline)
+    assert edge[0, 20] and edge[1, 20] and edge[-1, 20]
+    assert not edge[15, 20]  # the middle is not the edge
+    assert edge[15, 2] and edge[15, 6]  # outside it, and its outer pixels

@@ -24,7 +24,8 @@ from .errors import (  # noqa: E402
 from .identity import FaceIdentity, face_descriptor, face_identity  # noqa: E402
 from .models import warm_up  # noqa: E402
 from .multi import PreparedSources, prepare_sources, swap, swap_faces  # noqa: E402
-from .pipeline import SwapOptions, SwapResult  # noqa: E402
+from .options import SwapOptions  # noqa: E402
+from .pipeline import SwapResult  # noqa: E402
 from .select import parse_indices  # noqa: E402
 from .trade_off import DEFAULT_LIKENESS  # noqa: E402
 

@@ -31,7 +31,7 @@ from .errors import EngineError
 from .identity import FaceIdentity, face_identity
 from .models import warm_up
 from .multi import swap_faces
-from .pipeline import SwapOptions
+from .options import SwapOptions
 from .select import parse_indices
 from .trade_off import DEFAULT_LIKENESS
 

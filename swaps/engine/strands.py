@@ -74,13 +74,7 @@ def strand_weight(
     box = _box(allowed, max(grid.iods))
     if box is None:
         return weight
-    # Outside the grid counts as outside the outline: where the outline runs
-    # along the crop's border (its extremes lie there), that is its edge too.
-    kernel = np.ones((EDGE, EDGE), np.uint8)
-    eroded = cv2.erode(
-        outline.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0
-    )
-    edge = eroded[box] == 0
+    edge = outline_edge(outline)[box]
     allowed = allowed[box]
     src = _hair(grid.source, grid.points, grid.iods[0], box, allowed, SOURCE_DARKER)
     hair = reaching_out(src, edge)
@@ -91,6 +85,18 @@ def strand_weight(
     drop = cv2.GaussianBlur(hair.astype(np.float32), (0, 0), BLUR_SIGMA)
     weight[box] -= drop * zone[box] * outline[box]
     return weight
+
+
+def outline_edge(outline: np.ndarray) -> np.ndarray:
+    """bool: what lies outside ``outline`` (bool) or in its outer (EDGE - 1) / 2
+    pixels, where hair reaching in comes from. Outside the grid counts as
+    outside the outline: where the outline runs along the crop's border (its
+    extremes lie there), that is its edge too."""
+    kernel = np.ones((EDGE, EDGE), np.uint8)
+    inner = cv2.erode(
+        outline.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    return inner == 0
 
 
 def _box(allowed: np.ndarray, iod: float) -> tuple[slice, slice] | None:
